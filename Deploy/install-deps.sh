@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what building, testing and demoing bedside-gateway needs on Debian 12.
+# Idempotent: safe to run again. Needs root (CI runs as root; otherwise sudo is used).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+HOST_PACKAGES=(
+  pkg-config file binutils
+  libmodbus-dev libmosquitto-dev libyaml-dev
+  mosquitto mosquitto-clients socat
+)
+# The firmware is cross-built for aarch64 and run under qemu-user on this machine.
+CROSS_PACKAGES=(
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  libmodbus-dev:arm64 libmosquitto-dev:arm64 libyaml-dev:arm64
+)
+
+missing=()
+for p in "${HOST_PACKAGES[@]}" "${CROSS_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: everything is already installed"
+  exit 0
+fi
+
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+fi
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The broker is started by the tests and the demo on a port of their own; the
+# distribution's service on 1883 is not needed and would only get in the way.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  $SUDO systemctl stop mosquitto || true
+fi
+echo "install-deps: installed ${missing[*]}"

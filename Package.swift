@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+// bedside-gateway: one source tree, two builds. `swift build` / `swift test` build it as
+// ordinary host Swift; Deploy/build-firmware.sh compiles the same library modules with
+// Embedded Swift for aarch64 and x86_64. Nothing here may depend on a Swift package that
+// cannot compile in Embedded mode, so the only dependencies are Debian's C libraries.
+import PackageDescription
+
+let agentSwiftSettings: [SwiftSetting] = []
+
+let package = Package(
+    name: "bedside-gateway",
+    products: [
+        .executable(name: "bedside-gateway", targets: ["bedside-gateway"]),
+    ],
+    targets: [
+        // C libraries from Debian, each behind one system library target.
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // What Swift cannot reach directly: libc headers for Embedded Swift, errno,
+        // argv, async-signal-safe stop flag, and strtod for Embedded `Double(String)`.
+        .target(name: "CShims"),
+
+        // Agent modules, one concern each. Pure logic first, OS-facing after.
+        .target(name: "Platform", dependencies: ["CShims"], swiftSettings: agentSwiftSettings),
+        .target(name: "JSON", swiftSettings: agentSwiftSettings),
+        .target(name: "RegisterMaps", swiftSettings: agentSwiftSettings),
+        .target(name: "Vitals", dependencies: ["RegisterMaps", "JSON"], swiftSettings: agentSwiftSettings),
+        .target(name: "Modbus", dependencies: ["CModbus", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
+        .target(name: "MQTT", dependencies: ["CMosquitto", "Platform"], swiftSettings: agentSwiftSettings),
+        .target(name: "Config", dependencies: ["CYAML", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
+        .target(name: "Simulator", dependencies: ["Platform", "RegisterMaps", "Modbus", "Vitals", "JSON"], swiftSettings: agentSwiftSettings),
+        .target(name: "Gateway",
+                dependencies: ["Platform", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON"],
+                swiftSettings: agentSwiftSettings),
+        // The executable only parses the command line and wires modules together.
+        .executableTarget(name: "bedside-gateway",
+                          dependencies: ["Platform", "Config", "Gateway", "Simulator", "MQTT", "Vitals", "JSON"],
+                          swiftSettings: agentSwiftSettings),
+
+        // Tests: host Swift with Swift Testing. They may use Foundation; the agent may not.
+        .target(name: "TestSupport", dependencies: ["MQTT", "Platform"], path: "Tests/TestSupport"),
+        .testTarget(name: "UnitTests",
+                    dependencies: ["JSON", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform"]),
+        .testTarget(name: "IntegrationTests",
+                    dependencies: ["TestSupport", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,43 @@
+// Thin C helpers for what Swift cannot reach directly. The libc headers are included
+// here because Embedded Swift has no Glibc module: importing CShims gives both builds
+// the same view of the C library.
+#ifndef BEDSIDE_CSHIMS_H
+#define BEDSIDE_CSHIMS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+/// errno is a macro over a thread-local; Swift sees it through these.
+int bedside_errno(void);
+void bedside_set_errno(int value);
+
+/// open(2) is variadic, which Swift cannot call.
+int bedside_open(const char *path, int flags, mode_t mode);
+
+/// The process arguments, captured by an ELF constructor: Embedded Swift has no CommandLine.
+int bedside_argc(void);
+char *const *bedside_argv(void);
+
+/// SIGINT and SIGTERM set a flag (async-signal-safe) and interrupt sleeps; SIGPIPE is ignored
+/// so a vanished peer becomes an EPIPE error instead of killing the agent.
+void bedside_install_stop_handlers(void);
+int bedside_stop_requested(void);
+void bedside_request_stop(void);
+
+#endif

@@ -1,0 +1,40 @@
+#include "CShims.h"
+
+int bedside_errno(void) { return errno; }
+void bedside_set_errno(int value) { errno = value; }
+
+int bedside_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+
+static int captured_argc;
+static char *const *captured_argv;
+
+// glibc passes (argc, argv, envp) to .init_array constructors.
+__attribute__((constructor)) static void capture_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    captured_argc = argc;
+    captured_argv = argv;
+}
+
+int bedside_argc(void) { return captured_argc; }
+char *const *bedside_argv(void) { return captured_argv; }
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int signo) {
+    (void)signo;
+    stop_flag = 1;
+}
+
+void bedside_install_stop_handlers(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    // No SA_RESTART: a blocking sleep or poll returns EINTR so loops notice the stop promptly.
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int bedside_stop_requested(void) { return stop_flag != 0; }
+void bedside_request_stop(void) { stop_flag = 1; }

@@ -1,0 +1,8 @@
+import Platform
+
+@main
+struct BedsideGateway {
+    static func main() {
+        printLine("bedside-gateway")
+    }
+}
