@@ -19,13 +19,13 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // What Swift cannot reach directly: libc headers for Embedded Swift, errno,
         // argv, async-signal-safe stop flag, and strtod for Embedded `Double(String)`.
-        .target(name: "CShims"),
+        .target(name: "CShims", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]),
 
         // Agent modules, one concern each. Pure logic first, OS-facing after.
         .target(name: "Platform", dependencies: ["CShims"], swiftSettings: agentSwiftSettings),
         .target(name: "JSON", swiftSettings: agentSwiftSettings),
         .target(name: "RegisterMaps", swiftSettings: agentSwiftSettings),
-        .target(name: "Vitals", dependencies: ["RegisterMaps", "JSON"], swiftSettings: agentSwiftSettings),
+        .target(name: "Vitals", dependencies: ["Platform", "RegisterMaps", "JSON"], swiftSettings: agentSwiftSettings),
         .target(name: "Modbus", dependencies: ["CModbus", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "Platform"], swiftSettings: agentSwiftSettings),
         .target(name: "Config", dependencies: ["CYAML", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),

@@ -34,6 +34,13 @@ void bedside_install_stop_handlers(void) {
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
+    // A parent may hand down a blocked signal mask (some process launchers do); without
+    // this the stop signals would never reach the handler.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 }
 
 int bedside_stop_requested(void) { return stop_flag != 0; }

@@ -24,3 +24,5 @@ public enum StopSignal {
 }
 
 public func exitProcess(_ code: Int32) -> Never { exit(code) }
+
+public func getProcessID() -> Int32 { getpid() }

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Builds the bedside-gateway agent as Embedded Swift firmware from the same sources as the
+# host (`swift build`) build. See DESIGN.md section 3 for the recipe.
+#
+# Usage: Deploy/build-firmware.sh [--smoke] [aarch64] [x86_64]
+#   targets   aarch64 and/or x86_64 (default: both)
+#   --smoke   after building, run `qemu-aarch64 <binary> --version` on the aarch64 firmware
+#
+# Needs what Deploy/install-deps.sh installs (cross gcc, qemu-user, arm64 libmodbus/
+# libmosquitto/libyaml via multiarch) and Swift 6.3 at /opt/swift (or swiftc on PATH).
+# Output: .build-firmware/<arch>/bedside-gateway (stripped) under the repository root.
+set -euo pipefail
+
+# Swift library modules, compiled in this order. This list MUST follow Package.swift's
+# dependency order: every module comes after all the modules it imports. Add new agent
+# modules here when they are added to Package.swift.
+MODULES=(Platform JSON RegisterMaps Vitals Modbus MQTT Config Simulator Gateway)
+# The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
+EXECUTABLE_DIR="bedside-gateway"
+EXECUTABLE_MODULE="bedside_gateway"
+PRODUCT="bedside-gateway"
+
+ALL_TARGETS=(aarch64 x86_64)
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SOURCES="$ROOT/Sources"
+OUT_ROOT="$ROOT/.build-firmware"
+
+SWIFTC="${SWIFTC:-}"
+if [ -z "$SWIFTC" ]; then
+  if [ -x /opt/swift/usr/bin/swiftc ]; then SWIFTC=/opt/swift/usr/bin/swiftc; else SWIFTC=swiftc; fi
+fi
+SWIFT_LIB_DIR="$(cd "$(dirname "$(command -v "$SWIFTC")")/../lib/swift" && pwd)"
+
+usage() { sed -n '5,8s/^# \{0,1\}//p' "$0"; }
+
+SMOKE=0
+TARGETS=()
+for arg in "$@"; do
+  case "$arg" in
+    --smoke) SMOKE=1 ;;
+    aarch64|arm64) TARGETS+=(aarch64) ;;
+    x86_64|amd64) TARGETS+=(x86_64) ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "build-firmware: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=("${ALL_TARGETS[@]}"); fi
+
+# Per-target toolchain settings.
+configure_target() {
+  case "$1" in
+    aarch64)
+      TRIPLE=aarch64-none-none-elf
+      CC=aarch64-linux-gnu-gcc
+      STRIP=aarch64-linux-gnu-strip
+      FILE_EXPECT="ARM aarch64"
+      # libc headers from libc6-dev-arm64-cross; the clang importer does not find them by itself.
+      TARGET_XCC=(-Xcc -I/usr/aarch64-linux-gnu/include -Xcc -I/usr/include
+                  -Xcc -D__linux__ -Xcc -D__unix__)
+      ;;
+    x86_64)
+      TRIPLE=x86_64-unknown-linux-gnu
+      CC=gcc
+      STRIP=strip
+      FILE_EXPECT="x86-64"
+      # A linux triple: the clang importer finds the host's libc headers on its own.
+      TARGET_XCC=()
+      ;;
+  esac
+  EMBEDDED_LIB_DIR="$SWIFT_LIB_DIR/embedded/$TRIPLE"
+}
+
+# run STEP CMD...: runs CMD quietly, keeping its output in <builddir>/logs/STEP.log.
+# On failure prints that output and the command line, then exits. On success says nothing,
+# except how many warnings the step had (they stay readable in the log).
+LOG_DIR=""
+run() {
+  local step="$1" log
+  shift
+  log="$LOG_DIR/$step.log"
+  if ! "$@" >"$log" 2>&1; then
+    echo "build-firmware: FAILED ($step): $*" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  local warnings
+  warnings="$(grep -c ': warning: ' "$log" || true)"
+  if [ "$warnings" -gt 0 ]; then
+    echo "     $warnings warning(s), see ${log#"$ROOT/"}"
+  fi
+}
+
+now_ms() { date +%s%3N; }
+
+# Every *.swift file under Sources/<dir>/, recursively, sorted.
+swift_sources() {
+  local dir="$SOURCES/$1" files
+  [ -d "$dir" ] || { echo "build-firmware: no directory $dir" >&2; exit 1; }
+  files="$(find "$dir" -type f -name '*.swift' | LC_ALL=C sort)"
+  [ -n "$files" ] || { echo "build-firmware: no Swift sources in $dir" >&2; exit 1; }
+  printf '%s\n' "$files"
+}
+
+declare -A RESULT_SIZE RESULT_TIME RESULT_FILE
+
+build_target() {
+  local arch="$1" dir start name srcs objects=()
+  configure_target "$arch"
+  start="$(now_ms)"
+  dir="$OUT_ROOT/$arch"
+  rm -rf "$dir"
+  LOG_DIR="$dir/logs"
+  mkdir -p "$dir/obj" "$LOG_DIR"
+
+  for tool in "$CC" "$STRIP"; do
+    command -v "$tool" >/dev/null || { echo "build-firmware: $tool not found (run Deploy/install-deps.sh)" >&2; exit 1; }
+  done
+  [ -f "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" ] ||
+    { echo "build-firmware: no Embedded Swift runtime in $EMBEDDED_LIB_DIR" >&2; exit 1; }
+
+  echo "== $arch ($TRIPLE)"
+
+  # 1. C shims, plus a module map for them (SwiftPM writes one only for the host build).
+  echo "   CShims"
+  local c
+  for c in $(find "$SOURCES/CShims" -maxdepth 1 -type f -name '*.c' | LC_ALL=C sort); do
+    name="$(basename "$c" .c)"
+    run "CShims_$name" "$CC" -O2 -ffunction-sections -fdata-sections -DBEDSIDE_EMBEDDED \
+      -I "$SOURCES/CShims/include" -c "$c" -o "$dir/obj/CShims_$name.o"
+    objects+=("$dir/obj/CShims_$name.o")
+  done
+  cat >"$dir/module.modulemap" <<EOF
+module CShims {
+    header "$SOURCES/CShims/include/CShims.h"
+    export *
+}
+EOF
+
+  local swift_flags=(
+    -enable-experimental-feature Embedded -wmo -parse-as-library -Osize
+    -target "$TRIPLE"
+    -Xfrontend -function-sections
+    -I "$dir"
+    -I "$SOURCES/CModbus" -I "$SOURCES/CMosquitto" -I "$SOURCES/CYAML"
+    -Xcc -I/usr/include/modbus
+    ${TARGET_XCC[@]+"${TARGET_XCC[@]}"}
+  )
+
+  # 2. Library modules in dependency order; 3. the executable module.
+  local module module_dir
+  for module in "${MODULES[@]}" "$EXECUTABLE_MODULE"; do
+    module_dir="$module"
+    [ "$module" = "$EXECUTABLE_MODULE" ] && module_dir="$EXECUTABLE_DIR"
+    echo "   $module"
+    mapfile -t srcs < <(swift_sources "$module_dir")
+    run "$module" "$SWIFTC" "${swift_flags[@]}" -module-name "$module" \
+      -emit-module -emit-module-path "$dir/$module.swiftmodule" \
+      -c "${srcs[@]}" -o "$dir/obj/$module.o"
+    objects+=("$dir/obj/$module.o")
+  done
+
+  # 4. Link, then strip.
+  echo "   link"
+  run link "$CC" -o "$dir/$PRODUCT.unstripped" "${objects[@]}" \
+    "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" \
+    -Wl,--gc-sections \
+    -lmodbus -lmosquitto -lyaml -lpthread -lm
+  run strip "$STRIP" -o "$dir/$PRODUCT" "$dir/$PRODUCT.unstripped"
+
+  local description
+  description="$(file -b "$dir/$PRODUCT")"
+  if [[ "$description" != *"$FILE_EXPECT"* ]]; then
+    echo "build-firmware: $dir/$PRODUCT is not $FILE_EXPECT: $description" >&2
+    exit 1
+  fi
+  RESULT_SIZE[$arch]="$(stat -c %s "$dir/$PRODUCT")"
+  RESULT_FILE[$arch]="$description"
+  RESULT_TIME[$arch]="$(( $(now_ms) - start ))"
+  printf '   done in %d.%03ds\n' $(( RESULT_TIME[$arch] / 1000 )) $(( RESULT_TIME[$arch] % 1000 ))
+}
+
+for arch in "${TARGETS[@]}"; do
+  build_target "$arch"
+done
+
+echo
+printf '%-8s %10s %9s %8s  %s\n' target bytes KiB time binary
+for arch in "${TARGETS[@]}"; do
+  printf '%-8s %10d %9s %7ss  %s\n' "$arch" "${RESULT_SIZE[$arch]}" \
+    "$(awk -v b="${RESULT_SIZE[$arch]}" 'BEGIN { printf "%.1f", b / 1024 }')" \
+    "$(awk -v t="${RESULT_TIME[$arch]}" 'BEGIN { printf "%.1f", t / 1000 }')" \
+    "${OUT_ROOT#"$ROOT/"}/$arch/$PRODUCT"
+done
+for arch in "${TARGETS[@]}"; do
+  echo "$arch: ${RESULT_FILE[$arch]}"
+done
+
+# 5. Optional smoke check of the aarch64 firmware under qemu-user.
+if [ "$SMOKE" -eq 1 ]; then
+  if [[ " ${TARGETS[*]} " == *" aarch64 "* ]]; then
+    echo
+    echo "smoke: qemu-aarch64 ${OUT_ROOT#"$ROOT/"}/aarch64/$PRODUCT --version"
+    qemu-aarch64 "$OUT_ROOT/aarch64/$PRODUCT" --version
+  else
+    echo "build-firmware: --smoke runs the aarch64 firmware, which was not built" >&2
+    exit 2
+  fi
+fi

@@ -1,0 +1,51 @@
+import CShims
+import Platform
+
+/// Reads the agent's YAML configuration and checks all of it, reporting every problem at once.
+public enum ConfigLoader {
+    /// Reads and checks a configuration file. An unreadable file is a single error at line 0.
+    public static func load(path: String) throws(ConfigErrors) -> GatewayConfig {
+        let bytes: [UInt8]
+        do throws(SystemError) {
+            bytes = try readFile(path, limit: YAMLLoader.maximumSize)
+        } catch {
+            let message = error.errno == EFBIG
+                ? "the file is larger than the 1 MiB limit; a gateway configuration is a few KiB, so check that this is the right file"
+                : "cannot read the configuration file: \(error.description)"
+            throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, keyPath: "", message: message)])
+        }
+        return try parse(bytes: bytes, file: path)
+    }
+
+    /// Checks configuration text; `file` only names it in error messages.
+    public static func parse(text: String, file: String) throws(ConfigErrors) -> GatewayConfig {
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    static func parse(bytes: [UInt8], file: String) throws(ConfigErrors) -> GatewayConfig {
+        let loaded = YAMLLoader.load(bytes, file: file)
+        var errors = loaded.errors
+        var config: GatewayConfig? = nil
+        if loaded.isComplete {
+            let decoder = ConfigDecoder(file: file)
+            config = decoder.decodeRoot(loaded.root)
+            errors += decoder.errors
+        }
+        if let config, errors.isEmpty { return config }
+        throw ConfigErrors(sortedByPosition(errors))
+    }
+
+    private static func sortedByPosition(_ errors: [ConfigError]) -> [ConfigError] {
+        // The original index breaks ties so errors at one position keep the order they were found in.
+        var indexed: [(index: Int, error: ConfigError)] = []
+        for (index, error) in errors.enumerated() { indexed.append((index, error)) }
+        indexed.sort { a, b in
+            if a.error.line != b.error.line { return a.error.line < b.error.line }
+            if a.error.column != b.error.column { return a.error.column < b.error.column }
+            return a.index < b.index
+        }
+        var sorted: [ConfigError] = []
+        for entry in indexed { sorted.append(entry.error) }
+        return sorted
+    }
+}

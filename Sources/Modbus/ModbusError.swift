@@ -1,0 +1,53 @@
+import CModbus
+import CShims
+
+/// Why a Modbus exchange failed, sorted into the kinds an operator acts on differently.
+public enum ModbusFailureKind: Equatable, Sendable {
+    /// The device answered with a Modbus exception (function code + 0x80); the code says why.
+    case exception(code: Int)
+    /// No reply within the response timeout.
+    case timeout
+    /// A reply came but was not a valid answer (CRC, length, wrong unit, wrong data).
+    case malformedReply
+    /// The connection could not be made or was lost.
+    case connection
+    /// Anything else libmodbus or the kernel reported.
+    case other
+}
+
+public struct ModbusError: Error, CustomStringConvertible {
+    public var operation: String
+    public var device: String
+    /// errno, or libmodbus's own code (MODBUS_ENOBASE + n).
+    public var code: Int32
+
+    public init(_ operation: String, device: String, code: Int32 = bedside_errno()) {
+        self.operation = operation
+        self.device = device
+        self.code = code
+    }
+
+    public var kind: ModbusFailureKind {
+        let base = Int32(MODBUS_ENOBASE)
+        let offset = Int(code - base)
+        if code > base && offset >= 1 && offset <= 11 { return .exception(code: offset) }
+        // EMBBADCRC ... EMBBADSLAVE follow the exceptions: CRC, data, exception code,
+        // unknown exception, too much data, unexpected unit id.
+        if code > base && offset >= 12 && offset <= 17 { return .malformedReply }
+        switch code {
+        case ETIMEDOUT: return .timeout
+        case ECONNREFUSED, ECONNRESET, EPIPE, ENOTCONN, EHOSTUNREACH, ENETUNREACH, EBADF: return .connection
+        default: return .other
+        }
+    }
+
+    public var description: String {
+        let reason = String(cString: modbus_strerror(code))
+        switch kind {
+        case let .exception(exceptionCode):
+            return "\(operation) on \(device): device answered with Modbus exception \(exceptionCode) (\(reason))"
+        default:
+            return "\(operation) on \(device) failed: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import RegisterMaps
+
+/// How far a sample can be trusted; charting systems show anything but `ok` differently.
+public enum Quality: String, Sendable {
+    case ok
+    case stale
+    case outOfRange = "out-of-range"
+    case commLoss = "comm-loss"
+    case sensorOff = "sensor-off"
+}
+
+/// One decoded value of one point, as read from one device.
+public struct Sample: Sendable {
+    public var point: Point
+    public var deviceID: String
+    /// nil when the device did not answer.
+    public var value: Double?
+    public var quality: Quality
+    public var wallClockMilliseconds: Int64
+    public var monotonicNanoseconds: Int64
+
+    public init(point: Point, deviceID: String, value: Double?, quality: Quality,
+                wallClockMilliseconds: Int64, monotonicNanoseconds: Int64) {
+        self.point = point
+        self.deviceID = deviceID
+        self.value = value
+        self.quality = quality
+        self.wallClockMilliseconds = wallClockMilliseconds
+        self.monotonicNanoseconds = monotonicNanoseconds
+    }
+
+    /// A sample from a register value: decoded, and flagged if outside the point's valid range.
+    public static func decoded(point: Point, raw: UInt16, deviceID: String,
+                               wallClockMilliseconds: Int64, monotonicNanoseconds: Int64) -> Sample {
+        let value = point.decode(raw: raw)
+        let quality: Quality = point.validRange.contains(value) ? .ok : .outOfRange
+        return Sample(point: point, deviceID: deviceID, value: value, quality: quality,
+                      wallClockMilliseconds: wallClockMilliseconds, monotonicNanoseconds: monotonicNanoseconds)
+    }
+}

@@ -1,0 +1,61 @@
+import MQTT
+import Platform
+import Vitals
+
+extension BedsideGateway {
+    /// Subscribes to vitals and prints one line per message: the demo's live view, and a
+    /// quick check on a real box that messages arrive.
+    static func watch(_ arguments: inout CommandLineArguments) -> Int32 {
+        var host = "127.0.0.1"
+        var port = 1883
+        var topic = "bedside/+/+/beds/+/vitals"
+        var limit: Int?
+        while let option = arguments.next() {
+            switch option {
+            case "--host": host = arguments.value(for: option) ?? host
+            case "--port": port = arguments.integer(for: option, in: 1...65_535) ?? port
+            case "--topic": topic = arguments.value(for: option) ?? topic
+            case "--count": limit = arguments.integer(for: option, in: 1...Int.max)
+            default: return arguments.fail("unknown option '\(option)' for watch")
+            }
+        }
+        if let problem = arguments.problem { return arguments.fail(problem) }
+
+        StopSignal.install()
+        let client: MQTTClient
+        do {
+            client = try MQTTClient(clientID: "bedside-watch-\(getProcessID())")
+        } catch {
+            log(.error, error.description)
+            return 1
+        }
+        let received = MessageCounter()
+        client.onConnect = { code in
+            if code != 0 { log(.warning, "broker refused the connection (CONNACK \(code))"); return }
+            do throws(MQTTError) { try client.subscribe(topic, qos: .atLeastOnce) } catch { log(.error, error.description) }
+        }
+        client.onMessage = { message in
+            do throws(VitalsMessageError) {
+                let vitals = try decodeVitalsMessage(message.payload)
+                printLine(formatVitalsLine(vitals))
+            } catch {
+                printLine("\(message.topic): \(error.description)")
+            }
+            received.count += 1
+            if let limit, received.count >= limit { StopSignal.request() }
+        }
+        do {
+            try client.start(host: host, port: port, keepaliveSeconds: 30)
+        } catch {
+            log(.error, error.description)
+            return 1
+        }
+        while !StopSignal.requested { sleep(milliseconds: 100) }
+        client.stop()
+        return 0
+    }
+}
+
+private final class MessageCounter {
+    var count = 0
+}

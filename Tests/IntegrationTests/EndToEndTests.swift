@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+import TestSupport
+import Vitals
+
+/// The whole path as a user runs it: Debian's mosquitto, the simulator serving patient
+/// monitors over Modbus TCP, and the agent as a separate process, all on loopback.
+@Suite(.serialized)
+struct EndToEndTests {
+    struct ServedRecord {
+        var wallMilliseconds: Int64
+        var port: Int
+        var values: [String: Double]
+    }
+
+    static let intervalMilliseconds: Int64 = 1000
+
+    @Test func publishedVitalsEqualWhatTheSimulatorServed() throws {
+        let directory = try temporaryDirectory("e2e")
+        let broker = try MosquittoBroker()
+        let firstDevicePort = freeLoopbackPort()
+        let secondDevicePort = firstDevicePort == 65_535 ? firstDevicePort - 1 : firstDevicePort + 1
+        let silentDevicePort = freeLoopbackPort()
+        let servedLog = directory.appendingPathComponent("served.jsonl").path
+
+        let simulator = try ChildProcess(
+            name: "simulator",
+            command: [hostBinary(), "simulate", "--port", String(firstDevicePort), "--count", "2",
+                      "--seed", "7", "--nibp-interval-s", "3", "--served-log", servedLog],
+            directory: directory)
+        defer { simulator.stop() }
+        #expect(waitForListener(port: firstDevicePort), "simulator did not listen: \(simulator.output)")
+        #expect(waitForListener(port: secondDevicePort), "simulator did not listen: \(simulator.output)")
+
+        let configPath = directory.appendingPathComponent("gateway.yaml").path
+        try """
+            # end-to-end test configuration
+            site: test
+            box: box-1
+            mqtt:
+              host: 127.0.0.1
+              port: \(broker.port)
+            sampling:
+              interval_ms: \(Self.intervalMilliseconds)
+            beds:
+              - id: chair-1
+                devices:
+                  - id: monitor-1
+                    profile: patient-monitor
+                    tcp: { host: 127.0.0.1, port: \(firstDevicePort) }
+              - id: chair-2
+                devices:
+                  - id: monitor-2
+                    profile: patient-monitor
+                    tcp: { host: 127.0.0.1, port: \(secondDevicePort) }
+              - id: chair-3
+                devices:
+                  - id: monitor-unplugged
+                    profile: patient-monitor
+                    tcp: { host: 127.0.0.1, port: \(silentDevicePort) }
+                    response_timeout_ms: 200
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        let subscriber = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/vitals")
+        let agent = try ChildProcess(name: "agent", command: agentCommand() + ["run", "--config", configPath],
+                                     directory: directory)
+        // Six messages per bed; generous time so qemu or a loaded machine is not a failure.
+        let messages = subscriber.wait(timeout: 60) { messages in
+            let perBed = Dictionary(grouping: messages, by: \.topic).mapValues(\.count)
+            return perBed.count == 3 && perBed.values.allSatisfy { $0 >= 6 }
+        }
+        let agentStatus = agent.stop()
+        #expect(agentStatus == 0, "agent exit status \(agentStatus); output:\n\(agent.output)")
+
+        let decoded = try messages.map { try decodeVitalsMessage($0.payload) }
+        let byBed = Dictionary(grouping: decoded, by: \.bedID)
+        #expect(Set(byBed.keys) == ["chair-1", "chair-2", "chair-3"], "agent output:\n\(agent.output)")
+
+        // Per-bed sequence numbers count up from 1 without gaps.
+        for (bed, bedMessages) in byBed {
+            #expect(bedMessages.map(\.sequence) == Array(1...Int64(bedMessages.count)), "bed \(bed)")
+        }
+
+        let served = try Self.readServedLog(servedLog)
+        let portOfBed = ["chair-1": firstDevicePort, "chair-2": secondDevicePort]
+        for bed in ["chair-1", "chair-2"] {
+            let bedMessages = byBed[bed] ?? []
+            #expect(bedMessages.count >= 6)
+            var distinctReadings = Set<[Double]>()
+            for message in bedMessages {
+                #expect(message.values.count == 8, "\(bed) #\(message.sequence) carries \(message.values.count) values")
+                #expect(Self.parseTime(message.time) != nil, "unparseable time \(message.time)")
+                for value in message.values {
+                    #expect(value.quality == "ok", "\(bed) #\(message.sequence) \(value.name) quality \(value.quality)")
+                    #expect(value.device == (bed == "chair-1" ? "monitor-1" : "monitor-2"))
+                }
+                #expect(message.value(named: "spo2")?.unit == "%")
+                #expect(message.value(named: "etco2")?.unit == "mm[Hg]")
+                #expect(message.value(named: "heart_rate")?.unit == "{beat}/min")
+
+                // What the simulator served within one cycle before the sample must match exactly.
+                let sampleTime = Self.parseTime(message.time) ?? 0
+                let candidates = served.filter {
+                    $0.port == portOfBed[bed]
+                        && $0.wallMilliseconds <= sampleTime + 100
+                        && $0.wallMilliseconds >= sampleTime - Self.intervalMilliseconds - 100
+                }
+                let received = Dictionary(uniqueKeysWithValues: message.values.map { ($0.name, $0.value ?? .nan) })
+                let matches = candidates.contains { $0.values == received }
+                #expect(matches, """
+                    \(bed) #\(message.sequence) at \(message.time): received \(received.sorted { $0.key < $1.key })
+                    but the simulator served \(candidates.map { $0.values.sorted { $0.key < $1.key } })
+                    """)
+                distinctReadings.insert(message.values.map { $0.value ?? .nan })
+            }
+            // The vitals move: a simulator that served constants would not pass this.
+            #expect(distinctReadings.count >= 3, "\(bed): only \(distinctReadings.count) distinct readings")
+        }
+
+        // The unplugged monitor is reported as comm-loss every cycle, without stopping the others.
+        for message in byBed["chair-3"] ?? [] {
+            #expect(message.values.count == 8)
+            #expect(message.values.allSatisfy { $0.quality == "comm-loss" && $0.value == nil })
+        }
+        #expect(agent.output.contains("monitor-unplugged lost"), "agent output:\n\(agent.output)")
+    }
+
+    @Test func brokenConfigIsRefusedWithItsPosition() throws {
+        let directory = try temporaryDirectory("refuse")
+        let configPath = directory.appendingPathComponent("broken.yaml").path
+        try """
+            site: test
+            box: box-1
+            mqtt:
+              host: 127.0.0.1
+              port: 70000
+            beds: []
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let run = try runToCompletion(agentCommand() + ["run", "--config", configPath])
+        #expect(run.status == 2)
+        #expect(run.output.contains("\(configPath):5:9: mqtt.port: 70000 is out of range (1...65535)"), "\(run.output)")
+        #expect(run.output.contains("refusing to start"))
+
+        let check = try runToCompletion(agentCommand() + ["check", configPath])
+        #expect(check.status == 2)
+        #expect(check.output.contains("\(configPath):5:9: mqtt.port"), "\(check.output)")
+        #expect(check.output.contains("beds"), "\(check.output)")
+    }
+
+    @Test func versionNamesTheBuild() throws {
+        let result = try runToCompletion(agentCommand() + ["--version"])
+        #expect(result.status == 0)
+        #expect(result.output.hasPrefix("bedside-gateway "), "\(result.output)")
+    }
+
+    static func readServedLog(_ path: String) throws -> [ServedRecord] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let time = object["t_ms"] as? NSNumber, let port = object["port"] as? NSNumber,
+                  let values = object["values"] as? [String: NSNumber] else {
+                throw TestFailure("unreadable served-log line: \(line)")
+            }
+            return ServedRecord(wallMilliseconds: time.int64Value, port: port.intValue,
+                                values: values.mapValues(\.doubleValue))
+        }
+    }
+
+    static func parseTime(_ text: String) -> Int64? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let date = formatter.date(from: text) else { return nil }
+        return Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+}

@@ -1,0 +1,47 @@
+import Testing
+@testable import Simulator
+import RegisterMaps
+
+struct PatientModelTests {
+    @Test func sameSeedReplaysTheSamePatient() {
+        var a = PatientModel(seed: 11)
+        var b = PatientModel(seed: 11)
+        var c = PatientModel(seed: 12)
+        var differs = false
+        for _ in 0..<60 {
+            a.advance(); b.advance(); c.advance()
+            #expect(a.heartRate == b.heartRate && a.etco2 == b.etco2 && a.spo2 == b.spo2)
+            if a.heartRate != c.heartRate { differs = true }
+        }
+        #expect(differs)
+    }
+
+    @Test func vitalsStayPlausibleAndMoveOverAnHour() {
+        var patient = PatientModel(seed: 3, nibpIntervalSeconds: 180)
+        var heartRates = Set<Double>()
+        var systolics = Set<Double>()
+        for _ in 0..<3600 {
+            patient.advance()
+            #expect((93...100).contains(patient.spo2))
+            #expect((55...110).contains(patient.heartRate))
+            #expect(abs(patient.pulseRate - patient.heartRate) <= 2)
+            #expect((9...22).contains(patient.respiratoryRate))
+            #expect((32...45).contains(patient.etco2))
+            #expect(patient.nibpSystolic > patient.nibpMean && patient.nibpMean > patient.nibpDiastolic)
+            heartRates.insert(patient.heartRate)
+            systolics.insert(patient.nibpSystolic)
+        }
+        #expect(heartRates.count > 10)
+        // 3600 s at one cuff cycle per 180 s: at most 21 distinct readings, and they do change.
+        #expect(systolics.count > 3 && systolics.count <= 21)
+    }
+
+    @Test func modelsEveryPointOfThePatientMonitorProfile() {
+        let patient = PatientModel(seed: 1)
+        for point in BuiltinProfiles.patientMonitor.points {
+            let value = patient.value(of: point.name)
+            #expect(value != nil, "no model for \(point.name)")
+            if let value { #expect(point.validRange.contains(value), "\(point.name) = \(value)") }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Testing
+import JSON
+import Platform
+import RegisterMaps
+@testable import Vitals
+
+struct VitalsTests {
+    let monitor = BuiltinProfiles.patientMonitor
+
+    @Test func outOfRangeValuesAreFlagged() {
+        let spo2 = monitor.point(named: "spo2")!
+        let good = Sample.decoded(point: spo2, raw: 97, deviceID: "m", wallClockMilliseconds: 0, monotonicNanoseconds: 0)
+        let bad = Sample.decoded(point: spo2, raw: 250, deviceID: "m", wallClockMilliseconds: 0, monotonicNanoseconds: 0)
+        #expect(good.quality == .ok)
+        #expect(bad.quality == .outOfRange)
+    }
+
+    @Test func messageCarriesValueUnitCodeQualityDeviceAndTime() throws {
+        let etco2 = monitor.point(named: "etco2")!
+        let samples = [
+            Sample.decoded(point: etco2, raw: 385, deviceID: "monitor-1", wallClockMilliseconds: 1_764_000_000_123,
+                           monotonicNanoseconds: 5),
+            Sample(point: monitor.point(named: "spo2")!, deviceID: "monitor-1", value: nil, quality: .commLoss,
+                   wallClockMilliseconds: 1_764_000_000_124, monotonicNanoseconds: 6),
+        ]
+        let text = encodeVitalsMessage(bedID: "chair-1", sequence: 42, wallClockMilliseconds: 1_764_000_000_200,
+                                       samples: samples)
+        #expect(text.hasPrefix(#"{"bed":"chair-1","seq":42,"time":"2025-11-24T16:00:00.200Z","vitals":[{"name":"etco2","value":38.5,"unit":"mm[Hg]","mdc":"MDC_AWAY_CO2_ET","mdc_code":151728,"quality":"ok","device":"monitor-1","time":"2025-11-24T16:00:00.123Z"}"#))
+        let parsed = try decodeVitalsMessage(Array(text.utf8))
+        #expect(parsed.bedID == "chair-1")
+        #expect(parsed.sequence == 42)
+        #expect(parsed.value(named: "etco2")?.value == 38.5)
+        #expect(parsed.value(named: "spo2")?.value == nil)
+        #expect(parsed.value(named: "spo2")?.quality == "comm-loss")
+    }
+
+    @Test func malformedMessagesAreRejectedWithAReason() {
+        for payload in ["", "{}", #"{"bed":"b","seq":"1","time":"t","vitals":[]}"#, #"{"bed":"b","seq":1,"time":"t","vitals":[{}]}"#] {
+            #expect(throws: VitalsMessageError.self) { try decodeVitalsMessage(Array(payload.utf8)) }
+        }
+    }
+
+    @Test func terminalLineShowsEveryVital() throws {
+        let samples = monitor.points.map {
+            Sample.decoded(point: $0, raw: $0.name == "etco2" ? 380 : 90, deviceID: "m", wallClockMilliseconds: 0,
+                           monotonicNanoseconds: 0)
+        }
+        let text = encodeVitalsMessage(bedID: "chair-9", sequence: 3, wallClockMilliseconds: 3_723_000, samples: samples)
+        let line = formatVitalsLine(try decodeVitalsMessage(Array(text.utf8)))
+        #expect(line == "chair-9  #3  01:02:03Z  SpO2 90 %  PR 90  HR 90  NIBP 90/90 (90)  RR 90  EtCO2 38.0")
+    }
+}
+
+struct TimestampTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"),
+        (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+        (1_795_509_601_002, "2026-11-24T08:40:01.002Z"),
+        (-1, "1969-12-31T23:59:59.999Z"),
+        (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+    ])
+    func formatsUTCWithMilliseconds(ms: Int64, expected: String) {
+        #expect(formatUTCTimestamp(millisecondsSinceEpoch: ms) == expected)
+    }
+}
