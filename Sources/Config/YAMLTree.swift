@@ -60,7 +60,8 @@ enum YAMLLoader {
             return builder.result
         }
         defer { yaml_parser_delete(parser) }
-        // Config files are UTF-8 (with or without a BOM); fixing it keeps libyaml's offsets in bytes.
+        // A fixed encoding turns a UTF-16 file into a clear "not UTF-8" error and keeps libyaml's
+        // reader-error offsets in bytes of the buffer we hand it.
         yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
 
         // Editors on Windows often save a BOM. Dropping it here rather than letting libyaml skip

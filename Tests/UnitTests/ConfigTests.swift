@@ -1,39 +1,427 @@
+import Foundation
 import Testing
 @testable import Config
 
-let cases: [String] = [
-"",
-"# only comments\n",
-"---\n",
-"site: a\nbox: b\nmqtt:\n  host: h\n  prot: 1\nbeds:\n  - id: c\n    devices:\n      - id: m\n        profile: patient-monitor\n        tcp: {host: x}\n        prot: 3\n",
-"site: a\nbox: b\nmqtt:\n  host: h\n  port: 70000\n  keepalive_s: \"30\"\nsampling:\n  interval_ms: fast\nbeds: []\n",
-"site: a\nbox: b\nmqtt:\n  port: 1\nbeds:\n  - id: c\n    devices:\n      - id: m\n        tcp:\n          port: 5\n",
-"site: a\nbox: b\nmqtt:\n  host:\n  port:\nsampling:\n  interval_ms: 0\nbeds:\n  - id: c\n    devices:\n      - id: m\n        profile: monitorx\n        tcp: {host: x}\n  - id: c\n    devices:\n      - id: m\n        profile: patient-monitor\n        tcp: {host: x}\n",
-"site: a/b\nbox: \"\"\nmqtt: [1]\nbeds: x\n",
-"site: a\nsite: b\n",
-"base: &b {host: x}\nmqtt: *b\n",
-"site: [a, b\nbox: c\n",
-"site: a\n  box: b\n",
-"site: a\n---\nsite: b\n",
-"site: \"a\nb\"\n",
-"site: a\u{1}\n",
-"site: a\nbox: b\nmqtt: {host: h, topic_prefix: a//b, client_id: 'x y'}\nbeds:\n - id: a\n   devices:\n    - {id: d, profile: patient-monitor, tcp: {host: 'a b', port: 99999999999999999999999}}\n",
-"site:\ta\n",
-"site: a\nbox:\n\t- b\n",
-"\u{FEFF}site: a\r\nbox: b\r\nmqtt: x\r\n",
-"site: a\nbox: b\nmqtt: {host: h, port: !!str 80}\nbeds:\n - id: a\n   ? [x]\n   : 1\n",
-]
-
-@Test func dump() {
-    for text in cases {
-        print("=== \(text.debugDescription)")
-        do { _ = try ConfigLoader.parse(text: text, file: "config.yaml"); print("OK") }
-        catch { print(error.description) }
+/// Rendered errors for a text, or [] when it loads.
+private func renderedErrors(_ text: String, file: String = "config.yaml") -> [String] {
+    do {
+        _ = try ConfigLoader.parse(text: text, file: file)
+        return []
+    } catch {
+        return error.errors.map(\.description)
     }
-    let deep = String(repeating: "[", count: 70) + String(repeating: "]", count: 70)
-    do { _ = try ConfigLoader.parse(text: deep, file: "config.yaml") } catch { print(error.description) }
-    do { _ = try ConfigLoader.parse(bytes: [0x73, 0x3a, 0x20, 0xff, 0x0a], file: "config.yaml") } catch { print(error.description) }
-    do { _ = try ConfigLoader.load(path: "/nonexistent.yaml") } catch { print(error.description) }
-    do { _ = try ConfigLoader.load(path: "/tmp") } catch { print(error.description) }
-    do { let c = try ConfigLoader.load(path: "/work/main/Deploy/config/bedside-gateway.yaml"); print(c) } catch { print(error.description) }
 }
+
+private let minimalConfig = """
+    site: clinic-a
+    box: edge-01
+    mqtt:
+      host: broker.local
+    beds:
+      - id: chair-1
+        devices:
+          - id: monitor-1
+            profile: patient-monitor
+            tcp:
+              host: 10.0.0.5
+
+    """
+
+private let fullConfig = """
+    # every key, in both block and flow style
+    site: clinic-b
+    box: "edge.02"
+    mqtt:
+      host: 192.168.1.10
+      port: 8883
+      client_id: 'gw_b-02'
+      keepalive_s: 60
+      topic_prefix: site-b/gateways/edge.02
+    sampling:
+      interval_ms: 250
+    beds:
+      - id: chair-1
+        devices:
+          - id: monitor-1
+            profile: patient-monitor
+            tcp: {host: 10.0.0.5, port: 1502}
+            unit_id: 0
+            response_timeout_ms: 10000
+          - {id: monitor-2, profile: patient-monitor, tcp: {host: "monitor-2.local"}, unit_id: 247}
+      - id: chair_2
+        devices:
+          - id: monitor-3
+            profile: patient-monitor
+            tcp:
+              host: 10.0.0.7
+              port: 0502
+            response_timeout_ms: 10
+
+    """
+
+@Suite struct ConfigTests {
+    @Test func minimalFileGetsEveryDefault() throws {
+        let config = try ConfigLoader.parse(text: minimalConfig, file: "config.yaml")
+        #expect(config.site == "clinic-a")
+        #expect(config.box == "edge-01")
+        #expect(config.mqtt.host == "broker.local")
+        #expect(config.mqtt.port == 1883)
+        #expect(config.mqtt.clientID == "bedside-gateway-clinic-a-edge-01")
+        #expect(config.mqtt.keepaliveSeconds == 30)
+        #expect(config.mqtt.topicPrefix == "bedside/clinic-a/edge-01")
+        #expect(config.sampling.intervalMilliseconds == 1000)
+        #expect(config.beds.count == 1)
+        #expect(config.beds[0].id == "chair-1")
+        #expect(config.beds[0].devices.count == 1)
+        let device = config.beds[0].devices[0]
+        #expect(device.id == "monitor-1")
+        #expect(device.profile == "patient-monitor")
+        #expect(device.endpoint == .tcp(host: "10.0.0.5", port: 502))
+        #expect(device.unitID == 1)
+        #expect(device.responseTimeoutMilliseconds == 500)
+    }
+
+    @Test func everyKeyIsRead() throws {
+        let config = try ConfigLoader.parse(text: fullConfig, file: "config.yaml")
+        #expect(config.site == "clinic-b")
+        #expect(config.box == "edge.02")
+        #expect(config.mqtt.host == "192.168.1.10")
+        #expect(config.mqtt.port == 8883)
+        #expect(config.mqtt.clientID == "gw_b-02")
+        #expect(config.mqtt.keepaliveSeconds == 60)
+        #expect(config.mqtt.topicPrefix == "site-b/gateways/edge.02")
+        #expect(config.sampling.intervalMilliseconds == 250)
+        #expect(config.beds.map(\.id) == ["chair-1", "chair_2"])
+        #expect(config.beds[0].devices.map(\.id) == ["monitor-1", "monitor-2"])
+        let first = config.beds[0].devices[0]
+        #expect(first.endpoint == .tcp(host: "10.0.0.5", port: 1502))
+        #expect(first.unitID == 0)
+        #expect(first.responseTimeoutMilliseconds == 10000)
+        let second = config.beds[0].devices[1]
+        #expect(second.endpoint == .tcp(host: "monitor-2.local", port: 502))
+        #expect(second.unitID == 247)
+        let third = config.beds[1].devices[0]
+        // Leading zeros are decimal, not YAML 1.1 octal: nobody means port 322 by "0502".
+        #expect(third.endpoint == .tcp(host: "10.0.0.7", port: 502))
+        #expect(third.responseTimeoutMilliseconds == 10)
+    }
+
+    @Test func shippedDefaultConfigLoads() throws {
+        let path = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Deploy/config/bedside-gateway.yaml").path
+        let config = try ConfigLoader.load(path: path)
+        #expect(config.site == "clinic-a")
+        #expect(config.box == "edge-01")
+        #expect(config.beds.map(\.id) == ["chair-1"])
+        #expect(config.beds[0].devices.map(\.id) == ["monitor-1"])
+        #expect(config.beds[0].devices[0].profile == "patient-monitor")
+        #expect(config.beds[0].devices[0].endpoint == .tcp(host: "127.0.0.1", port: 1502))
+    }
+
+    @Test func byteOrderMarkAndWindowsLineEndingsAreAccepted() throws {
+        let text = "\u{FEFF}" + minimalConfig.replacingOccurrences(of: "\n", with: "\r\n")
+        let config = try ConfigLoader.parse(text: text, file: "config.yaml")
+        #expect(config.beds[0].devices[0].endpoint == .tcp(host: "10.0.0.5", port: 502))
+        // Positions stay right after the BOM: the error is on line 2, column 6.
+        let broken = "\u{FEFF}site: clinic-a\r\nbox: a b\r\n"
+        #expect(renderedErrors(broken).contains(
+            "config.yaml:2:6: box: invalid id \"a b\" (contains a space): use 1 to 64 ASCII letters, digits, '-', '_' or '.'; ids are opaque labels that go into MQTT topics, so no '/', '+', '#' or spaces, and never a patient's name"))
+    }
+
+    @Test func unreadableFileIsOneErrorNamingTheFile() {
+        do {
+            _ = try ConfigLoader.load(path: "/nonexistent/bedside-gateway.yaml")
+            Issue.record("loading a missing file succeeded")
+        } catch {
+            #expect(error.errors.count == 1)
+            #expect(error.errors.first?.line == 0)
+            #expect(error.errors.first?.column == 0)
+            #expect(error.description ==
+                "/nonexistent/bedside-gateway.yaml: cannot read the configuration file: open /nonexistent/bedside-gateway.yaml failed: No such file or directory (errno 2)")
+        }
+    }
+
+    @Test func oversizedFileIsRejected() throws {
+        let text = minimalConfig + "# " + String(repeating: "x", count: 1 << 20) + "\n"
+        #expect(renderedErrors(text) == [
+            "config.yaml: the file is \(text.utf8.count) bytes, more than the 1 MiB limit; a gateway configuration is a few KiB, so check that this is the right file",
+        ])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-tests-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("huge.yaml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try ConfigLoader.load(path: path)
+            Issue.record("loading an oversized file succeeded")
+        } catch {
+            #expect(error.description ==
+                "\(path): the file is larger than the 1 MiB limit; a gateway configuration is a few KiB, so check that this is the right file")
+        }
+    }
+
+    @Test func integersAreParsedWithoutTrapping() {
+        #expect(ConfigDecoder.parseInteger("0") == .value(0))
+        #expect(ConfigDecoder.parseInteger("-17") == .value(-17))
+        #expect(ConfigDecoder.parseInteger("9223372036854775807") == .value(Int.max))
+        #expect(ConfigDecoder.parseInteger("-9223372036854775808") == .value(Int.min))
+        #expect(ConfigDecoder.parseInteger("9223372036854775808") == .outOfRange)
+        #expect(ConfigDecoder.parseInteger("-9223372036854775809") == .outOfRange)
+        #expect(ConfigDecoder.parseInteger("99999999999999999999999x") == .notAnInteger)
+        for text in ["", "-", "+1", "1_000", "0x10", "1.5", "1e3", " 1", "1-"] {
+            #expect(ConfigDecoder.parseInteger(text) == .notAnInteger, "\(text)")
+        }
+    }
+
+    @Test func errorsRenderWithAndWithoutKeyPath() {
+        let located = ConfigError(file: "c.yaml", line: 7, column: 9, keyPath: "mqtt.port", message: "70000 is out of range (1...65535)")
+        #expect(located.description == "c.yaml:7:9: mqtt.port: 70000 is out of range (1...65535)")
+        let fileLevel = ConfigError(file: "c.yaml", line: 1, column: 1, keyPath: "", message: "the file is empty")
+        #expect(fileLevel.description == "c.yaml:1:1: the file is empty")
+        #expect(ConfigErrors([located, fileLevel]).description ==
+            "c.yaml:7:9: mqtt.port: 70000 is out of range (1...65535)\nc.yaml:1:1: the file is empty")
+    }
+
+    @Test(arguments: brokenFiles)
+    func brokenFileIsReportedExactly(_ broken: BrokenFile) {
+        #expect(renderedErrors(broken.text) == broken.expected)
+    }
+
+    @Test func invalidUTF8IsReportedWithItsPosition() {
+        var bytes = Array("site: clinic-a\nbox: ".utf8)
+        bytes += [0xC3, 0x28, 0x0A]
+        do {
+            _ = try ConfigLoader.parse(bytes: bytes, file: "config.yaml")
+            Issue.record("invalid UTF-8 was accepted")
+        } catch {
+            #expect(error.description ==
+                "config.yaml:2:7: the file is not valid UTF-8 text (save it as UTF-8): invalid trailing UTF-8 octet (byte 0x28)")
+        }
+        do {
+            _ = try ConfigLoader.parse(bytes: [0xFF, 0xFE, 0x73, 0x00], file: "utf16.yaml")
+            Issue.record("UTF-16 was accepted")
+        } catch {
+            #expect(error.description ==
+                "utf16.yaml:1:1: the file is not valid UTF-8 text (save it as UTF-8): invalid leading UTF-8 octet (byte 0xFF)")
+        }
+    }
+
+    /// The point of this test is that it finishes: no input may crash the agent.
+    @Test func truncatedAndMutatedFilesNeverCrash() {
+        let original = Array(fullConfig.utf8)
+        var loaded = 0
+        for length in 0...original.count {
+            if (try? ConfigLoader.parse(bytes: Array(original[0..<length]), file: "t.yaml")) != nil { loaded += 1 }
+        }
+        // Cutting the text at the end of a line may still leave a valid file; most prefixes are not.
+        #expect(loaded < original.count / 2)
+
+        // Insertions of YAML's structural characters reach more of libyaml than random bytes alone.
+        let interesting = Array("{}[]:,-#&*!|>'\"\n\t %@`?~\\".utf8) + [0x00, 0xFF, 0xC3, 0x80]
+        var random = XorShift(seed: 0x5EED_CAFE_F00D_0001)
+        for _ in 0..<600 {
+            var bytes = original
+            for _ in 0..<(1 + random.next(below: 4)) {
+                let position = random.next(below: bytes.count)
+                switch random.next(below: 4) {
+                case 0: bytes[position] = UInt8(truncatingIfNeeded: random.next(below: 256))
+                case 1: bytes[position] = interesting[random.next(below: interesting.count)]
+                case 2: bytes.insert(interesting[random.next(below: interesting.count)], at: position)
+                default: bytes.remove(at: position)
+                }
+            }
+            _ = try? ConfigLoader.parse(bytes: bytes, file: "m.yaml")
+        }
+    }
+
+    @Test func deepNestingIsRejectedWithoutRecursion() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(renderedErrors(deep) == ["config.yaml:1:65: lists and mappings are nested more than 64 levels deep"])
+        let exactly64 = "site: " + String(repeating: "[", count: 63) + String(repeating: "]", count: 63)
+        #expect(!renderedErrors(exactly64).contains { $0.contains("nested") })
+    }
+}
+
+/// Deterministic pseudo-random numbers, so a failure reproduces.
+private struct XorShift {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next(below bound: Int) -> Int {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return Int(state % UInt64(bound))
+    }
+}
+
+struct BrokenFile: CustomTestStringConvertible, Sendable {
+    var name: String
+    var text: String
+    var expected: [String]
+    var testDescription: String { name }
+}
+
+private let idRule = "use 1 to 64 ASCII letters, digits, '-', '_' or '.'; ids are opaque labels that go into MQTT topics, so no '/', '+', '#' or spaces, and never a patient's name"
+
+/// A valid file with `replacement` swapped in for one line: most broken cases differ from a good file by one line.
+private func minimal(replacing line: String, with replacement: String) -> String {
+    precondition(minimalConfig.contains(line + "\n"))
+    return minimalConfig.replacingOccurrences(of: line + "\n", with: replacement.isEmpty ? "" : replacement + "\n")
+}
+
+let brokenFiles: [BrokenFile] = [
+    BrokenFile(name: "empty file", text: "", expected: ["config.yaml:1:1: the file is empty"]),
+    BrokenFile(name: "only comments", text: "# nothing yet\n\n", expected: ["config.yaml:1:1: the file is empty"]),
+    BrokenFile(name: "top level is a list", text: "- site: a\n", expected: [
+        "config.yaml:1:1: expected a mapping of settings (site, box, mqtt, sampling, beds), found a list",
+    ]),
+    BrokenFile(name: "unknown top-level key", text: minimal(replacing: "box: edge-01", with: "box: edge-01\nbed: chair-1"), expected: [
+        "config.yaml:3:1: bed: unknown key (expected one of: site, box, mqtt, sampling, beds)",
+    ]),
+    BrokenFile(name: "unknown nested key", text: minimal(replacing: "        profile: patient-monitor", with: "        prot: patient-monitor"), expected: [
+        "config.yaml:8:9: beds[0].devices[0]: missing required key 'profile'",
+        "config.yaml:9:9: beds[0].devices[0].prot: unknown key (expected one of: id, profile, tcp, unit_id, response_timeout_ms)",
+    ]),
+    BrokenFile(name: "mapping where a list is expected", text: minimal(replacing: "  - id: chair-1", with: "  id: chair-1").replacingOccurrences(of: "\n    devices:", with: "\n  devices:"), expected: [
+        "config.yaml:6:3: beds: expected a list of beds, found a mapping",
+    ]),
+    BrokenFile(name: "list where a mapping is expected", text: minimal(replacing: "  host: broker.local", with: "  - broker.local"), expected: [
+        "config.yaml:4:3: mqtt: expected a mapping with the MQTT broker settings, found a list",
+    ]),
+    BrokenFile(name: "word where an integer is expected", text: minimalConfig + "sampling:\n  interval_ms: fast\n", expected: [
+        "config.yaml:13:16: sampling.interval_ms: expected an integer, found \"fast\"",
+    ]),
+    BrokenFile(name: "quoted integer", text: minimal(replacing: "  host: broker.local", with: "  host: broker.local\n  port: \"1883\""), expected: [
+        "config.yaml:5:9: mqtt.port: expected an integer, found a quoted string \"1883\" (write numbers without quotes)",
+    ]),
+    BrokenFile(name: "port out of range", text: minimal(replacing: "  host: broker.local", with: "  host: broker.local\n  port: 70000"), expected: [
+        "config.yaml:5:9: mqtt.port: 70000 is out of range (1...65535)",
+    ]),
+    BrokenFile(name: "port beyond Int", text: minimal(replacing: "          host: 10.0.0.5", with: "          host: 10.0.0.5\n          port: 123456789012345678901234567890"), expected: [
+        "config.yaml:12:17: beds[0].devices[0].tcp.port: 123456789012345678901234567890 is out of range (1...65535)",
+    ]),
+    BrokenFile(name: "interval 0", text: minimalConfig + "sampling: {interval_ms: 0}\n", expected: [
+        "config.yaml:12:25: sampling.interval_ms: 0 is out of range (10...60000)",
+    ]),
+    BrokenFile(name: "missing top-level key", text: minimal(replacing: "site: clinic-a", with: ""), expected: [
+        "config.yaml:1:1: missing required top-level key 'site'",
+    ]),
+    BrokenFile(name: "missing nested key", text: minimal(replacing: "  host: broker.local", with: "  port: 1883"), expected: [
+        "config.yaml:4:3: mqtt: missing required key 'host'",
+    ]),
+    BrokenFile(name: "missing value", text: minimal(replacing: "  host: broker.local", with: "  host:\n  keepalive_s: ~"), expected: [
+        "config.yaml:4:3: mqtt.host: missing value (expected a host name or IP address)",
+        "config.yaml:5:3: mqtt.keepalive_s: missing value (expected an integer; remove the line to use the default, 30)",
+    ]),
+    BrokenFile(name: "empty beds list", text: "site: a\nbox: b\nmqtt: {host: h}\nbeds: []\n", expected: [
+        "config.yaml:4:7: beds: the list is empty; add at least one bed",
+    ]),
+    BrokenFile(name: "empty devices list", text: "site: a\nbox: b\nmqtt: {host: h}\nbeds:\n  - id: chair-1\n    devices: []\n", expected: [
+        "config.yaml:6:14: beds[0].devices: the list is empty; add at least one device",
+    ]),
+    BrokenFile(name: "duplicate bed id", text: """
+        site: a
+        box: b
+        mqtt: {host: h}
+        beds:
+          - id: chair-1
+            devices: [{id: m1, profile: patient-monitor, tcp: {host: x}}]
+          - id: chair-1
+            devices: [{id: m2, profile: patient-monitor, tcp: {host: x}}]
+
+        """, expected: [
+        "config.yaml:7:9: beds[1].id: duplicate bed id \"chair-1\" (beds[0] at line 5 already uses it); bed ids must be unique among the beds",
+    ]),
+    BrokenFile(name: "duplicate device id across beds", text: """
+        site: a
+        box: b
+        mqtt: {host: h}
+        beds:
+          - id: chair-1
+            devices: [{id: m1, profile: patient-monitor, tcp: {host: x}}]
+          - id: chair-2
+            devices: [{id: m2, profile: patient-monitor, tcp: {host: x}}, {id: m1, profile: patient-monitor, tcp: {host: y}}]
+
+        """, expected: [
+        "config.yaml:8:72: beds[1].devices[1].id: duplicate device id \"m1\" (beds[0].devices[0] at line 6 already uses it); device ids must be unique across all beds",
+    ]),
+    BrokenFile(name: "invalid id characters", text: minimal(replacing: "  - id: chair-1", with: "  - id: chair/1").replacingOccurrences(of: "site: clinic-a", with: "site: Clinic A"), expected: [
+        "config.yaml:1:7: site: invalid id \"Clinic A\" (contains a space): \(idRule)",
+        "config.yaml:6:9: beds[0].id: invalid id \"chair/1\" (contains '/'): \(idRule)",
+    ]),
+    BrokenFile(name: "id too long", text: minimal(replacing: "box: edge-01", with: "box: \(String(repeating: "e", count: 65))"), expected: [
+        "config.yaml:2:6: box: invalid id \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee...\" (it is 65 characters long): \(idRule)",
+    ]),
+    BrokenFile(name: "unknown profile", text: minimal(replacing: "        profile: patient-monitor", with: "        profile: monitorx"), expected: [
+        "config.yaml:9:18: beds[0].devices[0].profile: unknown device profile \"monitorx\" (built-in profiles: patient-monitor)",
+    ]),
+    BrokenFile(name: "invalid topic prefix and client id", text: minimal(replacing: "  host: broker.local", with: "  host: broker.local\n  topic_prefix: bedside/#\n  client_id: gw 1"), expected: [
+        "config.yaml:5:17: mqtt.topic_prefix: invalid topic prefix \"bedside/#\" (it contains the MQTT wildcard '+' or '#'): use levels separated by single '/', like \"bedside/clinic-a/edge-01\"",
+        "config.yaml:6:14: mqtt.client_id: invalid client id \"gw 1\" (contains a space): use 1 to 128 characters without spaces",
+    ]),
+    BrokenFile(name: "duplicate key", text: minimal(replacing: "  host: broker.local", with: "  host: broker.local\n  port: 1883\n  host: other.local"), expected: [
+        "config.yaml:6:3: mqtt.host: duplicate key (already set at line 4, column 3)",
+    ]),
+    BrokenFile(name: "anchor and alias", text: minimal(replacing: "          host: 10.0.0.5", with: "          host: &gw 10.0.0.5\n          port: *gw"), expected: [
+        "config.yaml:11:17: beds[0].devices[0].tcp.host: anchors (&gw) are not supported; remove the anchor and write each value out in full",
+        "config.yaml:12:17: beds[0].devices[0].tcp.port: aliases (*gw) are not supported; write the value out in full",
+    ]),
+    BrokenFile(name: "tag", text: minimal(replacing: "box: edge-01", with: "box: !!str edge-01"), expected: [
+        "config.yaml:2:6: box: YAML tags (!!str) are not supported; remove the tag",
+    ]),
+    BrokenFile(name: "unclosed bracket", text: "site: a\nbox: b\nmqtt: {host: h}\nbeds: [\n  {id: c}\n", expected: [
+        "config.yaml:6:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 4, column 7)",
+    ]),
+    BrokenFile(name: "bad indentation", text: "site: a\n  box: b\n", expected: [
+        "config.yaml:2:6: YAML syntax error: mapping values are not allowed in this context",
+    ]),
+    BrokenFile(name: "tab indentation", text: "site: a\nmqtt:\n\thost: h\n", expected: [
+        "config.yaml:3:1: YAML syntax error: found character that cannot start any token (while scanning for the next token at line 3, column 1); tabs are not allowed for indentation or before values, use spaces",
+    ]),
+    BrokenFile(name: "two documents", text: minimalConfig + "---\n" + minimalConfig, expected: [
+        "config.yaml:12:1: the file contains more than one YAML document; keep all settings in one document (remove the extra '---')",
+    ]),
+    BrokenFile(name: "control character", text: minimal(replacing: "box: edge-01", with: "box: edge\u{7}01"), expected: [
+        "config.yaml:2:10: the file contains a character that YAML does not allow: control characters are not allowed (U+0007)",
+    ]),
+    BrokenFile(name: "complex key", text: "site: a\n[x]: 1\n", expected: [
+        "config.yaml:1:1: missing required top-level key 'box'",
+        "config.yaml:1:1: missing required top-level key 'mqtt'",
+        "config.yaml:1:1: missing required top-level key 'beds'",
+        "config.yaml:2:1: a key must be a plain name, found a list",
+    ]),
+    BrokenFile(name: "several errors, all reported in file order", text: """
+        site: clinic a
+        mqtt:
+          host: broker.local
+          port: 70000
+          keepalive_s: "30"
+        sampling:
+          interval_ms: 0
+        beds:
+          - id: chair-1
+            devices:
+              - id: monitor-1
+                profile: monitorx
+                tcp:
+                  port: 502
+                prot: 3
+          - id: chair-1
+            devices: []
+
+        """, expected: [
+        "config.yaml:1:1: missing required top-level key 'box'",
+        "config.yaml:1:7: site: invalid id \"clinic a\" (contains a space): \(idRule)",
+        "config.yaml:4:9: mqtt.port: 70000 is out of range (1...65535)",
+        "config.yaml:5:16: mqtt.keepalive_s: expected an integer, found a quoted string \"30\" (write numbers without quotes)",
+        "config.yaml:7:16: sampling.interval_ms: 0 is out of range (10...60000)",
+        "config.yaml:12:18: beds[0].devices[0].profile: unknown device profile \"monitorx\" (built-in profiles: patient-monitor)",
+        "config.yaml:14:11: beds[0].devices[0].tcp: missing required key 'host'",
+        "config.yaml:15:9: beds[0].devices[0].prot: unknown key (expected one of: id, profile, tcp, unit_id, response_timeout_ms)",
+        "config.yaml:16:9: beds[1].id: duplicate bed id \"chair-1\" (beds[0] at line 9 already uses it); bed ids must be unique among the beds",
+        "config.yaml:17:14: beds[1].devices: the list is empty; add at least one device",
+    ]),
+]

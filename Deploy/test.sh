@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Every test: installs what is needed, runs the host test suite (unit tests and the
+# end-to-end tests against a real mosquitto and the Modbus simulator), builds the firmware
+# for aarch64 and x86_64 with Embedded Swift, and runs the end-to-end tests again with the
+# agent being the aarch64 firmware under qemu-aarch64 and the x86_64 firmware natively.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+[ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
+started=$SECONDS
+step() { echo "== $* ($((SECONDS - started)) s)"; }
+
+step "installing dependencies"
+bash Deploy/install-deps.sh
+
+step "host build and tests"
+swift build --build-tests
+swift test --skip-build
+
+step "firmware build (Embedded Swift)"
+bash Deploy/build-firmware.sh
+
+step "end-to-end tests with the aarch64 firmware under qemu-aarch64"
+BEDSIDE_AGENT_COMMAND="qemu-aarch64 $ROOT/.build-firmware/aarch64/bedside-gateway" \
+  swift test --skip-build --filter EndToEndTests
+
+step "end-to-end tests with the x86_64 firmware"
+BEDSIDE_AGENT_COMMAND="$ROOT/.build-firmware/x86_64/bedside-gateway" \
+  swift test --skip-build --filter EndToEndTests
+
+step "all tests passed"
