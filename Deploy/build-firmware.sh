@@ -45,7 +45,13 @@ for arg in "$@"; do
     *) echo "build-firmware: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac
 done
-if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=("${ALL_TARGETS[@]}"); fi
+if [ "${#TARGETS[@]}" -eq 0 ]; then
+  TARGETS=("${ALL_TARGETS[@]}")
+else # keep the usual order, each target once
+  requested=" ${TARGETS[*]} "
+  TARGETS=()
+  for t in "${ALL_TARGETS[@]}"; do [[ "$requested" == *" $t "* ]] && TARGETS+=("$t"); done
+fi
 
 # Per-target toolchain settings.
 configure_target() {
@@ -64,7 +70,8 @@ configure_target() {
       CC=gcc
       STRIP=strip
       FILE_EXPECT="x86-64"
-      # A linux triple: the clang importer finds the host's libc headers on its own.
+      # A linux triple: the clang importer finds the host's libc headers and defines
+      # __linux__/__unix__ on its own; no extra -Xcc flags are needed.
       TARGET_XCC=()
       ;;
   esac
@@ -93,13 +100,14 @@ run() {
 
 now_ms() { date +%s%3N; }
 
-# Every *.swift file under Sources/<dir>/, recursively, sorted.
-swift_sources() {
-  local dir="$SOURCES/$1" files
-  [ -d "$dir" ] || { echo "build-firmware: no directory $dir" >&2; exit 1; }
-  files="$(find "$dir" -type f -name '*.swift' | LC_ALL=C sort)"
-  [ -n "$files" ] || { echo "build-firmware: no Swift sources in $dir" >&2; exit 1; }
-  printf '%s\n' "$files"
+# sorted_files VAR DIR FIND-ARGS...: sorted list of files under DIR into array VAR; fails if none.
+sorted_files() {
+  local -n into="$1"
+  local dir="$2"
+  shift 2
+  [ -d "$dir" ] || { echo "build-firmware: no directory ${dir#"$ROOT/"}" >&2; exit 1; }
+  mapfile -t into < <(find "$dir" "$@" -print | LC_ALL=C sort)
+  [ "${#into[@]}" -gt 0 ] || { echo "build-firmware: no sources in ${dir#"$ROOT/"}" >&2; exit 1; }
 }
 
 declare -A RESULT_SIZE RESULT_TIME RESULT_FILE
@@ -123,8 +131,9 @@ build_target() {
 
   # 1. C shims, plus a module map for them (SwiftPM writes one only for the host build).
   echo "   CShims"
-  local c
-  for c in $(find "$SOURCES/CShims" -maxdepth 1 -type f -name '*.c' | LC_ALL=C sort); do
+  local c c_sources
+  sorted_files c_sources "$SOURCES/CShims" -maxdepth 1 -type f -name '*.c'
+  for c in "${c_sources[@]}"; do
     name="$(basename "$c" .c)"
     run "CShims_$name" "$CC" -O2 -ffunction-sections -fdata-sections -DBEDSIDE_EMBEDDED \
       -I "$SOURCES/CShims/include" -c "$c" -o "$dir/obj/CShims_$name.o"
@@ -137,6 +146,9 @@ module CShims {
 }
 EOF
 
+  # -function-sections (Swift) and -ffunction-sections/-fdata-sections (C) let the linker's
+  # --gc-sections drop code nothing reaches: measured 843 -> 331 KiB for aarch64 and
+  # 899 -> 355 KiB for x86_64. Either half alone gains nothing.
   local swift_flags=(
     -enable-experimental-feature Embedded -wmo -parse-as-library -Osize
     -target "$TRIPLE"
@@ -153,7 +165,8 @@ EOF
     module_dir="$module"
     [ "$module" = "$EXECUTABLE_MODULE" ] && module_dir="$EXECUTABLE_DIR"
     echo "   $module"
-    mapfile -t srcs < <(swift_sources "$module_dir")
+    # Every *.swift file under Sources/<dir>/, recursively, sorted.
+    sorted_files srcs "$SOURCES/$module_dir" -type f -name '*.swift'
     run "$module" "$SWIFTC" "${swift_flags[@]}" -module-name "$module" \
       -emit-module -emit-module-path "$dir/$module.swiftmodule" \
       -c "${srcs[@]}" -o "$dir/obj/$module.o"
@@ -180,9 +193,11 @@ EOF
   printf '   done in %d.%03ds\n' $(( RESULT_TIME[$arch] / 1000 )) $(( RESULT_TIME[$arch] % 1000 ))
 }
 
+TOTAL_START="$(now_ms)"
 for arch in "${TARGETS[@]}"; do
   build_target "$arch"
 done
+TOTAL_MS="$(( $(now_ms) - TOTAL_START ))"
 
 echo
 printf '%-8s %10s %9s %8s  %s\n' target bytes KiB time binary
@@ -192,6 +207,7 @@ for arch in "${TARGETS[@]}"; do
     "$(awk -v t="${RESULT_TIME[$arch]}" 'BEGIN { printf "%.1f", t / 1000 }')" \
     "${OUT_ROOT#"$ROOT/"}/$arch/$PRODUCT"
 done
+printf 'total %d.%03ds\n' $(( TOTAL_MS / 1000 )) $(( TOTAL_MS % 1000 ))
 for arch in "${TARGETS[@]}"; do
   echo "$arch: ${RESULT_FILE[$arch]}"
 done

@@ -32,8 +32,19 @@ public enum ConfigLoader {
             errors += decoder.errors
         }
         if let config, errors.isEmpty { return config }
-        throw ConfigErrors(sortedByPosition(errors))
+        var reported = sortedByPosition(errors)
+        // A wrong file (a log, a binary) can yield thousands of errors; the first hundred say
+        // enough, and journald is not flooded on every restart.
+        if reported.count > maximumReported {
+            let omitted = reported.count - maximumReported
+            reported.removeLast(omitted)
+            reported.append(ConfigError(file: file, line: 0, column: 0, keyPath: "",
+                                        message: "\(omitted) more error(s) not shown; fix the ones above first"))
+        }
+        throw ConfigErrors(reported)
     }
+
+    static let maximumReported = 100
 
     private static func sortedByPosition(_ errors: [ConfigError]) -> [ConfigError] {
         // The original index breaks ties so errors at one position keep the order they were found in.

@@ -425,3 +425,18 @@ let brokenFiles: [BrokenFile] = [
         "config.yaml:17:14: beds[1].devices: the list is empty; add at least one device",
     ]),
 ]
+
+struct ConfigErrorLimitTests {
+    @Test func aWrongFileReportsTheFirstHundredErrorsAndCountsTheRest() {
+        var text = "site: s\nbox: b\nmqtt: {host: h}\nbeds:\n  - id: c\n    devices:\n      - {id: m, profile: patient-monitor, tcp: {host: h}}\n"
+        for index in 0..<150 { text += "unknown_\(index): 1\n" }
+        do {
+            _ = try ConfigLoader.parse(text: text, file: "big.yaml")
+            Issue.record("150 unknown keys must be refused")
+        } catch {
+            #expect(error.errors.count == 101)
+            #expect(error.errors[0].description.hasPrefix("big.yaml:8:1: unknown_0: unknown key"))
+            #expect(error.errors.last?.description == "big.yaml: 50 more error(s) not shown; fix the ones above first")
+        }
+    }
+}
