@@ -50,7 +50,9 @@ if [ "${#TARGETS[@]}" -eq 0 ]; then
 else # keep the usual order, each target once
   requested=" ${TARGETS[*]} "
   TARGETS=()
-  for t in "${ALL_TARGETS[@]}"; do [[ "$requested" == *" $t "* ]] && TARGETS+=("$t"); done
+  for t in "${ALL_TARGETS[@]}"; do
+    if [[ "$requested" == *" $t "* ]]; then TARGETS+=("$t"); fi
+  done
 fi
 
 # Per-target toolchain settings.
@@ -62,8 +64,9 @@ configure_target() {
       STRIP=aarch64-linux-gnu-strip
       FILE_EXPECT="ARM aarch64"
       # libc headers from libc6-dev-arm64-cross; the clang importer does not find them by itself.
+      # Its stdint.h redefines __INT64_C against clang's builtin: harmless, so not reported.
       TARGET_XCC=(-Xcc -I/usr/aarch64-linux-gnu/include -Xcc -I/usr/include
-                  -Xcc -D__linux__ -Xcc -D__unix__)
+                  -Xcc -D__linux__ -Xcc -D__unix__ -Xcc -Wno-macro-redefined)
       ;;
     x86_64)
       TRIPLE=x86_64-unknown-linux-gnu
@@ -78,27 +81,31 @@ configure_target() {
   EMBEDDED_LIB_DIR="$SWIFT_LIB_DIR/embedded/$TRIPLE"
 }
 
-# run STEP CMD...: runs CMD quietly, keeping its output in <builddir>/logs/STEP.log.
-# On failure prints that output and the command line, then exits. On success says nothing,
-# except how many warnings the step had (they stay readable in the log).
+now_ms() { date +%s%3N; }
+seconds() { printf '%d.%01d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); }
+
+# run STEP CMD...: prints the step with how long it took, running CMD quietly and keeping its
+# output in <builddir>/logs/STEP.log. On failure prints that output and the command line,
+# then exits. On success says nothing more, except how many warnings the step had.
 LOG_DIR=""
 run() {
-  local step="$1" log
+  local step="$1" log t0 warnings
   shift
   log="$LOG_DIR/$step.log"
+  printf '   %-24s' "$step"
+  t0="$(now_ms)"
   if ! "$@" >"$log" 2>&1; then
+    echo "FAILED"
     echo "build-firmware: FAILED ($step): $*" >&2
     cat "$log" >&2
     exit 1
   fi
-  local warnings
+  printf '%6ss\n' "$(seconds $(( $(now_ms) - t0 )))"
   warnings="$(grep -c ': warning: ' "$log" || true)"
   if [ "$warnings" -gt 0 ]; then
     echo "     $warnings warning(s), see ${log#"$ROOT/"}"
   fi
 }
-
-now_ms() { date +%s%3N; }
 
 # sorted_files VAR DIR FIND-ARGS...: sorted list of files under DIR into array VAR; fails if none.
 sorted_files() {
@@ -130,7 +137,6 @@ build_target() {
   echo "== $arch ($TRIPLE)"
 
   # 1. C shims, plus a module map for them (SwiftPM writes one only for the host build).
-  echo "   CShims"
   local c c_sources
   sorted_files c_sources "$SOURCES/CShims" -maxdepth 1 -type f -name '*.c'
   for c in "${c_sources[@]}"; do
@@ -164,7 +170,6 @@ EOF
   for module in "${MODULES[@]}" "$EXECUTABLE_MODULE"; do
     module_dir="$module"
     [ "$module" = "$EXECUTABLE_MODULE" ] && module_dir="$EXECUTABLE_DIR"
-    echo "   $module"
     # Every *.swift file under Sources/<dir>/, recursively, sorted.
     sorted_files srcs "$SOURCES/$module_dir" -type f -name '*.swift'
     run "$module" "$SWIFTC" "${swift_flags[@]}" -module-name "$module" \
@@ -174,7 +179,6 @@ EOF
   done
 
   # 4. Link, then strip.
-  echo "   link"
   run link "$CC" -o "$dir/$PRODUCT.unstripped" "${objects[@]}" \
     "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" \
     -Wl,--gc-sections \
@@ -190,7 +194,7 @@ EOF
   RESULT_SIZE[$arch]="$(stat -c %s "$dir/$PRODUCT")"
   RESULT_FILE[$arch]="$description"
   RESULT_TIME[$arch]="$(( $(now_ms) - start ))"
-  printf '   done in %d.%03ds\n' $(( RESULT_TIME[$arch] / 1000 )) $(( RESULT_TIME[$arch] % 1000 ))
+  echo "   $arch done in $(seconds "${RESULT_TIME[$arch]}")s"
 }
 
 TOTAL_START="$(now_ms)"
@@ -204,10 +208,10 @@ printf '%-8s %10s %9s %8s  %s\n' target bytes KiB time binary
 for arch in "${TARGETS[@]}"; do
   printf '%-8s %10d %9s %7ss  %s\n' "$arch" "${RESULT_SIZE[$arch]}" \
     "$(awk -v b="${RESULT_SIZE[$arch]}" 'BEGIN { printf "%.1f", b / 1024 }')" \
-    "$(awk -v t="${RESULT_TIME[$arch]}" 'BEGIN { printf "%.1f", t / 1000 }')" \
+    "$(seconds "${RESULT_TIME[$arch]}")" \
     "${OUT_ROOT#"$ROOT/"}/$arch/$PRODUCT"
 done
-printf 'total %d.%03ds\n' $(( TOTAL_MS / 1000 )) $(( TOTAL_MS % 1000 ))
+echo "total $(seconds "$TOTAL_MS")s"
 for arch in "${TARGETS[@]}"; do
   echo "$arch: ${RESULT_FILE[$arch]}"
 done

@@ -1,4 +1,5 @@
 import Config
+import Modbus
 import MQTT
 import Platform
 import RegisterMaps

@@ -1,4 +1,5 @@
 import Config
+import Modbus
 import Gateway
 import Platform
 import Simulator
@@ -10,7 +11,10 @@ struct BedsideGateway {
 
     static func main() {
         var arguments = CommandLineArguments(processArguments().dropFirst())
-        let command = arguments.next() ?? "help"
+        guard let command = arguments.next() else {
+            printError(usage)
+            exitProcess(2)
+        }
         let code: Int32
         switch command {
         case "run": code = runAgent(&arguments)
