@@ -2,7 +2,15 @@
 public struct SeededRandom {
     private var state: UInt64
 
-    public init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+    public init(seed: UInt64) {
+        // splitmix64 spreads neighbouring seeds (one per simulated device) apart; raw
+        // xorshift would start neighbouring patients with near-identical readings.
+        var mixed = seed &+ 0x9E37_79B9_7F4A_7C15
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        mixed ^= mixed >> 31
+        state = mixed == 0 ? 0x9E37_79B9_7F4A_7C15 : mixed
+    }
 
     public mutating func next() -> UInt64 {
         state ^= state >> 12

@@ -45,3 +45,29 @@ struct PatientModelTests {
         }
     }
 }
+
+struct SeededRandomTests {
+    @Test func neighbouringSeedsDivergeFromTheFirstDraw() {
+        var equalFirstReadings = 0
+        for seed in UInt64(0)..<50 {
+            let a = PatientModel(seed: seed), b = PatientModel(seed: seed + 1)
+            if a.nibpSystolic == b.nibpSystolic && a.nibpDiastolic == b.nibpDiastolic { equalFirstReadings += 1 }
+        }
+        // Independent draws collide on both values only rarely (about 1 in 300).
+        #expect(equalFirstReadings <= 3)
+    }
+
+    @Test func drawsCoverTheSymmetricRangeEvenly() {
+        var random = SeededRandom(seed: 99)
+        var negative = 0
+        var total = 0.0
+        for _ in 0..<10_000 {
+            let value = random.symmetric()
+            #expect(value >= -1 && value <= 1)
+            if value < 0 { negative += 1 }
+            total += value
+        }
+        #expect((4_700...5_300).contains(negative))
+        #expect(abs(total / 10_000) < 0.05)
+    }
+}
