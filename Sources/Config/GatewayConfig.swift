@@ -52,6 +52,35 @@ public struct BedConfig: Sendable {
 
 public enum DeviceEndpoint: Sendable, Equatable {
     case tcp(host: String, port: Int)
+    /// Modbus RTU on a serial line; devices with the same `device` path share one bus.
+    case rtu(SerialLineSettings)
+}
+
+public enum SerialParity: String, Sendable, Equatable { case none, even, odd }
+
+/// One RS-232/RS-485 serial line as libmodbus opens it.
+public struct SerialLineSettings: Sendable, Equatable {
+    /// e.g. "/dev/ttyAMA0", "/dev/ttyUSB0".
+    public var device: String
+    public var baud: Int
+    public var parity: SerialParity
+    public var dataBits: Int
+    public var stopBits: Int
+    /// Drive the RS-485 transceiver's direction with RTS (boards without automatic direction control).
+    public var rs485RTS: Bool
+    /// Delay between raising RTS and sending, in microseconds (libmodbus's RTS delay).
+    public var rtsDelayMicroseconds: Int
+
+    public init(device: String, baud: Int = 19_200, parity: SerialParity = .even, dataBits: Int = 8,
+                stopBits: Int = 1, rs485RTS: Bool = false, rtsDelayMicroseconds: Int = 0) {
+        self.device = device
+        self.baud = baud
+        self.parity = parity
+        self.dataBits = dataBits
+        self.stopBits = stopBits
+        self.rs485RTS = rs485RTS
+        self.rtsDelayMicroseconds = rtsDelayMicroseconds
+    }
 }
 
 public struct DeviceConfig: Sendable {

@@ -1,3 +1,4 @@
+import CShims
 import Config
 import Modbus
 import Platform
@@ -27,6 +28,8 @@ final class DevicePoller {
         case let .tcp(host, port):
             client = try ModbusClient(tcpHost: host, port: port, unitID: config.unitID,
                                       responseTimeoutMilliseconds: config.responseTimeoutMilliseconds)
+        case let .rtu(line):
+            throw ModbusError("open serial line \(line.device)", device: config.id, code: ENOTSUP)
         }
         blocks = planReads(profile.points)
         var largest = 0
