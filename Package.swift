@@ -24,6 +24,7 @@ let package = Package(
         // Agent modules, one concern each. Pure logic first, OS-facing after.
         .target(name: "Platform", dependencies: ["CShims"], swiftSettings: agentSwiftSettings),
         .target(name: "JSON", swiftSettings: agentSwiftSettings),
+        .target(name: "Metrics", swiftSettings: agentSwiftSettings),
         .target(name: "RegisterMaps", swiftSettings: agentSwiftSettings),
         .target(name: "Vitals", dependencies: ["Platform", "RegisterMaps", "JSON"], swiftSettings: agentSwiftSettings),
         .target(name: "Modbus", dependencies: ["CModbus", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
@@ -40,10 +41,12 @@ let package = Package(
 
         // Tests: host Swift with Swift Testing. They may use Foundation; the agent may not.
         .target(name: "TestSupport", dependencies: ["MQTT", "Platform"], path: "Tests/TestSupport"),
+        // Interposes malloc in the test executable to count a thread's allocations.
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
-                    dependencies: ["JSON", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform"]),
+                    dependencies: ["JSON", "Metrics", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["TestSupport", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals"]),
+                    dependencies: ["TestSupport", "AllocationCounter", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals"]),
     ],
     swiftLanguageModes: [.v5]
 )

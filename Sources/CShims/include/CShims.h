@@ -40,4 +40,14 @@ void bedside_install_stop_handlers(void);
 int bedside_stop_requested(void);
 void bedside_request_stop(void);
 
+/// Real-time setup of the calling thread. Returns 0 or an errno; on failure the thread
+/// keeps its previous policy. cpu < 0 leaves affinity alone.
+int bedside_set_realtime(int priority);
+int bedside_set_cpu_affinity(int cpu);
+/// mlockall(MCL_CURRENT | MCL_FUTURE); returns 0 or an errno.
+int bedside_lock_memory(void);
+/// Starts a detached-or-joinable pthread running entry(context); returns 0 or an errno.
+int bedside_thread_start(pthread_t *thread, void *(*entry)(void *), void *context);
+void bedside_thread_set_name(const char *name);
+
 #endif

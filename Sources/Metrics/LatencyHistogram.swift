@@ -1,0 +1,73 @@
+/// A fixed-size log-linear histogram of durations in nanoseconds: 32 buckets per power of
+/// two (at most ~3 % relative error), from 0 to about an hour. Storage is allocated once,
+/// so recording is a handful of integer operations, safe in the real-time loop.
+/// One thread records; others may read a snapshot (reads of aligned 64-bit words are not
+/// torn on the supported CPUs, so a reader sees each bucket's old or new count).
+public final class LatencyHistogram {
+    static let subBucketBits = 5
+    static let subBuckets = 1 << subBucketBits
+    /// 2^42 ns ≈ 73 minutes; anything longer lands in the last bucket.
+    static let largestExponent = 42
+    public static let bucketCount = (largestExponent - subBucketBits + 2) * subBuckets
+
+    private let buckets: UnsafeMutablePointer<UInt64>
+    public private(set) var count: UInt64 = 0
+    public private(set) var sum: UInt64 = 0
+    public private(set) var maximum: UInt64 = 0
+
+    public init() {
+        buckets = UnsafeMutablePointer<UInt64>.allocate(capacity: LatencyHistogram.bucketCount)
+        buckets.initialize(repeating: 0, count: LatencyHistogram.bucketCount)
+    }
+
+    deinit { buckets.deallocate() }
+
+    public func record(nanoseconds value: Int64) {
+        let sample = UInt64(max(0, value))
+        buckets[LatencyHistogram.bucketIndex(sample)] &+= 1
+        count &+= 1
+        sum &+= sample
+        if sample > maximum { maximum = sample }
+    }
+
+    public func reset() {
+        buckets.update(repeating: 0, count: LatencyHistogram.bucketCount)
+        count = 0
+        sum = 0
+        maximum = 0
+    }
+
+    /// The smallest recorded bound below which `fraction` (0...1) of the samples fall: the
+    /// upper edge of the bucket holding that rank, never above the largest sample seen.
+    public func percentile(_ fraction: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        let rank = UInt64((Double(count) * min(max(fraction, 0), 1)).rounded(.up))
+        var seen: UInt64 = 0
+        for index in 0..<LatencyHistogram.bucketCount {
+            seen &+= buckets[index]
+            if seen >= max(rank, 1) { return min(LatencyHistogram.upperBound(ofBucket: index), maximum) }
+        }
+        return maximum
+    }
+
+    public var mean: UInt64 { count == 0 ? 0 : sum / count }
+
+    static func bucketIndex(_ value: UInt64) -> Int {
+        if value < UInt64(subBuckets) { return Int(value) }
+        let exponent = min(63 - value.leadingZeroBitCount, largestExponent)
+        if exponent == largestExponent && value >> UInt64(exponent) > 1 { return bucketCount - 1 }
+        let subBucket = Int(value >> UInt64(exponent - subBucketBits)) & (subBuckets - 1)
+        return (exponent - subBucketBits + 1) * subBuckets + subBucket
+    }
+
+    static func lowerBound(ofBucket index: Int) -> UInt64 {
+        if index < subBuckets { return UInt64(index) }
+        let exponent = index / subBuckets + subBucketBits - 1
+        let subBucket = UInt64(index % subBuckets)
+        return (UInt64(subBuckets) + subBucket) << UInt64(exponent - subBucketBits)
+    }
+
+    static func upperBound(ofBucket index: Int) -> UInt64 {
+        index + 1 < bucketCount ? lowerBound(ofBucket: index + 1) - 1 : UInt64.max
+    }
+}

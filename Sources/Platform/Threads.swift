@@ -1,0 +1,64 @@
+import CShims
+
+/// A joinable POSIX thread running a Swift closure. Embedded Swift has no Foundation
+/// Thread and no Dispatch, so this is the agent's only way to run work in parallel.
+public final class OSThread {
+    private final class Start {
+        let name: String
+        let body: () -> Void
+        init(name: String, body: @escaping () -> Void) {
+            self.name = name
+            self.body = body
+        }
+    }
+
+    private var handle = pthread_t()
+    private var joined = false
+    public let name: String
+
+    public init(name: String, body: @escaping () -> Void) throws(SystemError) {
+        self.name = name
+        let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
+        let result = bedside_thread_start(&handle, { context in
+            let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()
+            bedside_thread_set_name(start.name)
+            start.body()
+            return nil
+        }, start)
+        if result != 0 {
+            Unmanaged<Start>.fromOpaque(start).release()
+            throw SystemError("start thread", name, errno: result)
+        }
+    }
+
+    public func join() {
+        if joined { return }
+        pthread_join(handle, nil)
+        joined = true
+    }
+}
+
+/// What the calling thread got when it asked for real-time scheduling.
+public struct RealtimeOutcome {
+    public var scheduling: SystemError?
+    public var affinity: SystemError?
+}
+
+/// Puts the calling thread on SCHED_FIFO at `priority` and, if `cpu` is not nil, pins it.
+/// Failure (no CAP_SYS_NICE, no RLIMIT_RTPRIO) leaves the thread at normal priority.
+public func makeCurrentThreadRealtime(priority: Int, cpu: Int?) -> RealtimeOutcome {
+    var outcome = RealtimeOutcome()
+    let scheduling = bedside_set_realtime(Int32(priority))
+    if scheduling != 0 { outcome.scheduling = SystemError("SCHED_FIFO priority \(priority)", errno: scheduling) }
+    if let cpu {
+        let affinity = bedside_set_cpu_affinity(Int32(cpu))
+        if affinity != 0 { outcome.affinity = SystemError("pin to CPU \(cpu)", errno: affinity) }
+    }
+    return outcome
+}
+
+/// Locks all current and future pages in RAM so a page fault never stalls the sampling loop.
+public func lockAllMemory() throws(SystemError) {
+    let result = bedside_lock_memory()
+    if result != 0 { throw SystemError("mlockall", errno: result) }
+}

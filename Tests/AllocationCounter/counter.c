@@ -1,0 +1,46 @@
+#define _GNU_SOURCE
+#include "AllocationCounter.h"
+#include <errno.h>
+#include <stddef.h>
+
+// glibc's own entry points, which the interposers forward to.
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *pointer, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void __libc_free(void *pointer);
+
+// Initial-exec TLS in the executable: reading it never allocates.
+static __thread int counting;
+static __thread unsigned long allocations;
+
+static inline void note(void) {
+    if (counting) allocations++;
+}
+
+void *malloc(size_t size) { note(); return __libc_malloc(size); }
+void *calloc(size_t count, size_t size) { note(); return __libc_calloc(count, size); }
+void *realloc(void *pointer, size_t size) { note(); return __libc_realloc(pointer, size); }
+void free(void *pointer) { __libc_free(pointer); }
+void *memalign(size_t alignment, size_t size) { note(); return __libc_memalign(alignment, size); }
+void *aligned_alloc(size_t alignment, size_t size) { note(); return __libc_memalign(alignment, size); }
+
+int posix_memalign(void **result, size_t alignment, size_t size) {
+    note();
+    void *pointer = __libc_memalign(alignment, size);
+    if (pointer == NULL) return ENOMEM;
+    *result = pointer;
+    return 0;
+}
+
+void allocation_counter_start(void) {
+    allocations = 0;
+    counting = 1;
+}
+
+unsigned long allocation_counter_stop(void) {
+    counting = 0;
+    return allocations;
+}
+
+unsigned long allocation_counter_read(void) { return allocations; }
