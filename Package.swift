@@ -30,9 +30,12 @@ let package = Package(
         .target(name: "Modbus", dependencies: ["CModbus", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "Platform"], swiftSettings: agentSwiftSettings),
         .target(name: "Config", dependencies: ["CYAML", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
+        .target(name: "Acquisition",
+                dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "Config"],
+                swiftSettings: agentSwiftSettings),
         .target(name: "Simulator", dependencies: ["Platform", "RegisterMaps", "Modbus", "Vitals", "JSON"], swiftSettings: agentSwiftSettings),
         .target(name: "Gateway",
-                dependencies: ["Platform", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON"],
+                dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON", "Acquisition"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
@@ -46,7 +49,7 @@ let package = Package(
         .testTarget(name: "UnitTests",
                     dependencies: ["JSON", "Metrics", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["TestSupport", "AllocationCounter", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals"]),
+                    dependencies: ["TestSupport", "AllocationCounter", "Acquisition", "Config", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals"]),
     ],
     swiftLanguageModes: [.v5]
 )

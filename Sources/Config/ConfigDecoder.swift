@@ -1,3 +1,5 @@
+import CShims
+import Platform
 import RegisterMaps
 
 /// A value in the file together with its key path and where its key was written: a missing
@@ -45,10 +47,23 @@ enum IntegerText: Equatable {
 final class ConfigDecoder {
     let file: String
     private(set) var errors: [ConfigError] = []
+    /// Profiles loaded from `device_profiles` files so far, in file order.
+    private(set) var profiles: [DeviceProfile] = []
+    /// Every profile file read (resolved paths, in listing order): errors sort by file in this order.
+    private(set) var profileFiles: [String] = []
+    /// Profile names declared in files that had errors: devices naming them are not reported
+    /// a second time as using an unknown profile.
+    private var brokenProfileNames: [String] = []
+    /// Where each file profile's name was written, for collisions between files.
+    private var profileNameUses: [String: FirstUse] = [:]
 
     init(file: String) { self.file = file }
 
     func report(line: Int, column: Int, path: String, _ message: String) {
+        errors.append(ConfigError(file: file, line: line, column: column, keyPath: path, message: message))
+    }
+
+    func report(line: Int, column: Int, path: String, file: String, _ message: String) {
         errors.append(ConfigError(file: file, line: line, column: column, keyPath: path, message: message))
     }
 
@@ -65,17 +80,19 @@ final class ConfigDecoder {
             return nil
         }
         let rootField = Field(node: root, path: "", line: root.line, column: root.column)
-        guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, beds)",
-                                     allowedKeys: ["site", "box", "mqtt", "sampling", "beds"]) else { return nil }
+        guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, device_profiles, beds)",
+                                     allowedKeys: ["site", "box", "mqtt", "sampling", "device_profiles", "beds"]) else { return nil }
 
         let site = required(settings, "site").flatMap { id($0) }
         let box = required(settings, "box").flatMap { id($0) }
         let mqtt = required(settings, "mqtt").flatMap { decodeMQTT($0, site: site ?? "", box: box ?? "") }
         let sampling = decodeSampling(settings.optional("sampling"))
+        // Profiles first: devices may name them.
+        decodeProfileFiles(settings.optional("device_profiles"))
         let beds = required(settings, "beds").flatMap { decodeBeds($0) }
 
         guard let site, let box, let mqtt, let sampling, let beds, errors.isEmpty else { return nil }
-        return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds)
+        return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles)
     }
 
     private func decodeMQTT(_ field: Field, site: String, box: String) -> MQTTSettings? {
@@ -102,10 +119,20 @@ final class ConfigDecoder {
         return SamplingSettings(intervalMilliseconds: interval)
     }
 
-    private struct FirstUse {
+    struct FirstUse {
         var path: String
         var line: Int
     }
+
+    /// A serial line as first configured, with the unit ids already on it.
+    private struct SerialLineUse {
+        var settings: SerialLineSettings
+        var owner: String
+        var line: Int
+        var unitIDs: [Int: FirstUse]
+    }
+
+    private var serialLines: [String: SerialLineUse] = [:]
 
     private var bedIDs: [String: FirstUse] = [:]
     private var deviceIDs: [String: FirstUse] = [:]
@@ -148,7 +175,8 @@ final class ConfigDecoder {
 
     private func decodeDevice(_ field: Field) -> DeviceConfig? {
         guard let device = mapping(field, expected: "a mapping with the device's settings",
-                                   allowedKeys: ["id", "profile", "tcp", "unit_id", "response_timeout_ms"])
+                                   allowedKeys: ["id", "profile", "tcp", "rtu", "unit_id", "response_timeout_ms",
+                                                 "byte_timeout_ms"])
         else { return nil }
         let id = required(device, "id").flatMap { idField in
             self.id(idField).flatMap {
@@ -156,12 +184,124 @@ final class ConfigDecoder {
             }
         }
         let profile = required(device, "profile").flatMap { self.profile($0) }
-        let endpoint = required(device, "tcp").flatMap { decodeTCP($0) }
-        let unitID = optionalInteger(device, "unit_id", in: 0...247, default: 1)
+        let endpoint = decodeTransport(device)
+        var unitID = optionalInteger(device, "unit_id", in: 0...247, default: 1)
+        if unitID == 0, device.optional("tcp") == nil, device.optional("rtu") != nil, let unitField = device.optional("unit_id") {
+            report(unitField, "0 is the broadcast address, which no device on a serial line answers; use 1...247")
+            unitID = nil
+        }
         let timeout = optionalInteger(device, "response_timeout_ms", in: 10...10000, default: 500)
-        guard let id, let profile, let endpoint, let unitID, let timeout else { return nil }
+        let byteTimeout = optionalInteger(device, "byte_timeout_ms", in: 1...10000, default: 100)
+        // The bus is checked even when other settings of this device are wrong, so that all
+        // conflicts on a line show up in one round.
+        var busIsConsistent = true
+        if case .rtu(let line)? = endpoint, let unitID {
+            busIsConsistent = checkSerialBus(line, unitID: unitID, device: device, owner: field.path)
+        }
+        guard let id, let profile, let endpoint, let unitID, let timeout, let byteTimeout, busIsConsistent else { return nil }
         return DeviceConfig(id: id, profile: profile, endpoint: endpoint, unitID: unitID,
-                            responseTimeoutMilliseconds: timeout)
+                            responseTimeoutMilliseconds: timeout, byteTimeoutMilliseconds: byteTimeout)
+    }
+
+    /// Exactly one of `tcp` and `rtu`.
+    private func decodeTransport(_ device: MappingFields) -> DeviceEndpoint? {
+        let tcp = device.optional("tcp")
+        let rtu = device.optional("rtu")
+        if let tcp, let rtu {
+            let second = tcp.line > rtu.line || (tcp.line == rtu.line && tcp.column > rtu.column) ? tcp : rtu
+            report(line: second.line, column: second.column, path: second.path,
+                   "a device is reached either over 'tcp' or over 'rtu', not both; remove one")
+            return nil
+        }
+        if let tcp { return decodeTCP(tcp) }
+        if let rtu { return decodeRTU(rtu) }
+        report(line: device.line, column: device.column, path: device.path,
+               "missing required key 'tcp' or 'rtu' (how the device is reached: Modbus TCP, or Modbus RTU on a serial line)")
+        return nil
+    }
+
+    private func decodeRTU(_ field: Field) -> DeviceEndpoint? {
+        guard let rtu = mapping(field, expected: "a mapping with the device's serial line settings",
+                                allowedKeys: ["device", "baud", "parity", "data_bits", "stop_bits", "rs485_rts", "rts_delay_us"])
+        else { return nil }
+        let defaults = SerialLineSettings(device: "")
+        let device = required(rtu, "device").flatMap { serialDevice($0) }
+        var baud: Int? = defaults.baud
+        if let baudField = rtu.optional("baud") {
+            baud = integer(baudField, in: Int.min...Int.max, defaultHint: "\(defaults.baud)").flatMap { value in
+                if SerialLineSettings.standardBaudRates.contains(value) { return value }
+                var rates: [String] = []
+                for rate in SerialLineSettings.standardBaudRates { rates.append("\(rate)") }
+                report(baudField, "\(value) is not a standard baud rate (one of: \(rates.joined(separator: ", ")))")
+                return nil
+            }
+        }
+        var parity: SerialParity? = defaults.parity
+        if let parityField = rtu.optional("parity") {
+            parity = choice(parityField, ["none", "even", "odd"], what: "parity", defaultHint: defaults.parity.rawValue)
+                .flatMap { SerialParity(rawValue: $0) }
+        }
+        let dataBits = optionalInteger(rtu, "data_bits", in: 7...8, default: defaults.dataBits)
+        let stopBits = optionalInteger(rtu, "stop_bits", in: 1...2, default: defaults.stopBits)
+        var rs485RTS: Bool? = defaults.rs485RTS
+        if let rtsField = rtu.optional("rs485_rts") { rs485RTS = boolean(rtsField, defaultHint: "false") }
+        let rtsDelay = optionalInteger(rtu, "rts_delay_us", in: 0...1_000_000, default: defaults.rtsDelayMicroseconds)
+        guard let device, let baud, let parity, let dataBits, let stopBits, let rs485RTS, let rtsDelay else { return nil }
+        return .rtu(SerialLineSettings(device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits,
+                                       rs485RTS: rs485RTS, rtsDelayMicroseconds: rtsDelay))
+    }
+
+    private func serialDevice(_ field: Field) -> String? {
+        guard let text = string(field, expected: "the path of a serial device, like /dev/ttyUSB0") else { return nil }
+        if text.utf8.first != UInt8(ascii: "/") {
+            report(field, "invalid serial device \(quote(text)): expected an absolute path, like /dev/ttyUSB0 or /dev/ttyAMA0")
+            return nil
+        }
+        if let bad = Self.firstSpaceOrControl(text) {
+            report(field, "invalid serial device \(quote(text)) (contains \(Self.describeCharacter(bad))): expected a path like /dev/ttyUSB0")
+            return nil
+        }
+        return text
+    }
+
+    /// Devices sharing a serial line must agree on its settings and use distinct unit ids (1...247).
+    private func checkSerialBus(_ line: SerialLineSettings, unitID: Int, device: MappingFields, owner: String) -> Bool {
+        let rtuField = device.optional("rtu")
+        let unitField = device.optional("unit_id")
+        guard var use = serialLines[line.device] else {
+            serialLines[line.device] = SerialLineUse(settings: line, owner: owner, line: rtuField?.node.line ?? device.line,
+                                                     unitIDs: [unitID: FirstUse(path: owner, line: unitField?.node.line ?? device.line)])
+            return true
+        }
+        if use.settings != line {
+            let here = line
+            let there = use.settings
+            var differences: [String] = []
+            if here.baud != there.baud { differences.append("baud \(here.baud) here, \(there.baud) there") }
+            if here.parity != there.parity { differences.append("parity \(here.parity.rawValue) here, \(there.parity.rawValue) there") }
+            if here.dataBits != there.dataBits { differences.append("data_bits \(here.dataBits) here, \(there.dataBits) there") }
+            if here.stopBits != there.stopBits { differences.append("stop_bits \(here.stopBits) here, \(there.stopBits) there") }
+            if here.rs485RTS != there.rs485RTS {
+                differences.append("rs485_rts \(here.rs485RTS ? "true" : "false") here, \(there.rs485RTS ? "true" : "false") there")
+            }
+            if here.rtsDelayMicroseconds != there.rtsDelayMicroseconds {
+                differences.append("rts_delay_us \(here.rtsDelayMicroseconds) here, \(there.rtsDelayMicroseconds) there")
+            }
+            if let rtuField {
+                report(rtuField, "serial line \(quote(line.device)) is set up differently by \(use.owner) (line \(use.line)): "
+                    + differences.joined(separator: ", ") + "; all devices on one serial line must use the same settings")
+            }
+            return false
+        }
+        if let first = use.unitIDs[unitID] {
+            let message = "unit id \(unitID) is already used on serial line \(quote(line.device)) by \(first.path) (line \(first.line)); "
+                + "devices on one serial line need distinct unit ids"
+            if let unitField { report(unitField, message) } else if let rtuField { report(rtuField, message) }
+            return false
+        }
+        use.unitIDs[unitID] = FirstUse(path: owner, line: unitField?.node.line ?? device.line)
+        serialLines[line.device] = use
+        return true
     }
 
     private func decodeTCP(_ field: Field) -> DeviceEndpoint? {
@@ -213,7 +353,7 @@ final class ConfigDecoder {
     }
 
     /// The text of a scalar, or nil after reporting a null or a list/mapping in its place.
-    private func scalarText(_ field: Field, expected: String, defaultHint: String? = nil) -> (text: String, quoted: Bool)? {
+    func scalarText(_ field: Field, expected: String, defaultHint: String? = nil) -> (text: String, quoted: Bool)? {
         switch field.node.content {
         case .invalid:
             return nil
@@ -229,7 +369,7 @@ final class ConfigDecoder {
         }
     }
 
-    private func reportWrongKind(_ field: Field, expected: String, defaultHint: String? = nil) {
+    func reportWrongKind(_ field: Field, expected: String, defaultHint: String? = nil) {
         if field.node.isNull {
             var message = "missing value (expected \(expected)"
             if let defaultHint { message += "; remove the line to use the default, \(defaultHint)" }
@@ -239,7 +379,7 @@ final class ConfigDecoder {
         }
     }
 
-    private func describe(_ node: YAMLNode) -> String {
+    func describe(_ node: YAMLNode) -> String {
         switch node.content {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
@@ -275,13 +415,13 @@ final class ConfigDecoder {
         return nil
     }
 
-    private func optionalInteger(_ mapping: MappingFields, _ key: String, in range: ClosedRange<Int>, default value: Int) -> Int? {
+    func optionalInteger(_ mapping: MappingFields, _ key: String, in range: ClosedRange<Int>, default value: Int) -> Int? {
         guard let field = mapping.optional(key) else { return value }
         return integer(field, in: range, defaultHint: "\(value)")
     }
 
     /// An optional string setting; `problem` returns why a value is unacceptable, or nil.
-    private func optionalString(_ mapping: MappingFields, _ key: String, default value: String,
+    func optionalString(_ mapping: MappingFields, _ key: String, default value: String,
                                 _ problem: (String) -> String?) -> String? {
         guard let field = mapping.optional(key) else { return value }
         guard let text = scalarText(field, expected: "a string", defaultHint: quote(value))?.text else { return nil }
@@ -345,7 +485,7 @@ final class ConfigDecoder {
         return nil
     }
 
-    private func unique(_ id: String, _ field: Field, owner: String, among used: inout [String: FirstUse],
+    func unique(_ id: String, _ field: Field, owner: String, among used: inout [String: FirstUse],
                         what: String, scope: String) -> String? {
         if let first = used[id] {
             report(field, "duplicate \(what) \(quote(id)) (\(first.path) at line \(first.line) already uses it); \(what)s must be unique \(scope)")
@@ -370,13 +510,95 @@ final class ConfigDecoder {
 
     private func profile(_ field: Field) -> String? {
         guard let name = string(field, expected: "a device profile name") else { return nil }
-        if BuiltinProfiles.named(name) == nil {
-            var names: [String] = []
-            for profile in BuiltinProfiles.all { names.append(profile.name) }
-            report(field, "unknown device profile \(quote(name)) (built-in profiles: \(names.joined(separator: ", ")))")
-            return nil
+        if BuiltinProfiles.named(name) != nil { return name }
+        for profile in profiles where profile.name == name { return name }
+        // Its file has errors, already reported there.
+        if brokenProfileNames.contains(name) { return nil }
+        var builtin: [String] = []
+        for profile in BuiltinProfiles.all { builtin.append(profile.name) }
+        var message = "unknown device profile \(quote(name)) (built-in profiles: \(builtin.joined(separator: ", "))"
+        if !profiles.isEmpty {
+            var loaded: [String] = []
+            for profile in profiles { loaded.append(profile.name) }
+            message += "; from device_profiles files: \(loaded.joined(separator: ", "))"
         }
-        return name
+        report(field, message + ")")
+        return nil
+    }
+
+    // MARK: Profile files
+
+    /// Reads every file listed under `device_profiles` (paths relative to this file's directory)
+    /// and keeps the profiles that check out; their problems are reported against their own file.
+    private func decodeProfileFiles(_ field: Field?) {
+        // An empty `device_profiles:` (every entry commented out) means none.
+        guard let field, !field.node.isNull else { return }
+        if case .sequence(let nodes) = field.node.content, nodes.isEmpty { return }
+        guard let items = sequence(field, expected: "a list of device profile file paths", emptyMessage: "") else { return }
+        var listed: [String: FirstUse] = [:]
+        for item in items {
+            guard let text = string(item, expected: "the path of a device profile file") else { continue }
+            if text.isEmpty {
+                report(item, "the path is empty (expected the path of a device profile file)")
+                continue
+            }
+            let path = Self.resolve(text, relativeTo: file)
+            if let first = listed[path] {
+                report(item, "\(quote(text)) is already listed (\(first.path) at line \(first.line))")
+                continue
+            }
+            listed[path] = FirstUse(path: item.path, line: item.node.line)
+            loadProfileFile(path, listedAt: item)
+        }
+    }
+
+    private func loadProfileFile(_ path: String, listedAt item: Field) {
+        let bytes: [UInt8]
+        do throws(SystemError) {
+            bytes = try readFile(path, limit: YAMLLoader.maximumSize)
+        } catch {
+            report(item, error.errno == EFBIG
+                ? "cannot read device profile file \(path): it is larger than the 1 MiB limit; a profile is a few KiB, so check that this is the right file"
+                : "cannot read device profile file: \(error.description)")
+            return
+        }
+        profileFiles.append(path)
+        let loaded = YAMLLoader.load(bytes, file: path)
+        errors += loaded.errors
+        guard loaded.isComplete else { return }
+        let decoder = ConfigDecoder(file: path)
+        let decoded = decoder.decodeProfile(loaded.root)
+        errors += decoder.errors
+        var usable = loaded.errors.isEmpty && decoder.errors.isEmpty
+        if let name = decoded.name {
+            if let first = profileNameUses[name.text] {
+                report(line: name.line, column: name.column, path: "name",
+                       file: path, "duplicate profile name \(quote(name.text)) (\(first.path) at line \(first.line) already uses it); "
+                        + "profile names must be unique")
+                usable = false
+            } else {
+                profileNameUses[name.text] = FirstUse(path: path, line: name.line)
+            }
+        }
+        if usable, let profile = decoded.profile {
+            profiles.append(profile)
+        } else if let name = decoded.name {
+            brokenProfileNames.append(name.text)
+        }
+    }
+
+    /// `path` as written in `configFile`: absolute paths as they are, relative ones from the
+    /// directory the configuration file is in.
+    static func resolve(_ path: String, relativeTo configFile: String) -> String {
+        if path.utf8.first == UInt8(ascii: "/") { return path }
+        var lastSlash: String.Index? = nil
+        var index = configFile.startIndex
+        while index < configFile.endIndex {
+            if configFile[index] == "/" { lastSlash = index }
+            index = configFile.index(after: index)
+        }
+        guard let lastSlash else { return path }
+        return String(configFile[...lastSlash]) + path
     }
 
     static func clientIDProblem(_ text: String) -> String? {
@@ -418,11 +640,11 @@ final class ConfigDecoder {
         return false
     }
 
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value < 0xA0)
     }
 
-    private static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
             return true
@@ -431,12 +653,12 @@ final class ConfigDecoder {
         }
     }
 
-    private static func firstSpaceOrControl(_ text: String) -> Unicode.Scalar? {
+    static func firstSpaceOrControl(_ text: String) -> Unicode.Scalar? {
         for scalar in text.unicodeScalars where isSpace(scalar) || isControl(scalar) { return scalar }
         return nil
     }
 
-    private static func firstControl(_ text: String) -> Unicode.Scalar? {
+    static func firstControl(_ text: String) -> Unicode.Scalar? {
         for scalar in text.unicodeScalars where isControl(scalar) { return scalar }
         return nil
     }

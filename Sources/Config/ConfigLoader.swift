@@ -1,5 +1,6 @@
 import CShims
 import Platform
+import RegisterMaps
 
 /// Reads the agent's YAML configuration and checks all of it, reporting every problem at once.
 public enum ConfigLoader {
@@ -22,17 +23,60 @@ public enum ConfigLoader {
         try parse(bytes: Array(text.utf8), file: file)
     }
 
+    /// Relative paths under `device_profiles` are resolved from the directory of `file`.
     static func parse(bytes: [UInt8], file: String) throws(ConfigErrors) -> GatewayConfig {
         let loaded = YAMLLoader.load(bytes, file: file)
         var errors = loaded.errors
         var config: GatewayConfig? = nil
+        var files = [file]
         if loaded.isComplete {
             let decoder = ConfigDecoder(file: file)
             config = decoder.decodeRoot(loaded.root)
             errors += decoder.errors
+            files += decoder.profileFiles
         }
         if let config, errors.isEmpty { return config }
-        var reported = sortedByPosition(errors)
+        throw report(errors, file: file, fileOrder: files)
+    }
+
+    /// Reads and checks one device profile file on its own (the format `device_profiles` lists).
+    /// Its name may not be a built-in profile's; collisions between files are checked only when
+    /// a configuration lists them.
+    public static func loadProfile(path: String) throws(ConfigErrors) -> DeviceProfile {
+        let bytes: [UInt8]
+        do throws(SystemError) {
+            bytes = try readFile(path, limit: YAMLLoader.maximumSize)
+        } catch {
+            let message = error.errno == EFBIG
+                ? "the file is larger than the 1 MiB limit; a device profile is a few KiB, so check that this is the right file"
+                : "cannot read the device profile file: \(error.description)"
+            throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, keyPath: "", message: message)])
+        }
+        return try parseProfile(bytes: bytes, file: path)
+    }
+
+    /// Checks device profile text; `file` only names it in error messages.
+    public static func parseProfile(text: String, file: String) throws(ConfigErrors) -> DeviceProfile {
+        try parseProfile(bytes: Array(text.utf8), file: file)
+    }
+
+    static func parseProfile(bytes: [UInt8], file: String) throws(ConfigErrors) -> DeviceProfile {
+        let loaded = YAMLLoader.load(bytes, file: file)
+        var errors = loaded.errors
+        var profile: DeviceProfile? = nil
+        if loaded.isComplete {
+            let decoder = ConfigDecoder(file: file)
+            profile = decoder.decodeProfile(loaded.root).profile
+            errors += decoder.errors
+        }
+        if let profile, errors.isEmpty { return profile }
+        throw report(errors, file: file, fileOrder: [file])
+    }
+
+    /// Errors sorted by file (the configuration, then its profile files in listing order) and
+    /// position, capped at `maximumReported`.
+    private static func report(_ errors: [ConfigError], file: String, fileOrder: [String]) -> ConfigErrors {
+        var reported = sortedByPosition(errors, fileOrder: fileOrder)
         // A wrong file (a log, a binary) can yield thousands of errors; the first hundred say
         // enough, and journald is not flooded on every restart.
         if reported.count > maximumReported {
@@ -41,16 +85,24 @@ public enum ConfigLoader {
             reported.append(ConfigError(file: file, line: 0, column: 0, keyPath: "",
                                         message: "\(omitted) more error(s) not shown; fix the ones above first"))
         }
-        throw ConfigErrors(reported)
+        return ConfigErrors(reported)
     }
 
     static let maximumReported = 100
 
-    private static func sortedByPosition(_ errors: [ConfigError]) -> [ConfigError] {
+    private static func sortedByPosition(_ errors: [ConfigError], fileOrder: [String]) -> [ConfigError] {
         // The original index breaks ties so errors at one position keep the order they were found in.
-        var indexed: [(index: Int, error: ConfigError)] = []
-        for (index, error) in errors.enumerated() { indexed.append((index, error)) }
+        var indexed: [(index: Int, rank: Int, error: ConfigError)] = []
+        for (index, error) in errors.enumerated() {
+            var rank = fileOrder.count
+            for (position, name) in fileOrder.enumerated() where name == error.file {
+                rank = position
+                break
+            }
+            indexed.append((index, rank, error))
+        }
         indexed.sort { a, b in
+            if a.rank != b.rank { return a.rank < b.rank }
             if a.error.line != b.error.line { return a.error.line < b.error.line }
             if a.error.column != b.error.column { return a.error.column < b.error.column }
             return a.index < b.index

@@ -1,3 +1,5 @@
+import RegisterMaps
+
 /// The agent's configuration as typed values, after every check has passed.
 public struct GatewayConfig: Sendable {
     /// Opaque ids for the clinic site and this edge box; they form the MQTT topic prefix.
@@ -6,13 +8,26 @@ public struct GatewayConfig: Sendable {
     public var mqtt: MQTTSettings
     public var sampling: SamplingSettings
     public var beds: [BedConfig]
+    /// Device profiles loaded from the files listed under `device_profiles`, in file order.
+    /// Their names never collide with a built-in profile's or with each other.
+    public var profiles: [DeviceProfile]
 
-    public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig]) {
+    public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
+                profiles: [DeviceProfile] = []) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
         self.sampling = sampling
         self.beds = beds
+        self.profiles = profiles
+    }
+
+    /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.
+    /// After a successful load every configured device's profile is found here.
+    public func profile(named name: String) -> DeviceProfile? {
+        if let builtin = BuiltinProfiles.named(name) { return builtin }
+        for profile in profiles where profile.name == name { return profile }
+        return nil
     }
 }
 
@@ -71,6 +86,10 @@ public struct SerialLineSettings: Sendable, Equatable {
     /// Delay between raising RTS and sending, in microseconds (libmodbus's RTS delay).
     public var rtsDelayMicroseconds: Int
 
+    /// Baud rates a serial line may be set to.
+    public static let standardBaudRates = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200,
+                                            230_400, 460_800, 921_600]
+
     public init(device: String, baud: Int = 19_200, parity: SerialParity = .even, dataBits: Int = 8,
                 stopBits: Int = 1, rs485RTS: Bool = false, rtsDelayMicroseconds: Int = 0) {
         self.device = device
@@ -85,17 +104,23 @@ public struct SerialLineSettings: Sendable, Equatable {
 
 public struct DeviceConfig: Sendable {
     public var id: String
-    /// Name of a built-in device profile, e.g. "patient-monitor".
+    /// Name of a device profile, built in (e.g. "patient-monitor") or from a profile file:
+    /// look it up with `GatewayConfig.profile(named:)`.
     public var profile: String
     public var endpoint: DeviceEndpoint
+    /// Modbus unit id: 0...247 over TCP, 1...247 on a serial line (distinct per line).
     public var unitID: Int
     public var responseTimeoutMilliseconds: Int
+    /// Longest silence allowed between two bytes of one reply (libmodbus's byte timeout).
+    public var byteTimeoutMilliseconds: Int
 
-    public init(id: String, profile: String, endpoint: DeviceEndpoint, unitID: Int, responseTimeoutMilliseconds: Int) {
+    public init(id: String, profile: String, endpoint: DeviceEndpoint, unitID: Int, responseTimeoutMilliseconds: Int,
+                byteTimeoutMilliseconds: Int = 100) {
         self.id = id
         self.profile = profile
         self.endpoint = endpoint
         self.unitID = unitID
         self.responseTimeoutMilliseconds = responseTimeoutMilliseconds
+        self.byteTimeoutMilliseconds = byteTimeoutMilliseconds
     }
 }

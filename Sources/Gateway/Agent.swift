@@ -1,3 +1,4 @@
+import Acquisition
 import Config
 import Modbus
 import MQTT
@@ -9,37 +10,32 @@ public struct AgentError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// The agent's main loop: every sampling interval, read every device of every bed, then
-/// publish one vitals message per bed (QoS 1) under the configured topic prefix.
+/// Wires the agent together: one sampling loop per bus (each on its own thread, feeding its
+/// own ring), and this thread as the publisher that drains the rings, assembles one
+/// message per bed per cycle and hands it to MQTT. Nothing the publisher does (logging,
+/// MQTT, later the disk queue) can hold up a sampling loop.
 public final class Agent {
-    private struct Bed {
-        var id: String
-        var topic: String
-        var pollers: [DevicePoller]
-        var sequence: Int64 = 0
-    }
-
     private let config: GatewayConfig
-    private var beds: [Bed] = []
+    private let plan: AcquisitionPlan
+    private var loops: [BusLoop] = []
+    private let assembler: BedAssembler
     private let mqtt: MQTTClient
-    private var samples: [Sample] = []
+    private let realtime: RealtimeSettings
 
-    public init(config: GatewayConfig) throws(AgentError) {
+    public init(config: GatewayConfig, realtime: RealtimeSettings = RealtimeSettings()) throws(AgentError) {
         self.config = config
-        for bed in config.beds {
-            var pollers: [DevicePoller] = []
-            for device in bed.devices {
-                guard let profile = BuiltinProfiles.named(device.profile) else {
-                    throw AgentError(description: "device \(device.id): unknown profile \(device.profile)")
-                }
-                do {
-                    pollers.append(try DevicePoller(config: device, profile: profile))
-                } catch {
-                    throw AgentError(description: "device \(device.id): \(error.description)")
-                }
+        self.realtime = realtime
+        plan = AcquisitionPlan(config: config) { name in config.profile(named: name) }
+        for bus in plan.buses {
+            do {
+                loops.append(try BusLoop(bus: bus, periodMilliseconds: config.sampling.intervalMilliseconds,
+                                         realtime: realtime))
+            } catch {
+                throw AgentError(description: "bus \(bus.name): \(error.description)")
             }
-            beds.append(Bed(id: bed.id, topic: "\(config.mqtt.topicPrefix)/beds/\(bed.id)/vitals", pollers: pollers))
         }
+        let patience = Int64(config.sampling.intervalMilliseconds) * 1_500_000
+        assembler = BedAssembler(bedIDs: config.beds.map(\.id), devices: plan.devices, patienceNanoseconds: patience)
         do {
             mqtt = try MQTTClient(clientID: config.mqtt.clientID)
         } catch {
@@ -61,43 +57,69 @@ public final class Agent {
     /// Runs until SIGINT or SIGTERM. Returns the process exit code.
     public func run() -> Int32 {
         StopSignal.install()
-        do {
+        if realtime.priority != nil {
+            do throws(SystemError) {
+                try lockAllMemory()
+            } catch {
+                log(.warning, "\(error.description): pages of the agent may be swapped out "
+                    + "(grant CAP_IPC_LOCK or raise LimitMEMLOCK=)")
+            }
+        }
+        do throws(MQTTError) {
             try mqtt.start(host: config.mqtt.host, port: config.mqtt.port, keepaliveSeconds: config.mqtt.keepaliveSeconds)
         } catch {
             log(.error, error.description)
             return 1
         }
-        let interval = config.sampling.intervalMilliseconds
-        log(.info, "sampling \(beds.count) bed(s) every \(interval) ms, publishing to \(config.mqtt.topicPrefix)/beds/+/vitals")
-        var deadline = MonotonicInstant.now()
-        while !StopSignal.requested {
-            runCycle()
-            deadline = deadline.adding(milliseconds: interval)
-            let now = MonotonicInstant.now()
-            if deadline < now {
-                // Overran: skip the missed cycles rather than bursting to catch up.
-                let missed = now.milliseconds(since: deadline) / Int64(interval) + 1
-                deadline = deadline.adding(milliseconds: Int(missed) * interval)
+        for loop in loops {
+            do throws(SystemError) {
+                try loop.start()
+            } catch {
+                log(.error, "cannot start the sampling loop of bus \(loop.bus.name): \(error.description)")
+                StopSignal.request()
             }
-            sleep(until: deadline)
+        }
+        let interval = config.sampling.intervalMilliseconds
+        log(.info, "sampling \(plan.devices.count) device(s) of \(config.beds.count) bed(s) on \(loops.count) bus(es) "
+            + "every \(interval) ms, publishing to \(config.mqtt.topicPrefix)/beds/+/vitals")
+        let tick = max(2, min(20, interval / 4))
+        while !StopSignal.requested {
+            drainAndPublish()
+            sleep(milliseconds: tick)
         }
         log(.info, "stopping")
+        for loop in loops { loop.stop() }
+        drainAndPublish()
         mqtt.stop()
         return 0
     }
 
-    private func runCycle() {
-        for index in beds.indices {
-            samples.removeAll(keepingCapacity: true)
-            for poller in beds[index].pollers { poller.poll(into: &samples) }
-            beds[index].sequence += 1
-            let message = encodeVitalsMessage(bedID: beds[index].id, sequence: beds[index].sequence,
-                                              wallClockMilliseconds: wallClockMilliseconds(), samples: samples)
-            do {
-                try mqtt.publish(topic: beds[index].topic, payload: message, qos: .atLeastOnce)
-            } catch {
-                log(.warning, "bed \(beds[index].id): \(error.description)")
+    private func drainAndPublish() {
+        let now = MonotonicInstant.now().nanoseconds
+        for loop in loops {
+            while let record = loop.ring.pop() {
+                if let change = assembler.consume(record, now: now) { report(change) }
             }
+        }
+        for bed in assembler.readyBeds(now: now) {
+            let message = assembler.takeMessage(bed: bed)
+            let id = assembler.beds[bed].id
+            let payload = encodeVitalsMessage(bedID: id, sequence: message.sequence,
+                                              wallClockMilliseconds: wallClockMilliseconds(), samples: message.samples)
+            do throws(MQTTError) {
+                try mqtt.publish(topic: "\(config.mqtt.topicPrefix)/beds/\(id)/vitals", payload: payload, qos: .atLeastOnce)
+            } catch {
+                log(.warning, "bed \(id): \(error.description)")
+            }
+        }
+    }
+
+    private func report(_ change: DeviceStateChange) {
+        let device = change.device.config.id
+        if change.answering {
+            log(.info, "device \(device) is answering")
+        } else {
+            log(.warning, "device \(device) lost (\(change.failure.name)); its values are comm-loss while it is retried with backoff")
         }
     }
 }

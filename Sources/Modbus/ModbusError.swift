@@ -20,11 +20,16 @@ public struct ModbusError: Error, CustomStringConvertible {
     public var device: String
     /// errno, or libmodbus's own code (MODBUS_ENOBASE + n).
     public var code: Int32
+    /// Set when a serial port could not be put into RS-485 mode with RTS (a pty, an adapter
+    /// without kernel RS-485 support). The line was left open in RS-232 mode: the caller
+    /// decides whether to go on without RS-485 or to `disconnect()`.
+    public var isRS485Unavailable: Bool
 
-    public init(_ operation: String, device: String, code: Int32 = bedside_errno()) {
+    public init(_ operation: String, device: String, code: Int32 = bedside_errno(), isRS485Unavailable: Bool = false) {
         self.operation = operation
         self.device = device
         self.code = code
+        self.isRS485Unavailable = isRS485Unavailable
     }
 
     public var kind: ModbusFailureKind {
@@ -43,6 +48,10 @@ public struct ModbusError: Error, CustomStringConvertible {
 
     public var description: String {
         let reason = String(cString: modbus_strerror(code))
+        if isRS485Unavailable {
+            return "\(operation) on \(device) failed: \(reason); the port cannot do RS-485 with RTS "
+                + "(not an RS-485 UART or adapter?), the line stays open in RS-232 mode"
+        }
         switch kind {
         case let .exception(exceptionCode):
             return "\(operation) on \(device): device answered with Modbus exception \(exceptionCode) (\(reason))"

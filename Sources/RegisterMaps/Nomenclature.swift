@@ -17,4 +17,18 @@ public enum Nomenclature {
     /// 151728 is derived from Philips' term 0x50B0 (2 * 65536 + 0x50B0); some tables give
     /// 151708, which is MDC_CONC_AWAY_CO2_ET. Unverified against RTMMS.
     public static let etco2 = Term(mdcName: "MDC_AWAY_CO2_ET", mdcCode: 151728, ucum: "mm[Hg]")
+
+    // Infusion pump. DESIGN.md section 4: public samples disagree on these numeric codes, so the
+    // names are carried and the codes left empty until checked against RTMMS.
+    public static let pumpRate = Term(mdcName: "MDC_FLOW_FLUID_PUMP", mdcCode: nil, ucum: "mL/h")
+    /// Drug dose rate (the term IHE PCD infusion profiles use); code unchecked, as for the other pump terms.
+    public static let doseRate = Term(mdcName: "MDC_RATE_DOSE", mdcCode: nil, ucum: "mg/kg/h")
+    public static let volumeInfused = Term(mdcName: "MDC_VOL_FLUID_DELIV_TOTAL", mdcCode: nil, ucum: "mL")
+    public static let volumeToBeInfused = Term(mdcName: "MDC_VOL_FLUID_TBI_REMAIN", mdcCode: nil, ucum: "mL")
+
+    // Device-specific values with no IEEE 11073 metric: empty MDC name, no code.
+    /// A time of day as Unix seconds (UCUM "s"), e.g. when the last NIBP measurement was taken.
+    public static let unixTime = Term(mdcName: "", mdcCode: nil, ucum: "s")
+    /// A status or alarm word, a state enumeration: dimensionless (UCUM "1").
+    public static let deviceWord = Term(mdcName: "", mdcCode: nil, ucum: "1")
 }

@@ -28,13 +28,4 @@ public struct Sample: Sendable {
         self.wallClockMilliseconds = wallClockMilliseconds
         self.monotonicNanoseconds = monotonicNanoseconds
     }
-
-    /// A sample from a register value: decoded, and flagged if outside the point's valid range.
-    public static func decoded(point: Point, raw: UInt16, deviceID: String,
-                               wallClockMilliseconds: Int64, monotonicNanoseconds: Int64) -> Sample {
-        let value = point.decode(raw: raw)
-        let quality: Quality = point.validRange.contains(value) ? .ok : .outOfRange
-        return Sample(point: point, deviceID: deviceID, value: value, quality: quality,
-                      wallClockMilliseconds: wallClockMilliseconds, monotonicNanoseconds: monotonicNanoseconds)
-    }
 }

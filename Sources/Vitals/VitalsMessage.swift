@@ -25,7 +25,8 @@ public func encodeVitalsMessage(bedID: String, sequence: Int64, wallClockMillise
             json.null()
         }
         json.member("unit", sample.point.unit)
-        json.member("mdc", sample.point.mdcName)
+        json.key("mdc")
+        if sample.point.mdcName.isEmpty { json.null() } else { json.string(sample.point.mdcName) }
         json.key("mdc_code")
         if let code = sample.point.mdcCode { json.integer(code) } else { json.null() }
         json.member("quality", sample.quality.rawValue)

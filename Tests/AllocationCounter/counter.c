@@ -14,8 +14,14 @@ extern void __libc_free(void *pointer);
 static __thread int counting;
 static __thread unsigned long allocations;
 
+// A place to put a debugger breakpoint to see who allocates while counting.
+__attribute__((noinline)) void allocation_counter_counted(void) { __asm__ volatile(""); }
+
 static inline void note(void) {
-    if (counting) allocations++;
+    if (counting) {
+        allocations++;
+        allocation_counter_counted();
+    }
 }
 
 void *malloc(size_t size) { note(); return __libc_malloc(size); }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import RegisterMaps
 import Vitals
 
 /// The whole path as a user runs it: Debian's mosquitto, the simulator serving patient
@@ -14,6 +15,7 @@ struct EndToEndTests {
     }
 
     static let intervalMilliseconds: Int64 = 1000
+    static let monitorPoints = BuiltinProfiles.patientMonitor.points.count
 
     @Test func publishedVitalsEqualWhatTheSimulatorServed() throws {
         let directory = try temporaryDirectory("e2e")
@@ -88,7 +90,7 @@ struct EndToEndTests {
             #expect(bedMessages.count >= 6)
             var distinctReadings = Set<[Double]>()
             for message in bedMessages {
-                #expect(message.values.count == 8, "\(bed) #\(message.sequence) carries \(message.values.count) values")
+                #expect(message.values.count == Self.monitorPoints, "\(bed) #\(message.sequence) carries \(message.values.count) values")
                 #expect(Self.parseTime(message.time) != nil, "unparseable time \(message.time)")
                 for value in message.values {
                     #expect(value.quality == "ok", "\(bed) #\(message.sequence) \(value.name) quality \(value.quality)")
@@ -119,7 +121,7 @@ struct EndToEndTests {
 
         // The unplugged monitor is reported as comm-loss every cycle, without stopping the others.
         for message in byBed["chair-3"] ?? [] {
-            #expect(message.values.count == 8)
+            #expect(message.values.count == Self.monitorPoints)
             #expect(message.values.allSatisfy { $0.quality == "comm-loss" && $0.value == nil })
         }
         #expect(agent.output.contains("monitor-unplugged lost"), "agent output:\n\(agent.output)")

@@ -88,4 +88,112 @@ struct ModbusTests {
             #expect(error.kind == .connection, "\(error.description)")
         }
     }
+
+    @Test func anUnpluggedServerRefusesAndComesBackOnTheSamePort() throws {
+        let port = freeLoopbackPort()
+        let server = try ModbusTCPServer(host: "127.0.0.1", port: port)
+        server.setInputRegister(0, 42)
+        nonisolated(unsafe) let served = server
+        let lock = NSLock()
+        nonisolated(unsafe) var action: ((ModbusTCPServer) -> Void)?
+        // The serving thread is the only one touching the server; the test hands it actions.
+        let loop = LoopThread {
+            if let pending = lock.withLock({ () -> ((ModbusTCPServer) -> Void)? in defer { action = nil }; return action }) {
+                pending(served)
+            }
+            served.serve(timeoutMilliseconds: 10)
+        }
+        defer { loop.stop() }
+        func perform(_ work: @escaping (ModbusTCPServer) -> Void) {
+            let done = DispatchSemaphore(value: 0)
+            lock.withLock { action = { work($0); done.signal() } }
+            done.wait()
+        }
+
+        let client = try ModbusClient(tcpHost: "127.0.0.1", port: port, unitID: 1, responseTimeoutMilliseconds: 300)
+        try client.connect()
+        var registers: [UInt16] = []
+        try client.read(ReadBlock(function: .inputRegisters, start: 0, count: 1), into: &registers)
+        #expect(registers[0] == 42)
+
+        perform { $0.unplug() }
+        do {
+            try client.read(ReadBlock(function: .inputRegisters, start: 0, count: 1), into: &registers)
+            Issue.record("an unplugged device must not answer")
+        } catch {
+            #expect(error.kind == .connection || error.kind == .timeout, "\(error.description)")
+        }
+        #expect(!client.isConnected)
+        do {
+            try client.connect()
+            Issue.record("an unplugged device must refuse connections")
+        } catch {
+            #expect(error.kind == .connection, "\(error.description)")
+        }
+
+        perform { server in
+            do throws(ModbusError) { try server.plugIn() } catch { Issue.record("\(error.description)") }
+        }
+        try client.connect()
+        try client.read(ReadBlock(function: .inputRegisters, start: 0, count: 1), into: &registers)
+        #expect(registers[0] == 42)
+
+        // Unplugged for 400 ms: it comes back by itself.
+        client.disconnect()
+        perform { $0.unplug(forMilliseconds: 400) }
+        let unplugged = Date()
+        #expect(throws: ModbusError.self) { try client.connect() }
+        var back: TimeInterval?
+        while back == nil && Date().timeIntervalSince(unplugged) < 5 {
+            do throws(ModbusError) {
+                try client.connect()
+                back = Date().timeIntervalSince(unplugged)
+            } catch {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        #expect(back.map { $0 >= 0.35 && $0 < 2 } == true, "back after \(String(describing: back)) s")
+        try client.read(ReadBlock(function: .inputRegisters, start: 0, count: 1), into: &registers)
+        loop.stop()
+        #expect(!server.isUnplugged)
+        #expect(server.requestsAnswered == 3)
+    }
+
+    /// One poll over several servers: each answers its own clients, and counts them.
+    @Test func aPoolServesManyServersFromOneThread() throws {
+        let pool = ModbusServerPool()
+        var ports: [Int] = []
+        for index in 0..<6 {
+            let port = freeLoopbackPort()
+            let server = try ModbusTCPServer(host: "127.0.0.1", port: port)
+            server.setHoldingRegister(1, UInt16(100 + index))
+            pool.add(server)
+            ports.append(port)
+        }
+        nonisolated(unsafe) let served = pool
+        let loop = LoopThread { served.serve(timeoutMilliseconds: 10) }
+        defer { loop.stop() }
+        var registers: [UInt16] = []
+        for round in 0..<4 {
+            for (index, port) in ports.enumerated() {
+                let client = try ModbusClient(tcpHost: "127.0.0.1", port: port, unitID: 1, responseTimeoutMilliseconds: 1000)
+                try client.connect()
+                try client.read(ReadBlock(function: .holdingRegisters, start: 0, count: 2), into: &registers)
+                #expect(registers[1] == UInt16(100 + index), "server \(index) round \(round)")
+            }
+        }
+        loop.stop()
+        #expect(pool.requestsAnswered == 24)
+        #expect(pool.tcpServers.allSatisfy { $0.requestsAnswered == 4 })
+    }
+
+    @Test func bitsAndRegistersOfTheBankReadBack() throws {
+        let bank = try ModbusRegisterBank(registers: 16, bits: 16)
+        bank.set(.coils, 3, 7)
+        bank.set(.discreteInputs, 4, 1)
+        bank.set(.holdingRegisters, 15, 0xFFFF)
+        bank.set(.inputRegisters, 16, 9) // outside: ignored
+        #expect(bank.get(.coils, 3) == 1 && bank.get(.discreteInputs, 4) == 1)
+        #expect(bank.get(.holdingRegisters, 15) == 0xFFFF && bank.get(.inputRegisters, 16) == 0 && bank.get(.coils, -1) == 0)
+    }
 }

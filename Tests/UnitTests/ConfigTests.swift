@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Config
+import RegisterMaps
 
 /// Rendered errors for a text, or [] when it loads.
 private func renderedErrors(_ text: String, file: String = "config.yaml") -> [String] {
@@ -56,6 +57,23 @@ private let fullConfig = """
               host: 10.0.0.7
               port: 0502
             response_timeout_ms: 10
+            byte_timeout_ms: 10000
+          - id: pump-3
+            profile: infusion-pump
+            rtu:
+              device: /dev/ttyAMA0
+              baud: 115200
+              parity: none
+              data_bits: 7
+              stop_bits: 2
+              rs485_rts: true
+              rts_delay_us: 250
+            unit_id: 247
+            byte_timeout_ms: 1
+          - {id: pump-4, profile: infusion-pump, unit_id: 1,
+             rtu: {device: /dev/ttyAMA0, baud: 115200, parity: none, data_bits: 7, stop_bits: 2, rs485_rts: true, rts_delay_us: 250}}
+          - {id: pump-5, profile: infusion-pump, rtu: {device: /dev/ttyUSB0}, unit_id: 1}
+    device_profiles: []
 
     """
 
@@ -79,6 +97,11 @@ private let fullConfig = """
         #expect(device.endpoint == .tcp(host: "10.0.0.5", port: 502))
         #expect(device.unitID == 1)
         #expect(device.responseTimeoutMilliseconds == 500)
+        #expect(device.byteTimeoutMilliseconds == 100)
+        #expect(config.profiles.isEmpty)
+        #expect(config.profile(named: "patient-monitor") == BuiltinProfiles.patientMonitor)
+        #expect(config.profile(named: "infusion-pump") == BuiltinProfiles.infusionPump)
+        #expect(config.profile(named: "nope") == nil)
     }
 
     @Test func everyKeyIsRead() throws {
@@ -104,6 +127,54 @@ private let fullConfig = """
         // Leading zeros are decimal, not YAML 1.1 octal: nobody means port 322 by "0502".
         #expect(third.endpoint == .tcp(host: "10.0.0.7", port: 502))
         #expect(third.responseTimeoutMilliseconds == 10)
+        #expect(third.byteTimeoutMilliseconds == 10000)
+        let pump = config.beds[1].devices[1]
+        #expect(pump.profile == "infusion-pump")
+        #expect(pump.endpoint == .rtu(SerialLineSettings(device: "/dev/ttyAMA0", baud: 115_200, parity: .none, dataBits: 7,
+                                                         stopBits: 2, rs485RTS: true, rtsDelayMicroseconds: 250)))
+        #expect(pump.unitID == 247)
+        #expect(pump.byteTimeoutMilliseconds == 1)
+        // A second device on the same line, with the same settings and its own unit id.
+        #expect(config.beds[1].devices[2].endpoint == pump.endpoint)
+        #expect(config.beds[1].devices[2].unitID == 1)
+        // Serial line defaults are SerialLineSettings' own; unit ids may repeat across lines.
+        #expect(config.beds[1].devices[3].endpoint == .rtu(SerialLineSettings(device: "/dev/ttyUSB0")))
+        #expect(config.beds[1].devices[3].endpoint == .rtu(SerialLineSettings(device: "/dev/ttyUSB0", baud: 19_200, parity: .even,
+                                                                              dataBits: 8, stopBits: 1, rs485RTS: false,
+                                                                              rtsDelayMicroseconds: 0)))
+        #expect(config.profiles.isEmpty)
+    }
+
+    @Test func shippedDefaultConfigExamplesLoadWhenUncommented() throws {
+        let deploy = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Deploy")
+        let configPath = deploy.appendingPathComponent("config/bedside-gateway.yaml").path
+        var text = try String(contentsOfFile: configPath, encoding: .utf8)
+        // The device_profiles example, as written.
+        let profilesExample = "# device_profiles:\n#   - ../profiles/example-monitor.yaml\n"
+        #expect(text.contains(profilesExample))
+        text = text.replacingOccurrences(of: profilesExample, with: "device_profiles:\n  - ../profiles/example-monitor.yaml\n")
+        // The rtu example device: drop one level of '# ' from its block (its own comments stay comments).
+        var lines: [String] = []
+        var inExample = false
+        for line in text.components(separatedBy: "\n") {
+            if line.hasPrefix("      # - id: pump-1") { inExample = true }
+            lines.append(inExample && line.hasPrefix("      # ") ? "      " + line.dropFirst(8) : line)
+        }
+        #expect(inExample)
+        // Loaded from the same directory, so the relative profile path resolves the same way.
+        let copy = deploy.appendingPathComponent("config/.uncommented-\(getpid()).yaml").path
+        try lines.joined(separator: "\n").write(toFile: copy, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let config = try ConfigLoader.load(path: copy)
+        #expect(config.profiles.map(\.name) == ["example-monitor"])
+        #expect(config.beds[0].devices.map(\.id) == ["monitor-1", "pump-1"])
+        let pump = config.beds[0].devices[1]
+        #expect(pump.profile == "infusion-pump")
+        #expect(pump.endpoint == .rtu(SerialLineSettings(device: "/dev/ttyUSB0")))
+        #expect(pump.unitID == 2)
+        #expect(config.beds[0].devices[0].byteTimeoutMilliseconds == 100)
     }
 
     @Test func shippedDefaultConfigLoads() throws {
@@ -272,18 +343,27 @@ private func minimal(replacing line: String, with replacement: String) -> String
     return minimalConfig.replacingOccurrences(of: line + "\n", with: replacement.isEmpty ? "" : replacement + "\n")
 }
 
+/// The minimal file with its device on a serial line.
+private func rtuConfig(_ rtu: String, unitID: String? = nil) -> String {
+    var text = "site: clinic-a\nbox: edge-01\nmqtt:\n  host: broker.local\nbeds:\n  - id: chair-1\n    devices:\n"
+    text += "      - rtu: \(rtu)\n"
+    if let unitID { text += "        unit_id: \(unitID)\n" }
+    text += "        id: pump-1\n        profile: infusion-pump\n"
+    return text
+}
+
 let brokenFiles: [BrokenFile] = [
     BrokenFile(name: "empty file", text: "", expected: ["config.yaml:1:1: the file is empty"]),
     BrokenFile(name: "only comments", text: "# nothing yet\n\n", expected: ["config.yaml:1:1: the file is empty"]),
     BrokenFile(name: "top level is a list", text: "- site: a\n", expected: [
-        "config.yaml:1:1: expected a mapping of settings (site, box, mqtt, sampling, beds), found a list",
+        "config.yaml:1:1: expected a mapping of settings (site, box, mqtt, sampling, device_profiles, beds), found a list",
     ]),
     BrokenFile(name: "unknown top-level key", text: minimal(replacing: "box: edge-01", with: "box: edge-01\nbed: chair-1"), expected: [
-        "config.yaml:3:1: bed: unknown key (expected one of: site, box, mqtt, sampling, beds)",
+        "config.yaml:3:1: bed: unknown key (expected one of: site, box, mqtt, sampling, device_profiles, beds)",
     ]),
     BrokenFile(name: "unknown nested key", text: minimal(replacing: "        profile: patient-monitor", with: "        prot: patient-monitor"), expected: [
         "config.yaml:8:9: beds[0].devices[0]: missing required key 'profile'",
-        "config.yaml:9:9: beds[0].devices[0].prot: unknown key (expected one of: id, profile, tcp, unit_id, response_timeout_ms)",
+        "config.yaml:9:9: beds[0].devices[0].prot: unknown key (expected one of: id, profile, tcp, rtu, unit_id, response_timeout_ms, byte_timeout_ms)",
     ]),
     BrokenFile(name: "mapping where a list is expected", text: minimal(replacing: "  - id: chair-1", with: "  id: chair-1").replacingOccurrences(of: "\n    devices:", with: "\n  devices:"), expected: [
         "config.yaml:6:3: beds: expected a list of beds, found a mapping",
@@ -356,7 +436,7 @@ let brokenFiles: [BrokenFile] = [
         "config.yaml:2:6: box: invalid id \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee...\" (it is 65 characters long): \(idRule)",
     ]),
     BrokenFile(name: "unknown profile", text: minimal(replacing: "        profile: patient-monitor", with: "        profile: monitorx"), expected: [
-        "config.yaml:9:18: beds[0].devices[0].profile: unknown device profile \"monitorx\" (built-in profiles: patient-monitor)",
+        "config.yaml:9:18: beds[0].devices[0].profile: unknown device profile \"monitorx\" (built-in profiles: patient-monitor, infusion-pump)",
     ]),
     BrokenFile(name: "invalid topic prefix and client id", text: minimal(replacing: "  host: broker.local", with: "  host: broker.local\n  topic_prefix: bedside/#\n  client_id: gw 1"), expected: [
         "config.yaml:5:17: mqtt.topic_prefix: invalid topic prefix \"bedside/#\" (it contains the MQTT wildcard '+' or '#'): use levels separated by single '/', like \"bedside/clinic-a/edge-01\"",
@@ -393,6 +473,78 @@ let brokenFiles: [BrokenFile] = [
         "config.yaml:1:1: missing required top-level key 'beds'",
         "config.yaml:2:1: a key must be a plain name, found a list",
     ]),
+    BrokenFile(name: "neither tcp nor rtu", text: minimal(replacing: "        tcp:", with: "        unit_id: 3").replacingOccurrences(of: "          host: 10.0.0.5\n", with: ""), expected: [
+        "config.yaml:8:9: beds[0].devices[0]: missing required key 'tcp' or 'rtu' (how the device is reached: Modbus TCP, or Modbus RTU on a serial line)",
+    ]),
+    BrokenFile(name: "both tcp and rtu", text: minimal(replacing: "        tcp:", with: "        rtu: {device: /dev/ttyUSB0}\n        tcp:"), expected: [
+        "config.yaml:11:9: beds[0].devices[0].tcp: a device is reached either over 'tcp' or over 'rtu', not both; remove one",
+    ]),
+    BrokenFile(name: "rtu settings out of their sets", text: rtuConfig("{device: ttyUSB0, baud: 19201, parity: mark, data_bits: 9, stop_bits: 0, rs485_rts: yes, rts_delay_us: -1, speed: 1}"), expected: [
+        "config.yaml:8:23: beds[0].devices[0].rtu.device: invalid serial device \"ttyUSB0\": expected an absolute path, like /dev/ttyUSB0 or /dev/ttyAMA0",
+        "config.yaml:8:38: beds[0].devices[0].rtu.baud: 19201 is not a standard baud rate (one of: 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)",
+        "config.yaml:8:53: beds[0].devices[0].rtu.parity: unknown parity \"mark\" (expected one of: none, even, odd)",
+        "config.yaml:8:70: beds[0].devices[0].rtu.data_bits: 9 is out of range (7...8)",
+        "config.yaml:8:84: beds[0].devices[0].rtu.stop_bits: 0 is out of range (1...2)",
+        "config.yaml:8:98: beds[0].devices[0].rtu.rs485_rts: expected true or false, found \"yes\"",
+        "config.yaml:8:117: beds[0].devices[0].rtu.rts_delay_us: -1 is out of range (0...1000000)",
+        "config.yaml:8:121: beds[0].devices[0].rtu.speed: unknown key (expected one of: device, baud, parity, data_bits, stop_bits, rs485_rts, rts_delay_us)",
+    ]),
+    BrokenFile(name: "rtu without device, quoted baud, missing values", text: rtuConfig("{baud: \"9600\", parity: , rs485_rts: \"true\"}"), expected: [
+        "config.yaml:8:14: beds[0].devices[0].rtu: missing required key 'device'",
+        "config.yaml:8:21: beds[0].devices[0].rtu.baud: expected an integer, found a quoted string \"9600\" (write numbers without quotes)",
+        "config.yaml:8:29: beds[0].devices[0].rtu.parity: missing value (expected a parity (none, even, odd); remove the line to use the default, even)",
+        "config.yaml:8:50: beds[0].devices[0].rtu.rs485_rts: expected true or false, found a quoted string \"true\"",
+    ]),
+    BrokenFile(name: "unit id 0 on a serial line", text: rtuConfig("{device: /dev/ttyUSB0, baud: -9600}", unitID: "0"), expected: [
+        "config.yaml:8:43: beds[0].devices[0].rtu.baud: -9600 is not a standard baud rate (one of: 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)",
+        "config.yaml:9:18: beds[0].devices[0].unit_id: 0 is the broadcast address, which no device on a serial line answers; use 1...247",
+    ]),
+    BrokenFile(name: "byte timeout out of range", text: minimal(replacing: "          host: 10.0.0.5", with: "          host: 10.0.0.5\n        byte_timeout_ms: 10001"), expected: [
+        "config.yaml:12:26: beds[0].devices[0].byte_timeout_ms: 10001 is out of range (1...10000)",
+    ]),
+    BrokenFile(name: "devices on one line disagree and share a unit id", text: """
+        site: a
+        box: b
+        mqtt: {host: h}
+        beds:
+          - id: chair-1
+            devices:
+              - {id: pump-1, profile: infusion-pump, rtu: {device: /dev/ttyUSB0, baud: 9600}, unit_id: 5}
+              - {id: pump-2, profile: infusion-pump, rtu: {device: /dev/ttyUSB0, baud: 19200, parity: odd, rs485_rts: true}}
+              - {id: pump-3, profile: infusion-pump, rtu: {device: /dev/ttyUSB0, baud: 9600}, unit_id: 5}
+              - {id: pump-4, profile: infusion-pump, rtu: {device: /dev/ttyUSB0, baud: 9600}}
+          - id: chair-2
+            devices:
+              - {id: pump-5, profile: infusion-pump, rtu: {device: /dev/ttyUSB0, baud: 9600}}
+              - {id: pump-6, profile: infusion-pump, rtu: {device: /dev/ttyUSB1}}
+
+        """, expected: [
+        "config.yaml:8:51: beds[0].devices[1].rtu: serial line \"/dev/ttyUSB0\" is set up differently by beds[0].devices[0] (line 7): baud 19200 here, 9600 there, parity odd here, even there, rs485_rts true here, false there; all devices on one serial line must use the same settings",
+        "config.yaml:9:96: beds[0].devices[2].unit_id: unit id 5 is already used on serial line \"/dev/ttyUSB0\" by beds[0].devices[0] (line 7); devices on one serial line need distinct unit ids",
+        "config.yaml:13:51: beds[1].devices[0].rtu: unit id 1 is already used on serial line \"/dev/ttyUSB0\" by beds[0].devices[3] (line 10); devices on one serial line need distinct unit ids",
+    ]),
+    BrokenFile(name: "a serial line is checked even when a device on it has other errors", text: """
+        site: a
+        box: b
+        mqtt: {host: h}
+        beds:
+          - id: chair-1
+            devices:
+              - {id: pump 1, profile: infusion-pump, rtu: {device: /dev/ttyUSB0}, unit_id: 5}
+              - {id: pump-2, profile: infusion-pump, rtu: {device: /dev/ttyUSB0}, unit_id: 5}
+
+        """, expected: [
+        "config.yaml:7:14: beds[0].devices[0].id: invalid id \"pump 1\" (contains a space): \(idRule)",
+        "config.yaml:8:84: beds[0].devices[1].unit_id: unit id 5 is already used on serial line \"/dev/ttyUSB0\" by beds[0].devices[0] (line 7); devices on one serial line need distinct unit ids",
+    ]),
+    BrokenFile(name: "device_profiles is not a list of paths", text: minimalConfig + "device_profiles: profiles/a.yaml\n", expected: [
+        "config.yaml:12:18: device_profiles: expected a list of device profile file paths, found \"profiles/a.yaml\"",
+    ]),
+    BrokenFile(name: "device_profiles entries that are not paths", text: minimalConfig + "device_profiles: [\"\", {a: 1}, ~]\n", expected: [
+        "config.yaml:12:19: device_profiles[0]: the path is empty (expected the path of a device profile file)",
+        "config.yaml:12:23: device_profiles[1]: expected the path of a device profile file, found a mapping",
+        "config.yaml:12:31: device_profiles[2]: missing value (expected the path of a device profile file)",
+    ]),
     BrokenFile(name: "several errors, all reported in file order", text: """
         site: clinic a
         mqtt:
@@ -418,9 +570,9 @@ let brokenFiles: [BrokenFile] = [
         "config.yaml:4:9: mqtt.port: 70000 is out of range (1...65535)",
         "config.yaml:5:16: mqtt.keepalive_s: expected an integer, found a quoted string \"30\" (write numbers without quotes)",
         "config.yaml:7:16: sampling.interval_ms: 0 is out of range (10...60000)",
-        "config.yaml:12:18: beds[0].devices[0].profile: unknown device profile \"monitorx\" (built-in profiles: patient-monitor)",
+        "config.yaml:12:18: beds[0].devices[0].profile: unknown device profile \"monitorx\" (built-in profiles: patient-monitor, infusion-pump)",
         "config.yaml:14:11: beds[0].devices[0].tcp: missing required key 'host'",
-        "config.yaml:15:9: beds[0].devices[0].prot: unknown key (expected one of: id, profile, tcp, unit_id, response_timeout_ms)",
+        "config.yaml:15:9: beds[0].devices[0].prot: unknown key (expected one of: id, profile, tcp, rtu, unit_id, response_timeout_ms, byte_timeout_ms)",
         "config.yaml:16:9: beds[1].id: duplicate bed id \"chair-1\" (beds[0] at line 9 already uses it); bed ids must be unique among the beds",
         "config.yaml:17:14: beds[1].devices: the list is empty; add at least one device",
     ]),

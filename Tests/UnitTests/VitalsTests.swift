@@ -7,19 +7,15 @@ import RegisterMaps
 struct VitalsTests {
     let monitor = BuiltinProfiles.patientMonitor
 
-    @Test func outOfRangeValuesAreFlagged() {
-        let spo2 = monitor.point(named: "spo2")!
-        let good = Sample.decoded(point: spo2, raw: 97, deviceID: "m", wallClockMilliseconds: 0, monotonicNanoseconds: 0)
-        let bad = Sample.decoded(point: spo2, raw: 250, deviceID: "m", wallClockMilliseconds: 0, monotonicNanoseconds: 0)
-        #expect(good.quality == .ok)
-        #expect(bad.quality == .outOfRange)
+    func sample(_ point: Point, _ value: Double, device: String = "m", at wall: Int64 = 0) -> Sample {
+        Sample(point: point, deviceID: device, value: value, quality: .ok, wallClockMilliseconds: wall,
+               monotonicNanoseconds: 0)
     }
 
     @Test func messageCarriesValueUnitCodeQualityDeviceAndTime() throws {
         let etco2 = monitor.point(named: "etco2")!
         let samples = [
-            Sample.decoded(point: etco2, raw: 385, deviceID: "monitor-1", wallClockMilliseconds: 1_764_000_000_123,
-                           monotonicNanoseconds: 5),
+            sample(etco2, 38.5, device: "monitor-1", at: 1_764_000_000_123),
             Sample(point: monitor.point(named: "spo2")!, deviceID: "monitor-1", value: nil, quality: .commLoss,
                    wallClockMilliseconds: 1_764_000_000_124, monotonicNanoseconds: 6),
         ]
@@ -41,10 +37,7 @@ struct VitalsTests {
     }
 
     @Test func terminalLineShowsEveryVital() throws {
-        let samples = monitor.points.map {
-            Sample.decoded(point: $0, raw: $0.name == "etco2" ? 380 : 90, deviceID: "m", wallClockMilliseconds: 0,
-                           monotonicNanoseconds: 0)
-        }
+        let samples = monitor.points.map { sample($0, $0.name == "etco2" ? 38.0 : 90) }
         let text = encodeVitalsMessage(bedID: "chair-9", sequence: 3, wallClockMilliseconds: 3_723_000, samples: samples)
         let line = formatVitalsLine(try decodeVitalsMessage(Array(text.utf8)))
         #expect(line == "chair-9  #3  01:02:03Z  SpO2 90 %  PR 90  HR 90  NIBP 90/90 (90)  RR 90  EtCO2 38.0")

@@ -1,0 +1,182 @@
+import Config
+import Modbus
+import Platform
+import Synchronization
+
+public struct RealtimeSettings {
+    /// SCHED_FIFO priority 1...99; nil runs at normal priority.
+    public var priority: Int?
+    public var cpu: Int?
+
+    public init(priority: Int? = nil, cpu: Int? = nil) {
+        self.priority = priority
+        self.cpu = cpu
+    }
+}
+
+/// One bus's sampling loop on its own thread: wakes at absolute CLOCK_MONOTONIC deadlines,
+/// polls every device on the bus, and pushes records into its ring. In the steady state a
+/// cycle allocates nothing, takes no lock, logs nothing and does no I/O but the Modbus
+/// exchange; whatever needs any of those happens on the consumer's side of the ring.
+public final class BusLoop {
+    public let bus: PlannedBus
+    public let ring: SPSCRing<SampleRecord>
+    public let statistics = LoopStatistics()
+    public let periodMilliseconds: Int
+    private let realtime: RealtimeSettings
+    private let client: ModbusClient
+    private let pollers: [DevicePoller]
+    /// The same pollers for the cycle: a class-typed buffer read by index (see FixedArray).
+    private let pollerTable: UnsafeMutablePointer<DevicePoller>
+    private let stopRequested = Atomic<Bool>(false)
+    private var thread: OSThread?
+    /// Called on the bus thread after every cycle with the cycle number; for tests and
+    /// benchmarks that must observe the loop from inside (it must not allocate either).
+    public var cycleObserver: ((UInt64) -> Void)?
+    /// Stop after this many cycles (benchmarks, tests); nil runs until `stop()`.
+    public var cycleLimit: UInt64?
+
+    public init(bus: PlannedBus, periodMilliseconds: Int, realtime: RealtimeSettings,
+                ringCapacity: Int = 0) throws(ModbusError) {
+        self.bus = bus
+        self.periodMilliseconds = periodMilliseconds
+        self.realtime = realtime
+        var pointsPerCycle = 0
+        var pollers: [DevicePoller] = []
+        for device in bus.devices {
+            pollers.append(DevicePoller(device: device, cycleMilliseconds: periodMilliseconds))
+            pointsPerCycle += device.profile.points.count + 3
+        }
+        self.pollers = pollers
+        pollerTable = UnsafeMutablePointer<DevicePoller>.allocate(capacity: pollers.count)
+        pollerTable.initialize(from: pollers, count: pollers.count)
+        // Room for several seconds of records, so a publisher that is briefly busy loses nothing.
+        let seconds = max(1, 8_000 / max(1, periodMilliseconds))
+        ring = SPSCRing(capacity: max(ringCapacity, pointsPerCycle * seconds), filler: SampleRecord.empty)
+        let first = bus.devices[0].config
+        switch bus.endpoint {
+        case let .tcp(host, port):
+            client = try ModbusClient(tcpHost: host, port: port, unitID: first.unitID,
+                                      responseTimeoutMilliseconds: first.responseTimeoutMilliseconds,
+                                      byteTimeoutMilliseconds: first.byteTimeoutMilliseconds)
+        case let .rtu(line):
+            let parity: RTUParity
+            switch line.parity {
+            case .none: parity = .none
+            case .even: parity = .even
+            case .odd: parity = .odd
+            }
+            client = try ModbusClient(serialDevice: line.device, baud: line.baud, parity: parity,
+                                      dataBits: line.dataBits, stopBits: line.stopBits,
+                                      rs485: line.rs485RTS ? RS485Settings(rtsDelayMicroseconds: line.rtsDelayMicroseconds) : nil,
+                                      unitID: first.unitID, responseTimeoutMilliseconds: first.responseTimeoutMilliseconds,
+                                      byteTimeoutMilliseconds: first.byteTimeoutMilliseconds)
+        }
+    }
+
+    deinit {
+        pollerTable.deinitialize(count: pollers.count)
+        pollerTable.deallocate()
+    }
+
+    /// Read requests per cycle when every point is due: the coalesced reads of all devices.
+    public var requestsPerFullCycle: Int {
+        var total = 0
+        for poller in pollers { total += poller.requestsPerFullCycle }
+        return total
+    }
+
+    public var devices: [PlannedDevice] { bus.devices }
+
+    public func deviceStatistics(_ position: Int) -> DeviceStatistics { pollers[position].statistics }
+
+    public func start() throws(SystemError) {
+        thread = try OSThread(name: "bus \(bus.name)") { [self] in run() }
+    }
+
+    public func stop() {
+        stopRequested.store(true, ordering: .relaxed)
+        thread?.join()
+        thread = nil
+    }
+
+    /// Waits for a loop started with a `cycleLimit` to finish.
+    public func join() {
+        thread?.join()
+        thread = nil
+    }
+
+    private var reconnectAtNanoseconds: Int64 = 0
+    private var reconnectBackoffMilliseconds = 0
+    private var warnedAboutRS485 = false
+
+    /// Opens the bus's connection when it is closed, at most once per backoff step (1 s
+    /// doubling to 30 s), so an unreachable gateway costs one connect timeout per step, not
+    /// one per device per cycle. Returns whether the bus can be polled this cycle.
+    private func connectIfDue(now: Int64) -> Bool {
+        if client.isConnected { return true }
+        if now < reconnectAtNanoseconds { return false }
+        do throws(ModbusError) {
+            try client.connect()
+        } catch {
+            if error.isRS485Unavailable && client.isConnected {
+                if !warnedAboutRS485 {
+                    log(.warning, "bus \(bus.name): \(error.description); using the line without RS-485 direction control")
+                    warnedAboutRS485 = true
+                }
+            } else {
+                reconnectBackoffMilliseconds = min(max(reconnectBackoffMilliseconds * 2, 1000), 30_000)
+                reconnectAtNanoseconds = now + Int64(reconnectBackoffMilliseconds) * 1_000_000
+                return false
+            }
+        }
+        reconnectBackoffMilliseconds = 0
+        return true
+    }
+
+    private func run() {
+        if let priority = realtime.priority {
+            let outcome = makeCurrentThreadRealtime(priority: priority, cpu: realtime.cpu)
+            if let problem = outcome.scheduling {
+                log(.warning, "bus \(bus.name): \(problem.description); sampling at normal priority "
+                    + "(grant CAP_SYS_NICE or LimitRTPRIO= for real-time sampling)")
+            }
+            if let problem = outcome.affinity { log(.warning, "bus \(bus.name): \(problem.description)") }
+        } else if let cpu = realtime.cpu {
+            if let problem = makeCurrentThreadRealtime(priority: 0, cpu: cpu).affinity {
+                log(.warning, "bus \(bus.name): \(problem.description)")
+            }
+        }
+        let period = Int64(periodMilliseconds) * 1_000_000
+        var deadline = MonotonicInstant.now().nanoseconds
+        var cycle: UInt64 = 0
+        while !stopRequested.load(ordering: .relaxed) {
+            let woke = MonotonicInstant.now().nanoseconds
+            let wakeupLatency = woke - deadline
+            cycle &+= 1
+            let reachable = connectIfDue(now: woke)
+            var index = 0
+            while index < pollers.count {
+                if reachable {
+                    pollerTable[index].poll(cycle: cycle, client: client, ring: ring)
+                } else {
+                    pollerTable[index].busUnreachable(cycle: cycle, ring: ring)
+                }
+                index += 1
+            }
+            let finished = MonotonicInstant.now().nanoseconds
+            deadline += period
+            var missed: UInt64 = 0
+            if deadline <= finished {
+                // Overran: skip the deadlines already gone rather than bursting to catch up.
+                missed = UInt64((finished - deadline) / period + 1)
+                deadline += Int64(missed) * period
+            }
+            statistics.recordCycle(wakeupLatency: wakeupLatency, duration: finished - woke, missedDeadlines: missed)
+            cycleObserver?(cycle)
+            if let cycleLimit, cycle >= cycleLimit { break }
+            _ = sleep(until: MonotonicInstant(nanoseconds: deadline))
+        }
+        client.disconnect()
+    }
+}

@@ -1,0 +1,162 @@
+import AllocationCounter
+import Acquisition
+import Config
+import Foundation
+import Modbus
+import Platform
+import RegisterMaps
+import Synchronization
+import Testing
+import TestSupport
+
+/// The sampling loop against a libmodbus server on loopback, observed from inside its own
+/// thread (allocations) and from the consumer's side of its ring (records).
+@Suite(.serialized)
+struct SamplingLoopTests {
+    /// A libmodbus TCP server answering on its own thread.
+    final class Device: @unchecked Sendable {
+        let server: ModbusTCPServer
+        private let running = Atomic<Bool>(true)
+        private var thread: Thread?
+
+        init(port: Int) throws {
+            server = try ModbusTCPServer(host: "127.0.0.1", port: port)
+            let thread = Thread { [self] in
+                while running.load(ordering: .relaxed) { server.serve(timeoutMilliseconds: 5) }
+            }
+            self.thread = thread
+            thread.start()
+        }
+
+        func stop() {
+            running.store(false, ordering: .relaxed)
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// Drains a loop's ring on its own thread, keeping what it saw.
+    final class Consumer: @unchecked Sendable {
+        private let lock = NSLock()
+        private var records: [(record: SampleRecord, seenAt: Date)] = []
+        private let running = Atomic<Bool>(true)
+
+        init(_ ring: SPSCRing<SampleRecord>) {
+            Thread { [self] in
+                while running.load(ordering: .relaxed) {
+                    var batch: [(SampleRecord, Date)] = []
+                    while let record = ring.pop() { batch.append((record, Date())) }
+                    if !batch.isEmpty { lock.withLock { records += batch.map { (record: $0.0, seenAt: $0.1) } } }
+                    Thread.sleep(forTimeInterval: 0.002)
+                }
+            }.start()
+        }
+
+        var seen: [(record: SampleRecord, seenAt: Date)] { lock.withLock { records } }
+
+        func stop() { running.store(false, ordering: .relaxed) }
+    }
+
+    static func monitorBus(port: Int, timeoutMilliseconds: Int = 500) -> PlannedBus {
+        let config = DeviceConfig(id: "monitor-1", profile: "patient-monitor", endpoint: .tcp(host: "127.0.0.1", port: port),
+                                  unitID: 1, responseTimeoutMilliseconds: timeoutMilliseconds)
+        let device = PlannedDevice(index: 0, bedIndex: 0, config: config, profile: BuiltinProfiles.patientMonitor)
+        return PlannedBus(name: "tcp://127.0.0.1:\(port)", endpoint: config.endpoint, devices: [device])
+    }
+
+    /// Counts, on the loop's own thread, the allocations of cycles 101...1100.
+    final class AllocationProbe: @unchecked Sendable {
+        static let firstCounted: UInt64 = 101
+        static let lastCounted: UInt64 = 1100
+        var counted: UInt = .max
+        func observe(_ cycle: UInt64) {
+            if cycle == AllocationProbe.firstCounted - 1 { allocation_counter_start() }
+            if cycle == AllocationProbe.lastCounted { counted = allocation_counter_stop() }
+        }
+    }
+
+    @Test func steadyStateCyclesAllocateNothing() throws {
+        let port = freeLoopbackPort()
+        let device = try Device(port: port)
+        defer { device.stop() }
+        for address in 0..<12 { device.server.setInputRegister(address, UInt16(40 + address)) }
+
+        let loop = try BusLoop(bus: Self.monitorBus(port: port), periodMilliseconds: 1, realtime: RealtimeSettings())
+        let consumer = Consumer(loop.ring)
+        defer { consumer.stop() }
+        let probe = AllocationProbe()
+        loop.cycleObserver = { cycle in probe.observe(cycle) }
+        loop.cycleLimit = AllocationProbe.lastCounted
+        try loop.start()
+        loop.join()
+        Thread.sleep(forTimeInterval: 0.05)
+
+        #expect(loop.statistics.cycles == AllocationProbe.lastCounted)
+        // 1,000 cycles that each read the monitor and pushed its samples, without one allocation.
+        #expect(probe.counted == 0, "\(probe.counted) allocations in 1,000 steady-state cycles")
+        let samples = consumer.seen.filter { $0.record.kind == .sample }
+        #expect(samples.count >= Int(AllocationProbe.lastCounted) * BuiltinProfiles.patientMonitor.points.count)
+        #expect(samples.allSatisfy { $0.record.quality != .commLoss })
+        #expect(loop.deviceStatistics(0).failures(.timeout) == 0)
+    }
+
+    @Test func requestsAreCoalescedAsPlanned() throws {
+        let port = freeLoopbackPort()
+        let device = try Device(port: port)
+        defer { device.stop() }
+        let loop = try BusLoop(bus: Self.monitorBus(port: port), periodMilliseconds: 5, realtime: RealtimeSettings())
+        let consumer = Consumer(loop.ring)
+        defer { consumer.stop() }
+        loop.cycleLimit = 200
+        try loop.start()
+        loop.join()
+        // The server counts a request after its reply is sent; let the last one land.
+        Thread.sleep(forTimeInterval: 0.1)
+        // The monitor's twelve registers are one read; the device saw exactly one request per cycle.
+        #expect(loop.requestsPerFullCycle == 1)
+        #expect(device.server.requestsAnswered == 200)
+        #expect(loop.deviceStatistics(0).requests == 200)
+    }
+
+    @Test func anUnpluggedDeviceTurnsCommLossAndRecoversWithoutARestart() throws {
+        let port = freeLoopbackPort()
+        let device = try Device(port: port)
+        defer { device.stop() }
+        device.server.setInputRegister(0, 97)
+        let period = 100, timeout = 200
+        let loop = try BusLoop(bus: Self.monitorBus(port: port, timeoutMilliseconds: timeout), periodMilliseconds: period,
+                               realtime: RealtimeSettings())
+        let consumer = Consumer(loop.ring)
+        defer { consumer.stop() }
+        try loop.start()
+        defer { loop.stop() }
+
+        func firstSample(after start: Date, where condition: (SampleRecord) -> Bool, timeout: TimeInterval) -> Date? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if let hit = consumer.seen.first(where: { $0.seenAt > start && $0.record.kind == .sample && condition($0.record) }) {
+                    return hit.seenAt
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return nil
+        }
+
+        #expect(firstSample(after: .distantPast, where: { $0.quality == .ok }, timeout: 10) != nil)
+        let unplugged = Date()
+        device.server.isSilent = true
+        let lost = firstSample(after: unplugged, where: { $0.quality == .commLoss }, timeout: 10)
+        #expect(lost != nil)
+        if let lost {
+            // One period plus the response timeout, with generous room for a loaded machine.
+            let delay = lost.timeIntervalSince(unplugged)
+            #expect(delay < Double(period + timeout) / 1000 + 1.0, "comm-loss after \(delay) s")
+        }
+        #expect(consumer.seen.contains { $0.record.kind == .deviceSilent && $0.record.failure == .timeout })
+
+        let replugged = Date()
+        device.server.isSilent = false
+        // Backoff starts at 1 s; recovery must follow without restarting anything.
+        #expect(firstSample(after: replugged, where: { $0.quality == .ok && $0.value == 97 }, timeout: 15) != nil)
+        #expect(consumer.seen.contains { $0.seenAt > replugged && $0.record.kind == .deviceAnswering })
+    }
+}
