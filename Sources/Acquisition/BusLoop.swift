@@ -1,4 +1,5 @@
 import Config
+import RegisterMaps
 import Modbus
 import Platform
 import Synchronization

@@ -1,3 +1,4 @@
+import Config
 import Modbus
 import Platform
 import RegisterMaps
@@ -95,7 +96,7 @@ final class DevicePoller {
         blockPointStart.append(placed.count)
         let firstLayout = points.first?.layout ?? ValueLayout(function: .holdingRegisters, type: .uint16, wordOrder: .abcd,
                                                               scale: 1, offset: 0, lowestValid: 0, highestValid: 0)
-        layouts = FixedArray(points.map(\.layout), filler: firstLayout)
+        layouts = FixedArray(points.map { $0.layout }, filler: firstLayout)
         sensorOffRules = FixedArray(rules, filler: SensorOffRule(statusPoint: 0, bit: 0, silencedPoint: 0))
         self.groups = FixedArray(groups, filler: PollGroup(everyCycles: 1, firstBlock: 0, blockCount: 0))
         self.blocks = FixedArray(blocks, filler: ReadBlock(function: .holdingRegisters, start: 0, count: 0))

@@ -112,11 +112,18 @@ final class ConfigDecoder {
         let defaultInterval = 1000
         // An empty `sampling:` (every line commented out) means "all defaults", not a mistake.
         guard let field, !field.node.isNull else { return SamplingSettings(intervalMilliseconds: defaultInterval) }
-        guard let sampling = mapping(field, expected: "a mapping with the sampling settings", allowedKeys: ["interval_ms"])
+        guard let sampling = mapping(field, expected: "a mapping with the sampling settings",
+                                     allowedKeys: ["interval_ms", "priority", "cpu"])
         else { return nil }
-        guard let interval = optionalInteger(sampling, "interval_ms", in: 10...60000, default: defaultInterval)
-        else { return nil }
-        return SamplingSettings(intervalMilliseconds: interval)
+        let interval = optionalInteger(sampling, "interval_ms", in: 10...60000, default: defaultInterval)
+        let priority = optionalInteger(sampling, "priority", in: 0...99, default: SamplingSettings.defaultPriority)
+        var cpu: Int?
+        if let field = sampling.optional("cpu") {
+            guard let pinned = integer(field, in: 0...1023, defaultHint: "none") else { return nil }
+            cpu = pinned
+        }
+        guard let interval, let priority else { return nil }
+        return SamplingSettings(intervalMilliseconds: interval, realtimePriority: priority, cpu: cpu)
     }
 
     struct FirstUse {

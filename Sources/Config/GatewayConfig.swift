@@ -50,8 +50,19 @@ public struct MQTTSettings: Sendable {
 
 public struct SamplingSettings: Sendable {
     public var intervalMilliseconds: Int
+    /// SCHED_FIFO priority of the sampling threads, 1...99; 0 keeps normal scheduling.
+    public var realtimePriority: Int
+    /// CPU the sampling threads are pinned to; nil lets the kernel choose.
+    public var cpu: Int?
 
-    public init(intervalMilliseconds: Int) { self.intervalMilliseconds = intervalMilliseconds }
+    public init(intervalMilliseconds: Int, realtimePriority: Int = SamplingSettings.defaultPriority, cpu: Int? = nil) {
+        self.intervalMilliseconds = intervalMilliseconds
+        self.realtimePriority = realtimePriority
+        self.cpu = cpu
+    }
+
+    /// Above most kernel threads' default of 50, below the watchdog and migration threads at 99.
+    public static let defaultPriority = 80
 }
 
 /// A treatment chair. Its id is opaque: never a patient's name or record number.

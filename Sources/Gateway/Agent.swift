@@ -22,9 +22,10 @@ public final class Agent {
     private let mqtt: MQTTClient
     private let realtime: RealtimeSettings
 
-    public init(config: GatewayConfig, realtime: RealtimeSettings = RealtimeSettings()) throws(AgentError) {
+    public init(config: GatewayConfig) throws(AgentError) {
         self.config = config
-        self.realtime = realtime
+        let priority = config.sampling.realtimePriority
+        realtime = RealtimeSettings(priority: priority > 0 ? priority : nil, cpu: config.sampling.cpu)
         plan = AcquisitionPlan(config: config) { name in config.profile(named: name) }
         for bus in plan.buses {
             do {
@@ -35,7 +36,7 @@ public final class Agent {
             }
         }
         let patience = Int64(config.sampling.intervalMilliseconds) * 1_500_000
-        assembler = BedAssembler(bedIDs: config.beds.map(\.id), devices: plan.devices, patienceNanoseconds: patience)
+        assembler = BedAssembler(bedIDs: config.beds.map { $0.id }, devices: plan.devices, patienceNanoseconds: patience)
         do {
             mqtt = try MQTTClient(clientID: config.mqtt.clientID)
         } catch {

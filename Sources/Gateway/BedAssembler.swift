@@ -25,7 +25,7 @@ final class BedAssembler {
         self.patienceNanoseconds = patienceNanoseconds
         beds = []
         for (bedIndex, id) in bedIDs.enumerated() {
-            let indices = devices.filter { $0.bedIndex == bedIndex }.map(\.index)
+            let indices = devices.filter { $0.bedIndex == bedIndex }.map { $0.index }
             beds.append(Bed(id: id, deviceIndices: indices, devicesDone: [Bool](repeating: false, count: indices.count)))
         }
     }

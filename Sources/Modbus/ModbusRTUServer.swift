@@ -41,6 +41,9 @@ public final class ModbusRTUServer {
     public private(set) var requestsForOtherUnits = 0
     /// Bytes dropped because they did not form a frame with a valid CRC.
     public private(set) var bytesDiscarded = 0
+    /// Set when reading the line failed for good (the pty's other side is gone, the USB
+    /// adapter was pulled): the line is no longer polled, instead of spinning on the error.
+    public private(set) var lineError: ModbusError?
 
     /// Opens `device` (e.g. a pty from socat) at the given settings and serves `units`
     /// (1...247, no duplicates), each with a register map of `registers` registers and
@@ -113,6 +116,10 @@ public final class ModbusRTUServer {
     public func serve(timeoutMilliseconds: Int32) -> Int {
         pollSet.removeAll(keepingCapacity: true)
         appendPollDescriptors(to: &pollSet)
+        if pollSet.isEmpty {
+            sleep(milliseconds: Int(max(0, timeoutMilliseconds)))
+            return 0
+        }
         let ready = pollSet.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeoutMilliseconds) }
         var answered = 0
         if ready > 0 && pollSet[0].revents != 0 { answered = handle(pollSet[0]) }
@@ -121,7 +128,7 @@ public final class ModbusRTUServer {
     }
 
     func appendPollDescriptors(to set: inout [pollfd]) {
-        set.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
+        if lineError == nil { set.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
     }
 
     /// Reads what the line holds and answers every complete request in it.
@@ -133,6 +140,14 @@ public final class ModbusRTUServer {
         if count > 0 {
             buffered += count
             lastByte = MonotonicInstant.now()
+        } else {
+            let code = count == 0 ? EIO : bedside_errno()
+            if code != EAGAIN && code != EINTR && code != EWOULDBLOCK {
+                let error = ModbusError("read", device: "RTU server \(device)", code: code)
+                lineError = error
+                log(.warning, "\(error.description); no longer serving this line")
+                return 0
+            }
         }
         return answerCompleteFrames()
     }

@@ -21,6 +21,7 @@ struct BedsideGateway {
         case "check": code = checkConfigs(&arguments)
         case "simulate": code = simulate(&arguments)
         case "watch": code = watch(&arguments)
+        case "bench-loop": code = benchLoop(&arguments)
         case "--version", "version": printLine("bedside-gateway \(version) (\(buildFlavor))"); code = 0
         case "help", "--help", "-h": printLine(usage); code = 0
         default:
@@ -64,6 +65,9 @@ struct BedsideGateway {
           bedside-gateway watch [options]         show vitals arriving at a broker
               --host ADDR (127.0.0.1)  --port N (1883)  --topic PATTERN (bedside/+/+/beds/+/vitals)
               --count N (until Ctrl-C)
+          bedside-gateway bench-loop [options]    time the sampling loop against one monitor (Deploy/bench-loop.sh)
+              --host ADDR (127.0.0.1)  --port N (1502)  --period-ms N (1)  --cycles N (10000)
+              --priority N (80, 0 = normal)  --cpu N
           bedside-gateway --version
         """
 

@@ -1,3 +1,4 @@
+import AllocationCounter
 import Foundation
 import Testing
 import TestSupport
@@ -332,5 +333,39 @@ struct RTUTests {
             #expect(error.description.contains("/nonexistent/tty"), "\(error.description)")
         }
         #expect(RTUParity(letter: "E") == .even && RTUParity(letter: "x") == nil && RTUParity.odd.letter == "O")
+    }
+
+    /// The client's read path, switching units on a shared line and reading registers and
+    /// bits, makes no heap allocation once its buffers are sized (counted by interposed malloc).
+    @Test func readsDoNotAllocateInTheSteadyState() throws {
+        let pair = try PtyPair()
+        defer { pair.stop() }
+        let (_, loop) = try Self.startServer(on: pair)
+        defer { loop.stop() }
+        let tcpPort = freeLoopbackPort()
+        let tcpServer = try ModbusTCPServer(host: "127.0.0.1", port: tcpPort)
+        nonisolated(unsafe) let served = tcpServer
+        let tcpLoop = LoopThread { served.serve(timeoutMilliseconds: 10) }
+        defer { tcpLoop.stop() }
+
+        let line = try Self.client(on: pair)
+        try line.connect()
+        let tcp = try ModbusClient(tcpHost: "127.0.0.1", port: tcpPort, unitID: 1, responseTimeoutMilliseconds: 1000)
+        try tcp.connect()
+        var registers = [UInt16](repeating: 0, count: 125)
+        let registerBlock = ReadBlock(function: .inputRegisters, start: 0, count: 12)
+        let bitBlock = ReadBlock(function: .discreteInputs, start: 0, count: 16)
+        // Warm up: first calls may size lazily-created runtime structures.
+        for unit in Self.units { try line.read(registerBlock, unit: unit, into: &registers) }
+        try tcp.read(registerBlock, into: &registers)
+
+        allocation_counter_start()
+        for cycle in 0..<1000 {
+            let unit = Self.units[cycle % Self.units.count]
+            try line.read(cycle % 2 == 0 ? registerBlock : bitBlock, unit: unit, into: &registers)
+            try tcp.read(cycle % 2 == 0 ? registerBlock : bitBlock, into: &registers)
+        }
+        let allocations = allocation_counter_stop()
+        #expect(allocations == 0, "\(allocations) allocations in 2,000 reads")
     }
 }

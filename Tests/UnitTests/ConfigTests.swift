@@ -592,3 +592,28 @@ struct ConfigErrorLimitTests {
         }
     }
 }
+
+struct SamplingSettingsTests {
+    @Test func realTimeSchedulingDefaultsOnAndCanBeTurnedOffOrPinned() throws {
+        let defaults = try ConfigLoader.parse(text: minimalConfig, file: "config.yaml")
+        #expect(defaults.sampling.realtimePriority == 80)
+        #expect(defaults.sampling.cpu == nil)
+        let pinned = try ConfigLoader.parse(text: minimalConfig + "sampling: {priority: 0, cpu: 1}\n", file: "config.yaml")
+        #expect(pinned.sampling.realtimePriority == 0)
+        #expect(pinned.sampling.cpu == 1)
+    }
+
+    @Test func priorityAboveNinetyNineIsRefused() {
+        #expect(throws: ConfigErrors.self) {
+            try ConfigLoader.parse(text: minimalConfig + "sampling: {priority: 100, cpu: -1}\n", file: "config.yaml")
+        }
+        do {
+            _ = try ConfigLoader.parse(text: minimalConfig + "sampling: {priority: 100, cpu: -1}\n", file: "config.yaml")
+        } catch {
+            #expect(error.errors.map(\.description) == [
+                "config.yaml:12:22: sampling.priority: 100 is out of range (0...99)",
+                "config.yaml:12:32: sampling.cpu: -1 is out of range (0...1023)",
+            ])
+        }
+    }
+}
