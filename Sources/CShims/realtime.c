@@ -20,11 +20,40 @@ int bedside_set_cpu_affinity(int cpu) {
 }
 
 int bedside_lock_memory(void) {
-    return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : errno;
+    // MCL_ONFAULT (Linux 4.4) locks pages as they are first touched instead of committing
+    // every mapping up front: without it each thread's 8 MiB default stack would be
+    // resident and locked. Pages a loop uses are touched in its first cycles and stay.
+    int flags = MCL_CURRENT | MCL_FUTURE;
+#ifdef MCL_ONFAULT
+    if (mlockall(flags | MCL_ONFAULT) == 0) return 0;
+    if (errno != EINVAL) return errno;
+#endif
+    return mlockall(flags) == 0 ? 0 : errno;
 }
 
+// The agent's threads need little stack: the sampling loop is flat, and nothing recurses.
+#define BEDSIDE_THREAD_STACK (256 * 1024)
+
 int bedside_thread_start(pthread_t *thread, void *(*entry)(void *), void *context) {
-    return pthread_create(thread, NULL, entry, context);
+    pthread_attr_t attributes;
+    int result = pthread_attr_init(&attributes);
+    if (result != 0) return result;
+    size_t stack = BEDSIDE_THREAD_STACK;
+    if (stack < (size_t)PTHREAD_STACK_MIN) stack = (size_t)PTHREAD_STACK_MIN;
+    pthread_attr_setstacksize(&attributes, stack);
+    result = pthread_create(thread, &attributes, entry, context);
+    pthread_attr_destroy(&attributes);
+    return result;
+}
+
+void bedside_limit_default_thread_stack(void) {
+    // Threads the C libraries start (libmosquitto's network loop) get the same smaller stack.
+    pthread_attr_t attributes;
+    if (pthread_attr_init(&attributes) != 0) return;
+    size_t stack = BEDSIDE_THREAD_STACK;
+    if (stack < (size_t)PTHREAD_STACK_MIN) stack = (size_t)PTHREAD_STACK_MIN;
+    if (pthread_attr_setstacksize(&attributes, stack) == 0) pthread_setattr_default_np(&attributes);
+    pthread_attr_destroy(&attributes);
 }
 
 void bedside_thread_set_name(const char *name) {

@@ -58,6 +58,7 @@ public final class Agent {
     /// Runs until SIGINT or SIGTERM. Returns the process exit code.
     public func run() -> Int32 {
         StopSignal.install()
+        limitDefaultThreadStack()
         if realtime.priority != nil {
             do throws(SystemError) {
                 try lockAllMemory()

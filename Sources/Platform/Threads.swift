@@ -57,6 +57,9 @@ public func makeCurrentThreadRealtime(priority: Int, cpu: Int?) -> RealtimeOutco
     return outcome
 }
 
+/// Gives threads that C libraries start later the agent's 256 KiB stack instead of 8 MiB.
+public func limitDefaultThreadStack() { bedside_limit_default_thread_stack() }
+
 /// Locks all current and future pages in RAM so a page fault never stalls the sampling loop.
 public func lockAllMemory() throws(SystemError) {
     let result = bedside_lock_memory()

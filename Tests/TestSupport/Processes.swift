@@ -9,7 +9,7 @@ public final class ChildProcess {
     public init(name: String, command: [String], directory: URL) throws {
         self.name = name
         outputPath = directory.appendingPathComponent("\(name).log").path
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
