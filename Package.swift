@@ -47,7 +47,8 @@ let package = Package(
         // Interposes malloc in the test executable to count a thread's allocations.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
-                    dependencies: ["JSON", "Metrics", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform"]),
+                    dependencies: ["JSON", "Metrics", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform",
+                                   "Acquisition", "Gateway"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["TestSupport", "AllocationCounter", "Acquisition", "Config", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals"]),
     ],

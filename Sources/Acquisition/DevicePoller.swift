@@ -50,6 +50,8 @@ final class DevicePoller {
     private var announced = false
     private var retryAtNanoseconds: Int64 = 0
     private var backoffMilliseconds = 0
+    /// The Modbus exception code of the last `.exception` failure.
+    private var lastExceptionCode: UInt8 = 0
     static let firstBackoffMilliseconds = 1000
     static let maximumBackoffMilliseconds = 30_000
 
@@ -194,7 +196,9 @@ final class DevicePoller {
 
     private func markSilent(cycle: UInt64, failure: FailureCode, ring: SPSCRing<SampleRecord>) {
         if answering || !announced {
-            ring.push(SampleRecord(kind: .deviceSilent, failure: failure, deviceIndex: device.index, cycle: cycle))
+            ring.push(SampleRecord(kind: .deviceSilent, failure: failure,
+                                   exceptionCode: failure == .exception ? lastExceptionCode : 0,
+                                   deviceIndex: device.index, cycle: cycle))
         }
         answering = false
         announced = true
@@ -211,6 +215,7 @@ final class DevicePoller {
             try client.read(block, unit: unitID, into: &registers)
             return .none
         } catch {
+            if case let .exception(code) = error.kind { lastExceptionCode = UInt8(truncatingIfNeeded: code) }
             return FailureCode(error.kind)
         }
     }

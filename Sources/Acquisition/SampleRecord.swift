@@ -17,6 +17,8 @@ public struct SampleRecord: BitwiseCopyable {
     public var quality: QualityCode
     /// For `deviceSilent`: the failure that made it silent.
     public var failure: FailureCode
+    /// For a `.exception` failure: the Modbus exception code the device answered with.
+    public var exceptionCode: UInt8
     public var deviceIndex: UInt16
     public var pointIndex: UInt16
     public var value: Double
@@ -25,12 +27,14 @@ public struct SampleRecord: BitwiseCopyable {
     /// The bus loop's cycle number.
     public var cycle: UInt64
 
-    public init(kind: Kind, quality: QualityCode = .ok, failure: FailureCode = .none, deviceIndex: Int,
+    public init(kind: Kind, quality: QualityCode = .ok, failure: FailureCode = .none, exceptionCode: UInt8 = 0,
+                deviceIndex: Int,
                 pointIndex: Int = 0, value: Double = 0, wallClockMilliseconds: Int64 = 0,
                 monotonicNanoseconds: Int64 = 0, cycle: UInt64 = 0) {
         self.kind = kind
         self.quality = quality
         self.failure = failure
+        self.exceptionCode = exceptionCode
         self.deviceIndex = UInt16(truncatingIfNeeded: deviceIndex)
         self.pointIndex = UInt16(truncatingIfNeeded: pointIndex)
         self.value = value

@@ -121,7 +121,9 @@ public final class Agent {
         if change.answering {
             log(.info, "device \(device) is answering")
         } else {
-            log(.warning, "device \(device) lost (\(change.failure.name)); its values are comm-loss while it is retried with backoff")
+            let reason = change.failure == .exception
+                ? "it answered with Modbus exception \(change.exceptionCode)" : change.failure.name
+            log(.warning, "device \(device) lost (\(reason)); its values are comm-loss while it is retried with backoff")
         }
     }
 }

@@ -52,9 +52,10 @@ final class BedAssembler {
                 beds[device.bedIndex].devicesDone[slot] = true
             }
         case .deviceAnswering:
-            return DeviceStateChange(device: device, answering: true, failure: .none)
+            return DeviceStateChange(device: device, answering: true, failure: .none, exceptionCode: 0)
         case .deviceSilent:
-            return DeviceStateChange(device: device, answering: false, failure: record.failure)
+            return DeviceStateChange(device: device, answering: false, failure: record.failure,
+                                     exceptionCode: record.exceptionCode)
         }
         return nil
     }
@@ -85,4 +86,5 @@ struct DeviceStateChange {
     var device: PlannedDevice
     var answering: Bool
     var failure: FailureCode
+    var exceptionCode: UInt8
 }
