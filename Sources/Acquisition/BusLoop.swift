@@ -107,6 +107,8 @@ public final class BusLoop {
         thread = nil
     }
 
+    /// One warning for the whole agent, not one per bus, when SCHED_FIFO is refused.
+    private static let warnedAboutPriority = Atomic<Bool>(false)
     private var reconnectAtNanoseconds: Int64 = 0
     private var reconnectBackoffMilliseconds = 0
     private var warnedAboutRS485 = false
@@ -138,8 +140,8 @@ public final class BusLoop {
     private func run() {
         if let priority = realtime.priority {
             let outcome = makeCurrentThreadRealtime(priority: priority, cpu: realtime.cpu)
-            if let problem = outcome.scheduling {
-                log(.warning, "bus \(bus.name): \(problem.description); sampling at normal priority "
+            if let problem = outcome.scheduling, !BusLoop.warnedAboutPriority.exchange(true, ordering: .relaxed) {
+                log(.warning, "\(problem.description): every bus samples at normal priority "
                     + "(grant CAP_SYS_NICE or LimitRTPRIO= for real-time sampling)")
             }
             if let problem = outcome.affinity { log(.warning, "bus \(bus.name): \(problem.description)") }

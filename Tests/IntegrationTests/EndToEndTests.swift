@@ -149,6 +149,46 @@ struct EndToEndTests {
         #expect(check.output.contains("beds"), "\(check.output)")
     }
 
+    @Test func withoutRealTimePrivilegesItWarnsOnceAndStillSamples() throws {
+        let directory = try temporaryDirectory("unprivileged")
+        let broker = try MosquittoBroker()
+        let firstPort = freeLoopbackPort()
+        let simulator = try ChildProcess(name: "simulator",
+                                         command: [hostBinary(), "simulate", "--port", String(firstPort), "--count", "2"],
+                                         directory: directory)
+        defer { simulator.stop() }
+        #expect(waitForListener(port: firstPort + 1), "simulator did not listen: \(simulator.output)")
+        let configPath = directory.appendingPathComponent("gateway.yaml").path
+        try """
+            site: test
+            box: box-1
+            mqtt: { host: 127.0.0.1, port: \(broker.port) }
+            sampling: { interval_ms: 500, priority: 80 }
+            beds:
+              - id: chair-1
+                devices:
+                  - { id: monitor-1, profile: patient-monitor, tcp: { host: 127.0.0.1, port: \(firstPort) } }
+              - id: chair-2
+                devices:
+                  - { id: monitor-2, profile: patient-monitor, tcp: { host: 127.0.0.1, port: \(firstPort + 1) } }
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let subscriber = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/vitals")
+        // Root without CAP_SYS_NICE and CAP_IPC_LOCK: what a unit without those capabilities gets.
+        let agent = try ChildProcess(name: "agent",
+                                     command: ["setpriv", "--bounding-set", "-sys_nice,-ipc_lock"] + agentCommand()
+                                         + ["run", "--config", configPath],
+                                     directory: directory)
+        let messages = subscriber.wait(timeout: 60) { $0.count >= 6 }
+        #expect(agent.stop() == 0)
+        #expect(messages.count >= 6, "agent output:\n\(agent.output)")
+        let decoded = try messages.map { try decodeVitalsMessage($0.payload) }
+        #expect(decoded.allSatisfy { message in message.values.allSatisfy { $0.quality == "ok" } })
+        let lines = agent.output.split(separator: "\n")
+        // Two buses, one warning: the clinician's IT person reads it once, not once per device.
+        #expect(lines.filter { $0.contains("SCHED_FIFO") }.count == 1, "agent output:\n\(agent.output)")
+        #expect(lines.contains { $0.contains("mlockall") }, "agent output:\n\(agent.output)")
+    }
+
     @Test func versionNamesTheBuild() throws {
         let result = try runToCompletion(agentCommand() + ["--version"])
         #expect(result.status == 0)

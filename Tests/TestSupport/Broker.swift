@@ -20,14 +20,14 @@ public final class MosquittoBroker {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         process = try ChildProcess(name: "mosquitto", command: ["/usr/sbin/mosquitto", "-c", configPath], directory: directory)
         guard waitForListener(port: port) else {
-            process.stop()
+            process.kill()
             throw TestFailure("mosquitto did not start on port \(port): \(process.output)")
         }
     }
 
-    public func stop() { process.stop() }
+    public func stop() { process.kill() }
 
-    deinit { process.stop() }
+    deinit { process.kill() }
 }
 
 public struct TestFailure: Error, CustomStringConvertible {

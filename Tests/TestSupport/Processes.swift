@@ -28,13 +28,21 @@ public final class ChildProcess {
             process.terminate()
             let deadline = Date().addingTimeInterval(grace)
             while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
         return process.terminationStatus
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    /// SIGKILL at once: for fixtures that need no graceful stop. Foundation starts children
+    /// with SIGTERM blocked, so a program that does not unblock it (mosquitto, socat) would
+    /// sit out the whole grace period of `stop()`.
+    public func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) } }
 }
 
 /// Runs a command to completion and returns its exit status and combined output.
