@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-for port in "$BROKER_PORT" 15020 15021; do
+for port in "$BROKER_PORT" 15020 15021 15022 15023; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "demo: port $port on 127.0.0.1 is already in use; stop whatever holds it and try again" >&2
     exit 1
@@ -32,12 +32,13 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$BROK
 mosquitto -c "$RUN_DIR/mosquitto.conf" > "$RUN_DIR/mosquitto.log" 2>&1 &
 PIDS+=($!)
 # NIBP every 30 s rather than the clinical 3-5 minutes, so the demo shows the cuff cycle.
-"$BIN" simulate --port 15020 --count 2 --seed "$RANDOM" --nibp-interval-s 30 > "$RUN_DIR/simulator.log" 2>&1 &
+"$BIN" simulate --port 15020 --devices monitor:2,pump:2 --seed "$RANDOM" --nibp-interval-s 30 \
+  > "$RUN_DIR/simulator.log" 2>&1 &
 PIDS+=($!)
 "$BIN" check Deploy/demo/gateway.yaml
 "$BIN" run --config Deploy/demo/gateway.yaml > "$RUN_DIR/agent.log" 2>&1 &
 PIDS+=($!)
 
-echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, agent log $RUN_DIR/agent.log"
+echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps 15022-15023, agent log $RUN_DIR/agent.log"
 echo "demo: live vitals as the broker delivers them (Ctrl-C to stop)"
 "$BIN" watch --port "$BROKER_PORT" --topic 'bedside/demo-clinic/edge-01/beds/+/vitals'

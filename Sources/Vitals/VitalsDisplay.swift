@@ -17,6 +17,14 @@ public func formatVitalsLine(_ vitals: ReceivedVitals) -> String {
     line += "  NIBP \(shown("nibp_systolic"))/\(shown("nibp_diastolic")) (\(shown("nibp_mean")))"
     line += "  RR \(shown("respiratory_rate"))"
     line += "  EtCO2 \(shown("etco2", 1))"
+    if vitals.value(named: "rate") != nil {
+        let states = ["stopped", "running", "paused"]
+        var state = "?"
+        if let code = vitals.value(named: "state")?.value, code >= 0, code < Double(states.count) {
+            state = states[Int(code)]
+        }
+        line += "  pump \(shown("rate", 1)) mL/h \(shown("volume_infused", 1)) mL \(state)"
+    }
     let unwell = vitals.values.filter { $0.quality != "ok" }
     if let first = unwell.first { line += "  [\(first.device): \(first.quality)]" }
     return line

@@ -42,6 +42,21 @@ struct VitalsTests {
         let line = formatVitalsLine(try decodeVitalsMessage(Array(text.utf8)))
         #expect(line == "chair-9  #3  01:02:03Z  SpO2 90 %  PR 90  HR 90  NIBP 90/90 (90)  RR 90  EtCO2 38.0")
     }
+
+    @Test func terminalLineAddsThePumpAndFlagsValuesThatAreNotOK() throws {
+        let pump = BuiltinProfiles.infusionPump
+        var samples = monitor.points.filter { $0.name != "spo2" }.map { sample($0, 20) }
+        samples.append(Sample(point: monitor.point(named: "spo2")!, deviceID: "m", value: 97, quality: .sensorOff,
+                              wallClockMilliseconds: 0, monotonicNanoseconds: 0))
+        samples.append(sample(pump.point(named: "rate")!, 12.5, device: "p"))
+        samples.append(sample(pump.point(named: "volume_infused")!, 3.25, device: "p"))
+        samples.append(sample(pump.point(named: "state")!, 1, device: "p"))
+        let text = encodeVitalsMessage(bedID: "chair-1", sequence: 1, wallClockMilliseconds: 0, samples: samples)
+        let line = formatVitalsLine(try decodeVitalsMessage(Array(text.utf8)))
+        #expect(line.contains("SpO2 97? %"))
+        #expect(line.contains("pump 12.5 mL/h 3.3 mL running"), "\(line)")
+        #expect(line.hasSuffix("[m: sensor-off]"), "\(line)")
+    }
 }
 
 struct TimestampTests {
