@@ -173,10 +173,12 @@ listening "$BROKER_PORT" || { cat "$WORK/mosquitto.log" >&2; fail "the broker di
 
 # --- Measuring one gateway ---------------------------------------------------------------
 # Device-side request counter: the kernel's TCP counters of the simulator's accepted sockets
-# (local port = a device port). Prints "peer bytes_received data_segs_in" per socket.
+# (local port = a device port). Prints "local>peer bytes_received data_segs_in" per socket; the
+# key is the pair, since the kernel may give two client connections to different device ports
+# the same ephemeral port.
 device_sockets() {
   ss -Htin state established "( sport >= :$BASE and sport <= :$LAST )" | awk '
-    /^[0-9]/ { peer = $4; next }
+    /^[0-9]/ { peer = $3 ">" $4; next }
     { b = 0; s = 0
       for (i = 1; i <= NF; i++) {
         if ($i ~ /^bytes_received:/) { sub(/^bytes_received:/, "", $i); b = $i }
