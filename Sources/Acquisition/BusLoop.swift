@@ -51,9 +51,10 @@ public final class BusLoop {
         self.pollers = pollers
         pollerTable = UnsafeMutablePointer<DevicePoller>.allocate(capacity: pollers.count)
         pollerTable.initialize(from: pollers, count: pollers.count)
-        // Room for several seconds of records, so a publisher that is briefly busy loses nothing.
-        let seconds = max(1, 8_000 / max(1, periodMilliseconds))
-        ring = SPSCRing(capacity: max(ringCapacity, pointsPerCycle * seconds), filler: SampleRecord.empty)
+        // Room for two seconds of records: the publisher drains every few milliseconds and never
+        // blocks on the network, so this only covers a publisher that is briefly descheduled.
+        let cycles = max(1, 2_000 / max(1, periodMilliseconds))
+        ring = SPSCRing(capacity: max(ringCapacity, pointsPerCycle * cycles), filler: SampleRecord.empty)
         let first = bus.devices[0].config
         switch bus.endpoint {
         case let .tcp(host, port):

@@ -50,6 +50,17 @@ public struct JSONWriter {
 
     private mutating func appendQuoted(_ value: String) {
         text += "\""
+        // Names, units and ids almost never need escaping: append them whole.
+        var needsEscaping = false
+        for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            needsEscaping = true
+            break
+        }
+        if !needsEscaping {
+            text += value
+            text += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""

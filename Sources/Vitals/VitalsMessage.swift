@@ -15,6 +15,9 @@ public func encodeVitalsMessage(bedID: String, sequence: Int64, wallClockMillise
     json.member("time", formatUTCTimestamp(millisecondsSinceEpoch: wallClockMilliseconds))
     json.key("vitals")
     json.beginArray()
+    // Samples of one read share a timestamp: format each distinct one once.
+    var formattedMilliseconds: Int64 = .min
+    var formattedTime = ""
     for sample in samples {
         json.beginObject()
         json.member("name", sample.point.name)
@@ -31,7 +34,11 @@ public func encodeVitalsMessage(bedID: String, sequence: Int64, wallClockMillise
         if let code = sample.point.mdcCode { json.integer(code) } else { json.null() }
         json.member("quality", sample.quality.rawValue)
         json.member("device", sample.deviceID)
-        json.member("time", formatUTCTimestamp(millisecondsSinceEpoch: sample.wallClockMilliseconds))
+        if sample.wallClockMilliseconds != formattedMilliseconds {
+            formattedMilliseconds = sample.wallClockMilliseconds
+            formattedTime = formatUTCTimestamp(millisecondsSinceEpoch: formattedMilliseconds)
+        }
+        json.member("time", formattedTime)
         json.endObject()
     }
     json.endArray()
