@@ -6,16 +6,19 @@ import RegisterMaps
 public enum ConfigLoader {
     /// Reads and checks a configuration file. An unreadable file is a single error at line 0.
     public static func load(path: String) throws(ConfigErrors) -> GatewayConfig {
-        let bytes: [UInt8]
+        try parse(bytes: readSource(path, kind: "a gateway configuration", name: "configuration file"), file: path)
+    }
+
+    /// The bytes of a file to check; an unreadable or oversized one is a single error at line 0.
+    private static func readSource(_ path: String, kind: String, name: String) throws(ConfigErrors) -> [UInt8] {
         do throws(SystemError) {
-            bytes = try readFile(path, limit: YAMLLoader.maximumSize)
+            return try readFile(path, limit: YAMLLoader.maximumSize)
         } catch {
             let message = error.errno == EFBIG
-                ? "the file is larger than the 1 MiB limit; a gateway configuration is a few KiB, so check that this is the right file"
-                : "cannot read the configuration file: \(error.description)"
+                ? "the file is larger than the 1 MiB limit; \(kind) is a few KiB, so check that this is the right file"
+                : "cannot read the \(name): \(error.description)"
             throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, keyPath: "", message: message)])
         }
-        return try parse(bytes: bytes, file: path)
     }
 
     /// Checks configuration text; `file` only names it in error messages.
@@ -43,16 +46,7 @@ public enum ConfigLoader {
     /// Its name may not be a built-in profile's; collisions between files are checked only when
     /// a configuration lists them.
     public static func loadProfile(path: String) throws(ConfigErrors) -> DeviceProfile {
-        let bytes: [UInt8]
-        do throws(SystemError) {
-            bytes = try readFile(path, limit: YAMLLoader.maximumSize)
-        } catch {
-            let message = error.errno == EFBIG
-                ? "the file is larger than the 1 MiB limit; a device profile is a few KiB, so check that this is the right file"
-                : "cannot read the device profile file: \(error.description)"
-            throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, keyPath: "", message: message)])
-        }
-        return try parseProfile(bytes: bytes, file: path)
+        try parseProfile(bytes: readSource(path, kind: "a device profile", name: "device profile file"), file: path)
     }
 
     /// Checks device profile text; `file` only names it in error messages.
