@@ -98,10 +98,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
+alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]; }
 listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 # utime+stime in clock ticks (fields 14 and 15, counted after the command name).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
 # Per-thread on-CPU nanoseconds from schedstat, summed: a finer cross-check of cpu_ticks.
 sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
 # Per-thread on-CPU nanoseconds: "tid ns group", the group being the thread's name with the
