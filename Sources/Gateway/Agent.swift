@@ -21,6 +21,9 @@ public final class Agent {
     private let assembler: BedAssembler
     private let mqtt: MQTTClient
     private let realtime: RealtimeSettings
+    /// Messages refused by MQTT since the broker was last reachable: logged once when it
+    /// starts and once when it ends, not once a cycle.
+    private var unpublished = 0
 
     public init(config: GatewayConfig) throws(AgentError) {
         self.config = config
@@ -98,6 +101,10 @@ public final class Agent {
 
     private func drainAndPublish() {
         let now = MonotonicInstant.now().nanoseconds
+        if unpublished > 0 && mqtt.isConnected {
+            log(.warning, "\(unpublished) vitals message(s) could not be published while the broker was unreachable")
+            unpublished = 0
+        }
         for loop in loops {
             while let record = loop.ring.pop() {
                 if let change = assembler.consume(record, now: now) { report(change) }
@@ -111,7 +118,11 @@ public final class Agent {
             do throws(MQTTError) {
                 try mqtt.publish(topic: "\(config.mqtt.topicPrefix)/beds/\(id)/vitals", payload: payload, qos: .atLeastOnce)
             } catch {
-                log(.warning, "bed \(id): \(error.description)")
+                if unpublished == 0 {
+                    log(.warning, "\(error.description); vitals are not kept while the broker is unreachable "
+                        + "(store-and-forward is not built yet)")
+                }
+                unpublished += 1
             }
         }
     }

@@ -1,5 +1,7 @@
 import CMosquitto
 import CShims
+import Platform
+import Synchronization
 
 public enum MQTTQoS: Int32, Sendable { case atMostOnce = 0, atLeastOnce = 1, exactlyOnce = 2 }
 
@@ -42,10 +44,14 @@ public final class MQTTClient {
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
         mosquitto_connect_callback_set(handle) { _, context, code in
-            MQTTClient.from(context)?.onConnect?(code)
+            guard let client = MQTTClient.from(context) else { return }
+            client.connected.store(code == 0, ordering: .relaxed)
+            client.onConnect?(code)
         }
         mosquitto_disconnect_callback_set(handle) { _, context, code in
-            MQTTClient.from(context)?.onDisconnect?(code)
+            guard let client = MQTTClient.from(context) else { return }
+            client.connected.store(false, ordering: .relaxed)
+            client.onDisconnect?(code)
         }
         mosquitto_publish_callback_set(handle) { _, context, messageID in
             MQTTClient.from(context)?.onPublishAcknowledged?(messageID)
@@ -63,6 +69,7 @@ public final class MQTTClient {
     }
 
     deinit {
+        stop()
         mosquitto_destroy(handle)
     }
 
@@ -71,23 +78,77 @@ public final class MQTTClient {
         return Unmanaged<MQTTClient>.fromOpaque(context).takeUnretainedValue()
     }
 
-    /// Starts connecting in the background and keeps reconnecting (1 s, doubling, capped at
-    /// 30 s) for as long as the client lives: a broker that is down at start is not an error.
+    private let running = Atomic<Bool>(false)
+    private let connected = Atomic<Bool>(false)
+    private var networkThread: OSThread?
+
+    /// Whether the broker has accepted the connection (CONNACK 0) and it has not been lost since.
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    /// Starts the network thread, which connects in the background and keeps reconnecting
+    /// (1 s, doubling, capped at 30 s) for as long as the client runs: a broker that is down
+    /// at start, or goes away later, is waited for, never an error.
+    ///
+    /// The thread is ours rather than libmosquitto's `loop_start`: its loop gives up for good
+    /// when the very first connection attempt is refused, which left an agent started before
+    /// its broker publishing nothing.
     public func start(host: String, port: Int, keepaliveSeconds: Int) throws(MQTTError) {
-        mosquitto_reconnect_delay_set(handle, 1, 30, true)
-        let connected = mosquitto_connect_async(handle, host, Int32(port), Int32(keepaliveSeconds))
-        // A refused first attempt is retried by the network thread; only bad arguments are fatal.
-        if connected == Int32(MOSQ_ERR_INVAL.rawValue) {
-            throw MQTTError("connect to \(host):\(port)", code: connected)
+        mosquitto_threaded_set(handle, true)
+        running.store(true, ordering: .relaxed)
+        do throws(SystemError) {
+            networkThread = try OSThread(name: "mqtt") { [self] in
+                runNetwork(host: host, port: port, keepaliveSeconds: keepaliveSeconds)
+            }
+        } catch {
+            running.store(false, ordering: .relaxed)
+            throw MQTTError("start MQTT network thread (\(error.description))", code: Int32(MOSQ_ERR_ERRNO.rawValue))
         }
-        let started = mosquitto_loop_start(handle)
-        if started != Int32(MOSQ_ERR_SUCCESS.rawValue) { throw MQTTError("start MQTT network thread", code: started) }
+    }
+
+    private func runNetwork(host: String, port: Int, keepaliveSeconds: Int) {
+        let success = Int32(MOSQ_ERR_SUCCESS.rawValue)
+        var attempted = false
+        var socketOpen = false
+        var backoffMilliseconds = 0
+        while running.load(ordering: .relaxed) {
+            if !socketOpen {
+                let result = attempted
+                    ? mosquitto_reconnect_async(handle)
+                    : mosquitto_connect_async(handle, host, Int32(port), Int32(keepaliveSeconds))
+                attempted = true
+                if result != success {
+                    backoffMilliseconds = pause(after: backoffMilliseconds)
+                    continue
+                }
+                socketOpen = true
+            }
+            if mosquitto_loop(handle, 100, 1) != success {
+                socketOpen = false
+                connected.store(false, ordering: .relaxed)
+                backoffMilliseconds = pause(after: backoffMilliseconds)
+            } else if isConnected {
+                backoffMilliseconds = 0
+            }
+        }
+        // Let a clean DISCONNECT go out.
+        _ = mosquitto_loop(handle, 100, 1)
+    }
+
+    /// Sleeps for the next backoff step in short slices, so `stop()` is not held up.
+    private func pause(after previousMilliseconds: Int) -> Int {
+        let step = min(max(previousMilliseconds * 2, 1000), 30_000)
+        let until = MonotonicInstant.now().adding(milliseconds: step)
+        while running.load(ordering: .relaxed) && MonotonicInstant.now() < until { sleep(milliseconds: 50) }
+        return step
     }
 
     /// Disconnects cleanly and stops the network thread.
     public func stop() {
+        guard running.exchange(false, ordering: .relaxed) else { return }
         mosquitto_disconnect(handle)
-        mosquitto_loop_stop(handle, false)
+        networkThread?.join()
+        networkThread = nil
+        connected.store(false, ordering: .relaxed)
     }
 
     /// Queues a message; returns its message id. QoS 1 messages are resent by libmosquitto

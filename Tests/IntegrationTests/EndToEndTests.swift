@@ -189,6 +189,43 @@ struct EndToEndTests {
         #expect(lines.contains { $0.contains("mlockall") }, "agent output:\n\(agent.output)")
     }
 
+    @Test func theAgentWaitsForABrokerThatStartsLateAndReconnectsAfterARestart() throws {
+        let directory = try temporaryDirectory("late-broker")
+        let brokerPort = freeLoopbackPort()
+        let devicePort = freeLoopbackPort()
+        let simulator = try ChildProcess(name: "simulator", command: [hostBinary(), "simulate", "--port", String(devicePort)],
+                                         directory: directory)
+        defer { simulator.stop() }
+        #expect(waitForListener(port: devicePort), "simulator did not listen: \(simulator.output)")
+        let configPath = directory.appendingPathComponent("gateway.yaml").path
+        try """
+            site: test
+            box: box-1
+            mqtt: { host: 127.0.0.1, port: \(brokerPort) }
+            sampling: { interval_ms: 500 }
+            beds:
+              - id: chair-1
+                devices:
+                  - { id: monitor-1, profile: patient-monitor, tcp: { host: 127.0.0.1, port: \(devicePort) } }
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let agent = try ChildProcess(name: "agent", command: agentCommand() + ["run", "--config", configPath],
+                                     directory: directory)
+        defer { agent.stop() }
+        Thread.sleep(forTimeInterval: 3)
+        #expect(agent.process.isRunning, "the agent must not give up without a broker:\n\(agent.output)")
+
+        for round in 1...2 {
+            let broker = try MosquittoBroker(port: brokerPort)
+            let subscriber = try RecordingSubscriber(port: brokerPort, topic: "bedside/test/box-1/beds/+/vitals")
+            // Reconnect backoff is at most 30 s; allow for it.
+            let messages = subscriber.wait(timeout: 45) { $0.count >= 2 }
+            #expect(messages.count >= 2, "round \(round): no vitals after the broker came up\n\(agent.output)")
+            broker.stop()
+        }
+        #expect(agent.stop() == 0)
+        #expect(agent.output.contains("could not be published while the broker was unreachable"), "\(agent.output)")
+    }
+
     @Test func versionNamesTheBuild() throws {
         let result = try runToCompletion(agentCommand() + ["--version"])
         #expect(result.status == 0)

@@ -7,9 +7,10 @@ public final class MosquittoBroker {
     public let process: ChildProcess
     public let directory: URL
 
-    public init() throws {
+    /// A broker on `port`, or on a free port when nil.
+    public init(port requested: Int? = nil) throws {
         directory = try temporaryDirectory("broker")
-        port = freeLoopbackPort()
+        port = requested ?? freeLoopbackPort()
         let configPath = directory.appendingPathComponent("mosquitto.conf").path
         let config = """
             listener \(port) 127.0.0.1
