@@ -11,6 +11,7 @@ let package = Package(
     name: "bedside-gateway",
     products: [
         .executable(name: "bedside-gateway", targets: ["bedside-gateway"]),
+        .executable(name: "bedside-simulator", targets: ["bedside-simulator"]),
     ],
     targets: [
         // C libraries from Debian, each behind one system library target.
@@ -39,7 +40,10 @@ let package = Package(
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
-                          dependencies: ["Platform", "Config", "Gateway", "Simulator", "MQTT", "Vitals", "JSON"],
+                          dependencies: ["Platform", "Config", "Gateway", "Acquisition", "MQTT", "Vitals", "JSON"],
+                          swiftSettings: agentSwiftSettings),
+        // The device simulator, a separate program so that the agent carries none of it.
+        .executableTarget(name: "bedside-simulator", dependencies: ["Platform", "Config", "Modbus", "Simulator"],
                           swiftSettings: agentSwiftSettings),
 
         // Tests: host Swift with Swift Testing. They may use Foundation; the agent may not.

@@ -16,11 +16,11 @@ bash Deploy/install-deps.sh >/dev/null
 command -v cyclictest >/dev/null || { apt-get install -y -qq rt-tests >/dev/null; }
 # The binary that ships: the Embedded Swift firmware for this machine's architecture.
 BIN="$ROOT/.build-firmware/x86_64/bedside-gateway"
-[ -x "$BIN" ] || bash Deploy/build-firmware.sh x86_64 >/dev/null
+[ -x "$BIN" ] && [ -x "$ROOT/.build-firmware/x86_64/bedside-simulator" ] || bash Deploy/build-firmware.sh x86_64 >/dev/null
 
 WORK="$(mktemp -d /tmp/bedside-bench.XXXXXX)"
 PORT=$((20000 + RANDOM % 20000))
-"$BIN" simulate --port "$PORT" > "$WORK/simulator.log" 2>&1 &
+"$ROOT/.build-firmware/x86_64/bedside-simulator" --port "$PORT" > "$WORK/simulator.log" 2>&1 &
 SIM=$!
 trap 'kill $SIM 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done

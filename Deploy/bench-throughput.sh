@@ -76,6 +76,10 @@ WORK="$(mktemp -d /tmp/bedside-throughput.XXXXXX)"
 # A private copy: a concurrent firmware build cannot replace the binary under this run.
 cp "$FIRMWARE" "$WORK/bedside-gateway"
 BIN="$WORK/bedside-gateway"
+# The simulator built beside the agent (a program of its own).
+cp "$(dirname "$FIRMWARE")/bedside-simulator" "$WORK/bedside-simulator" \
+  || fail "no bedside-simulator next to $FIRMWARE: run Deploy/build-firmware.sh x86_64"
+SIMULATOR="$WORK/bedside-simulator"
 file -b "$BIN" | grep -q 'x86-64' || fail "$FIRMWARE is not an x86-64 binary: $(file -b "$BIN")"
 FLAVOR="$("$BIN" --version)"
 [[ "$FLAVOR" == *"embedded firmware"* ]] || fail "$FIRMWARE is not the firmware build: $FLAVOR"
@@ -141,7 +145,7 @@ EOF
 mosquitto -c "$WORK/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 &
 BROKER=$!
 PIDS+=("$BROKER")
-"$BIN" simulate --host 127.0.0.1 --port "$BASE" --devices "pattern:$DEVICES" --pattern-profile "$PROFILE" \
+"$SIMULATOR" --host 127.0.0.1 --port "$BASE" --devices "pattern:$DEVICES" --pattern-profile "$PROFILE" \
   > "$WORK/simulator.log" 2>&1 &
 SIM=$!
 PIDS+=("$SIM")

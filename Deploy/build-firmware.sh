@@ -19,6 +19,10 @@ MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Config Acquisitio
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"
 PRODUCT="bedside-gateway"
+# The device simulator: a program of its own (tests, demos, the emulated box), not in the agent.
+SIMULATOR_DIR="bedside-simulator"
+SIMULATOR_MODULE="bedside_simulator"
+SIMULATOR_PRODUCT="bedside-simulator"
 
 ALL_TARGETS=(aarch64 x86_64)
 
@@ -117,7 +121,7 @@ sorted_files() {
   [ "${#into[@]}" -gt 0 ] || { echo "build-firmware: no sources in ${dir#"$ROOT/"}" >&2; exit 1; }
 }
 
-declare -A RESULT_SIZE RESULT_TIME RESULT_FILE
+declare -A RESULT_SIZE RESULT_TIME RESULT_FILE RESULT_SIMULATOR_SIZE
 
 build_target() {
   local arch="$1" dir start name srcs objects=()
@@ -165,25 +169,35 @@ EOF
     ${TARGET_XCC[@]+"${TARGET_XCC[@]}"}
   )
 
-  # 2. Library modules in dependency order; 3. the executable module.
+  # 2. Library modules in dependency order; 3. the two executable modules.
   local module module_dir
-  for module in "${MODULES[@]}" "$EXECUTABLE_MODULE"; do
+  for module in "${MODULES[@]}" "$EXECUTABLE_MODULE" "$SIMULATOR_MODULE"; do
     module_dir="$module"
     [ "$module" = "$EXECUTABLE_MODULE" ] && module_dir="$EXECUTABLE_DIR"
+    [ "$module" = "$SIMULATOR_MODULE" ] && module_dir="$SIMULATOR_DIR"
     # Every *.swift file under Sources/<dir>/, recursively, sorted.
     sorted_files srcs "$SOURCES/$module_dir" -type f -name '*.swift'
     run "$module" "$SWIFTC" "${swift_flags[@]}" -module-name "$module" \
       -emit-module -emit-module-path "$dir/$module.swiftmodule" \
       -c "${srcs[@]}" -o "$dir/obj/$module.o"
-    objects+=("$dir/obj/$module.o")
+    case "$module" in
+      "$EXECUTABLE_MODULE" | "$SIMULATOR_MODULE") ;;
+      *) objects+=("$dir/obj/$module.o") ;;
+    esac
   done
 
-  # 4. Link, then strip.
-  run link "$CC" -o "$dir/$PRODUCT.unstripped" "${objects[@]}" \
-    "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" \
-    -Wl,--gc-sections \
-    -lmodbus -lmosquitto -lyaml -lpthread -lm
-  run strip "$STRIP" -o "$dir/$PRODUCT" "$dir/$PRODUCT.unstripped"
+  # 4. Link each program with the library objects it reaches, then strip.
+  local program main
+  for program in "$PRODUCT" "$SIMULATOR_PRODUCT"; do
+    main="$EXECUTABLE_MODULE"
+    [ "$program" = "$SIMULATOR_PRODUCT" ] && main="$SIMULATOR_MODULE"
+    run "link-$program" "$CC" -o "$dir/$program.unstripped" "${objects[@]}" "$dir/obj/$main.o" \
+      "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" \
+      -Wl,--gc-sections \
+      -lmodbus -lmosquitto -lyaml -lpthread -lm
+    run "strip-$program" "$STRIP" -o "$dir/$program" "$dir/$program.unstripped"
+  done
+  RESULT_SIMULATOR_SIZE[$arch]="$(stat -c %s "$dir/$SIMULATOR_PRODUCT")"
 
   local description
   description="$(file -b "$dir/$PRODUCT")"
@@ -210,6 +224,11 @@ for arch in "${TARGETS[@]}"; do
     "$(awk -v b="${RESULT_SIZE[$arch]}" 'BEGIN { printf "%.1f", b / 1024 }')" \
     "$(seconds "${RESULT_TIME[$arch]}")" \
     "${OUT_ROOT#"$ROOT/"}/$arch/$PRODUCT"
+done
+for arch in "${TARGETS[@]}"; do
+  printf '%-8s %10d %9s %8s  %s\n' "$arch" "${RESULT_SIMULATOR_SIZE[$arch]}" \
+    "$(awk -v b="${RESULT_SIMULATOR_SIZE[$arch]}" 'BEGIN { printf "%.1f", b / 1024 }')" "" \
+    "${OUT_ROOT#"$ROOT/"}/$arch/$SIMULATOR_PRODUCT"
 done
 echo "total $(seconds "$TOTAL_MS")s"
 for arch in "${TARGETS[@]}"; do

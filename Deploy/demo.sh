@@ -8,7 +8,9 @@ cd "$ROOT"
 
 bash Deploy/install-deps.sh
 swift build --product bedside-gateway
+swift build --product bedside-simulator
 BIN="$(swift build --show-bin-path)/bedside-gateway"
+SIMULATOR="$(swift build --show-bin-path)/bedside-simulator"
 
 BROKER_PORT=18830
 RUN_DIR="$(mktemp -d /tmp/bedside-demo.XXXXXX)"
@@ -32,7 +34,7 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$BROK
 mosquitto -c "$RUN_DIR/mosquitto.conf" > "$RUN_DIR/mosquitto.log" 2>&1 &
 PIDS+=($!)
 # NIBP every 30 s rather than the clinical 3-5 minutes, so the demo shows the cuff cycle.
-"$BIN" simulate --port 15020 --devices monitor:2,pump:2 --seed "$RANDOM" --nibp-interval-s 30 \
+"$SIMULATOR" --port 15020 --devices monitor:2,pump:2 --seed "$RANDOM" --nibp-interval-s 30 \
   > "$RUN_DIR/simulator.log" 2>&1 &
 PIDS+=($!)
 "$BIN" check Deploy/demo/gateway.yaml

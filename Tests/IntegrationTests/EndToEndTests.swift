@@ -27,7 +27,7 @@ struct EndToEndTests {
 
         let simulator = try ChildProcess(
             name: "simulator",
-            command: [hostBinary(), "simulate", "--port", String(firstDevicePort), "--count", "2",
+            command: [simulatorBinary(), "--port", String(firstDevicePort), "--count", "2",
                       "--seed", "7", "--nibp-interval-s", "3", "--served-log", servedLog],
             directory: directory)
         defer { simulator.stop() }
@@ -154,7 +154,7 @@ struct EndToEndTests {
         let broker = try MosquittoBroker()
         let firstPort = freeLoopbackPort()
         let simulator = try ChildProcess(name: "simulator",
-                                         command: [hostBinary(), "simulate", "--port", String(firstPort), "--count", "2"],
+                                         command: [simulatorBinary(), "--port", String(firstPort), "--count", "2"],
                                          directory: directory)
         defer { simulator.stop() }
         #expect(waitForListener(port: firstPort + 1), "simulator did not listen: \(simulator.output)")
@@ -193,7 +193,7 @@ struct EndToEndTests {
         let directory = try temporaryDirectory("late-broker")
         let brokerPort = freeLoopbackPort()
         let devicePort = freeLoopbackPort()
-        let simulator = try ChildProcess(name: "simulator", command: [hostBinary(), "simulate", "--port", String(devicePort)],
+        let simulator = try ChildProcess(name: "simulator", command: [simulatorBinary(), "--port", String(devicePort)],
                                          directory: directory)
         defer { simulator.stop() }
         #expect(waitForListener(port: devicePort), "simulator did not listen: \(simulator.output)")

@@ -304,7 +304,7 @@ struct SimulatorTests {
         let servedLog = directory.appendingPathComponent("served.jsonl").path
         let process = try ChildProcess(
             name: "simulator",
-            command: [hostBinary(), "simulate", "--devices", "monitor:2,pump", "--port", String(base),
+            command: [simulatorBinary(), "--devices", "monitor:2,pump", "--port", String(base),
                       "--rtu", pair.serverEnd, "--units", "5-6", "--rtu-devices", "pump,monitor",
                       "--scenario", "desaturation@1", "--scenario", "occlusion@3", "--scenario", "unplugged@2",
                       "--unplugged-after-s", "1000", "--update-ms", "100", "--served-log", servedLog],
@@ -365,7 +365,7 @@ struct SimulatorTests {
             (["--units", "5-1"], "--units '5-1'"),
         ]
         for (arguments, message) in cases {
-            let result = try runToCompletion([hostBinary(), "simulate"] + arguments, timeout: 20)
+            let result = try runToCompletion([simulatorBinary()] + arguments, timeout: 20)
             #expect(result.status == 2, "\(arguments): \(result.output)")
             #expect(result.output.contains(message), "\(arguments): \(result.output)")
         }

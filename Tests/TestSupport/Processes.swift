@@ -109,15 +109,20 @@ public func agentCommand() -> [String] {
     return [hostBinary()]
 }
 
-/// The host build of bedside-gateway, used for fixtures such as the simulator.
-public func hostBinary() -> String {
+/// The host build of bedside-gateway.
+public func hostBinary() -> String { builtProduct("bedside-gateway") }
+
+/// The host build of the device simulator, the fixture every end-to-end test talks to.
+public func simulatorBinary() -> String { builtProduct("bedside-simulator") }
+
+func builtProduct(_ name: String) -> String {
     let bundle = Bundle.main.bundleURL
     let candidates = [bundle.deletingLastPathComponent(), bundle]
     for directory in candidates {
-        let path = directory.appendingPathComponent("bedside-gateway").path
+        let path = directory.appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
-    return repositoryRoot().appendingPathComponent(".build/debug/bedside-gateway").path
+    return repositoryRoot().appendingPathComponent(".build/debug/\(name)").path
 }
 
 public func repositoryRoot() -> URL {

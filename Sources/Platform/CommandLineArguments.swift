@@ -1,18 +1,21 @@
-import Platform
-
 /// A cursor over the arguments with the checks every subcommand needs. The first problem
 /// is kept so the caller reports it once.
-struct CommandLineArguments {
+public struct CommandLineArguments {
     private var remaining: [String]
-    private(set) var problem: String?
+    public private(set) var problem: String?
+    /// The program's name in messages, e.g. "bedside-gateway".
+    public let program: String
 
-    init(_ arguments: ArraySlice<String>) { remaining = Array(arguments) }
+    public init(program: String, _ arguments: ArraySlice<String>) {
+        self.program = program
+        remaining = Array(arguments)
+    }
 
-    mutating func next() -> String? {
+    public mutating func next() -> String? {
         remaining.isEmpty ? nil : remaining.removeFirst()
     }
 
-    mutating func value(for option: String) -> String? {
+    public mutating func value(for option: String) -> String? {
         guard let value = next() else {
             if problem == nil { problem = "\(option) needs a value" }
             return nil
@@ -20,7 +23,7 @@ struct CommandLineArguments {
         return value
     }
 
-    mutating func integer(for option: String, in range: ClosedRange<Int>) -> Int? {
+    public mutating func integer(for option: String, in range: ClosedRange<Int>) -> Int? {
         guard let text = value(for: option) else { return nil }
         guard let number = Int(text), range.contains(number) else {
             if problem == nil { problem = "\(option) must be a whole number in \(range.lowerBound)...\(range.upperBound), not '\(text)'" }
@@ -29,8 +32,8 @@ struct CommandLineArguments {
         return number
     }
 
-    func fail(_ message: String) -> Int32 {
-        printError("bedside-gateway: \(message) (see 'bedside-gateway help')")
+    public func fail(_ message: String) -> Int32 {
+        printError("\(program): \(message) (see '\(program) --help')")
         return 2
     }
 }
