@@ -155,9 +155,6 @@ public final class MQTTClient {
     /// until the broker acknowledges them.
     @discardableResult
     public func publish(topic: String, payload: String, qos: MQTTQoS, retain: Bool = false) throws(MQTTError) -> Int32 {
-        // Before the broker's CONNACK the socket may already be open; a PUBLISH written then
-        // could precede CONNECT, which a broker answers by closing the connection.
-        guard isConnected else { throw MQTTError("publish to \(topic)", code: Int32(MOSQ_ERR_NO_CONN.rawValue)) }
         var messageID: Int32 = 0
         var bytes = Array(payload.utf8)
         let result = bytes.withUnsafeMutableBytes { buffer in
