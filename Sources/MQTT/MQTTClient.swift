@@ -95,9 +95,17 @@ public final class MQTTClient {
     public func start(host: String, port: Int, keepaliveSeconds: Int) throws(MQTTError) {
         mosquitto_threaded_set(handle, true)
         running.store(true, ordering: .relaxed)
+        // The first attempt is made here, before the caller publishes anything: once the socket
+        // is open, messages queue behind CONNECT instead of failing as "not connected".
+        let first = mosquitto_connect_async(handle, host, Int32(port), Int32(keepaliveSeconds))
+        if first == Int32(MOSQ_ERR_INVAL.rawValue) {
+            running.store(false, ordering: .relaxed)
+            throw MQTTError("connect to \(host):\(port)", code: first)
+        }
+        let socketOpen = first == Int32(MOSQ_ERR_SUCCESS.rawValue)
         do throws(SystemError) {
             networkThread = try OSThread(name: "mqtt") { [self] in
-                runNetwork(host: host, port: port, keepaliveSeconds: keepaliveSeconds)
+                runNetwork(host: host, port: port, keepaliveSeconds: keepaliveSeconds, socketOpen: socketOpen)
             }
         } catch {
             running.store(false, ordering: .relaxed)
@@ -105,17 +113,14 @@ public final class MQTTClient {
         }
     }
 
-    private func runNetwork(host: String, port: Int, keepaliveSeconds: Int) {
+    private func runNetwork(host: String, port: Int, keepaliveSeconds: Int, socketOpen initiallyOpen: Bool) {
         let success = Int32(MOSQ_ERR_SUCCESS.rawValue)
-        var attempted = false
-        var socketOpen = false
+        var socketOpen = initiallyOpen
         var backoffMilliseconds = 0
+        if !socketOpen { backoffMilliseconds = pause(after: 0) }
         while running.load(ordering: .relaxed) {
             if !socketOpen {
-                let result = attempted
-                    ? mosquitto_reconnect_async(handle)
-                    : mosquitto_connect_async(handle, host, Int32(port), Int32(keepaliveSeconds))
-                attempted = true
+                let result = mosquitto_reconnect_async(handle)
                 if result != success {
                     backoffMilliseconds = pause(after: backoffMilliseconds)
                     continue
