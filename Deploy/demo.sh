@@ -16,7 +16,8 @@ BROKER_PORT=18830
 RUN_DIR="$(mktemp -d /tmp/bedside-demo.XXXXXX)"
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Newest first: the agent stops before the devices and the broker it talks to.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "demo stopped; logs were in $RUN_DIR"
 }

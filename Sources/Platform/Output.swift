@@ -21,7 +21,10 @@ public func printError(_ text: String) { writeAll(text + "\n", to: 2) }
 
 public enum LogLevel: String { case info, warning, error }
 
+/// The program name that starts every log line; the simulator sets its own.
+public var logProgramName = "bedside-gateway"
+
 /// One line per event on stderr, where journald collects it under systemd.
 public func log(_ level: LogLevel, _ message: String) {
-    printError("bedside-gateway: \(level.rawValue): \(message)")
+    printError("\(logProgramName): \(level.rawValue): \(message)")
 }

@@ -11,6 +11,7 @@ struct BedsideSimulator {
     static let version = "0.1.0"
 
     static func main() {
+        logProgramName = "bedside-simulator"
         var arguments = CommandLineArguments(program: "bedside-simulator", processArguments().dropFirst())
         exitProcess(simulate(&arguments))
     }
