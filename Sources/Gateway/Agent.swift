@@ -21,6 +21,8 @@ public final class Agent {
     private let assembler: BedAssembler
     private let mqtt: MQTTClient
     private let realtime: RealtimeSettings
+    /// Each bed's vitals topic, built once rather than per message.
+    private let topics: [String]
     /// Messages refused by MQTT since the broker was last reachable: logged once when it
     /// starts and once when it ends, not once a cycle.
     private var unpublished = 0
@@ -38,6 +40,7 @@ public final class Agent {
                 throw AgentError(description: "bus \(bus.name): \(error.description)")
             }
         }
+        topics = config.beds.map { "\(config.mqtt.topicPrefix)/beds/\($0.id)/vitals" }
         let patience = Int64(config.sampling.intervalMilliseconds) * 1_500_000
         assembler = BedAssembler(bedIDs: config.beds.map { $0.id }, devices: plan.devices, patienceNanoseconds: patience)
         do {
@@ -116,7 +119,7 @@ public final class Agent {
             let payload = encodeVitalsMessage(bedID: id, sequence: message.sequence,
                                               wallClockMilliseconds: wallClockMilliseconds(), samples: message.samples)
             do throws(MQTTError) {
-                try mqtt.publish(topic: "\(config.mqtt.topicPrefix)/beds/\(id)/vitals", payload: payload, qos: .atLeastOnce)
+                try mqtt.publish(topic: topics[bed], payload: payload, qos: .atLeastOnce)
             } catch {
                 if unpublished == 0 {
                     log(.warning, "\(error.description); vitals are not kept while the broker is unreachable "
