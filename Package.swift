@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         // What Swift cannot reach directly: libc headers for Embedded Swift, errno,
         // argv, async-signal-safe stop flag, and strtod for Embedded `Double(String)`.
         .target(name: "CShims", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]),
@@ -35,8 +36,15 @@ let package = Package(
                 dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "Config"],
                 swiftSettings: agentSwiftSettings),
         .target(name: "Simulator", dependencies: ["Platform", "RegisterMaps", "Modbus", "Vitals", "JSON"], swiftSettings: agentSwiftSettings),
+        // Every message on disk until the broker acknowledged it.
+        .target(name: "StoreAndForward", dependencies: ["Platform"], swiftSettings: agentSwiftSettings),
+        // Commands from the command topic: parsing, authorisation, replies.
+        .target(name: "Commands", dependencies: ["Platform", "JSON"], swiftSettings: agentSwiftSettings),
+        // Remote health: HTTP endpoints over libmicrohttpd and the Prometheus text format.
+        .target(name: "Health", dependencies: ["CMicroHTTPD", "Platform"], swiftSettings: agentSwiftSettings),
         .target(name: "Gateway",
-                dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON", "Acquisition"],
+                dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON", "Acquisition",
+                               "StoreAndForward", "Commands", "Health"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
@@ -52,9 +60,10 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
                     dependencies: ["JSON", "Metrics", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform",
-                                   "Acquisition", "Gateway"]),
+                                   "Acquisition", "Gateway", "StoreAndForward", "Commands", "Health"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["TestSupport", "AllocationCounter", "Acquisition", "Config", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals"]),
+                    dependencies: ["TestSupport", "AllocationCounter", "Acquisition", "Config", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals",
+                                   "StoreAndForward", "Commands", "Health"]),
     ],
     swiftLanguageModes: [.v5]
 )

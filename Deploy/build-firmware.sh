@@ -14,7 +14,8 @@ set -euo pipefail
 # Swift library modules, compiled in this order. This list MUST follow Package.swift's
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
-MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Config Acquisition Simulator Gateway)
+MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Config Acquisition Simulator
+         StoreAndForward Commands Health Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"
@@ -28,7 +29,8 @@ ALL_TARGETS=(aarch64 x86_64)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SOURCES="$ROOT/Sources"
-OUT_ROOT="$ROOT/.build-firmware"
+# FIRMWARE_OUT lets parallel builds (helpers, experiments) keep out of each other's way.
+OUT_ROOT="${FIRMWARE_OUT:-$ROOT/.build-firmware}"
 
 SWIFTC="${SWIFTC:-}"
 if [ -z "$SWIFTC" ]; then
@@ -164,7 +166,7 @@ EOF
     -target "$TRIPLE"
     -Xfrontend -function-sections
     -I "$dir"
-    -I "$SOURCES/CModbus" -I "$SOURCES/CMosquitto" -I "$SOURCES/CYAML"
+    -I "$SOURCES/CModbus" -I "$SOURCES/CMosquitto" -I "$SOURCES/CYAML" -I "$SOURCES/CMicroHTTPD"
     -Xcc -I/usr/include/modbus
     ${TARGET_XCC[@]+"${TARGET_XCC[@]}"}
   )
@@ -193,8 +195,8 @@ EOF
     [ "$program" = "$SIMULATOR_PRODUCT" ] && main="$SIMULATOR_MODULE"
     run "link-$program" "$CC" -o "$dir/$program.unstripped" "${objects[@]}" "$dir/obj/$main.o" \
       "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" \
-      -Wl,--gc-sections \
-      -lmodbus -lmosquitto -lyaml -lpthread -lm
+      -Wl,--gc-sections -Wl,--as-needed \
+      -lmodbus -lmosquitto -lyaml -lmicrohttpd -lpthread -lm
     run "strip-$program" "$STRIP" -o "$dir/$program" "$dir/$program.unstripped"
   done
   RESULT_SIMULATOR_SIZE[$arch]="$(stat -c %s "$dir/$SIMULATOR_PRODUCT")"

@@ -9,13 +9,14 @@ export DEBIAN_FRONTEND=noninteractive
 
 HOST_PACKAGES=(
   pkg-config file binutils
-  libmodbus-dev libmosquitto-dev libyaml-dev
+  libmodbus-dev libmosquitto-dev libyaml-dev libmicrohttpd-dev
   mosquitto mosquitto-clients socat
+  openssl python3-prometheus-client
 )
 # The firmware is cross-built for aarch64 and run under qemu-user on this machine.
 CROSS_PACKAGES=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-  libmodbus-dev:arm64 libmosquitto-dev:arm64 libyaml-dev:arm64
+  libmodbus-dev:arm64 libmosquitto-dev:arm64 libyaml-dev:arm64 libmicrohttpd-dev:arm64
 )
 
 missing=()

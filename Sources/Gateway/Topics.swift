@@ -1,0 +1,25 @@
+/// The topic contract (Deploy/mqtt/asyncapi.yaml): every topic the agent publishes to or
+/// reads, under one configured prefix ("bedside/<site>/<box>" unless configured otherwise).
+/// Beds and devices appear only by their opaque configured ids.
+public struct Topics: Sendable {
+    public let prefix: String
+
+    public init(prefix: String) { self.prefix = prefix }
+
+    /// Retained birth ("online") and death ("offline", also the Last Will) of the agent.
+    public var status: String { "\(prefix)/status" }
+    /// One message per bed per sampling cycle, QoS 1, through the disk queue.
+    public func vitals(bed: String) -> String { "\(prefix)/beds/\(bed)/vitals" }
+    /// Alarm events (start, end, escalate, acknowledge, pause), QoS 1, through the disk queue.
+    public func alarmEvents(bed: String) -> String { "\(prefix)/beds/\(bed)/alarms/events" }
+    /// Retained current alarm state of a bed.
+    public func alarmState(bed: String) -> String { "\(prefix)/beds/\(bed)/alarms/state" }
+    /// Retained connectivity of one device: answering or comm-loss.
+    public func deviceState(device: String) -> String { "\(prefix)/devices/\(device)/state" }
+    /// Retained health summary, every `health.publish_interval_s`.
+    public var health: String { "\(prefix)/health" }
+    /// Commands in (acknowledge-alarm, pause-audio, rebirth).
+    public var commands: String { "\(prefix)/commands" }
+    /// One reply per command received, accepted or refused with its reason.
+    public var responses: String { "\(prefix)/responses" }
+}

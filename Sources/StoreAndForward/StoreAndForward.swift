@@ -1,0 +1,1 @@
+// StoreAndForward: filled in by its own change.
