@@ -165,6 +165,8 @@ listening "$BROKER_PORT" || { cat "$WORK/mosquitto.log" >&2; fail "the broker di
   echo "mqtt: {host: 127.0.0.1, port: $BROKER_PORT, topic_prefix: bench/agent}"
   echo "# sampling.priority is left at its default: SCHED_FIFO 80 for every bus thread."
   echo "sampling: {interval_ms: $INTERVAL_MS}"
+  echo "queue: {directory: $WORK/queue}"
+  echo "health: {port: 0}"
   echo "device_profiles:"
   echo "  - $PROFILE"
   echo "beds:"

@@ -81,31 +81,46 @@ final class ConfigDecoder {
         }
         let rootField = Field(node: root, path: "", line: root.line, column: root.column)
         guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, device_profiles, beds)",
-                                     allowedKeys: ["site", "box", "mqtt", "sampling", "device_profiles", "beds"]) else { return nil }
+                                     allowedKeys: ["site", "box", "mqtt", "sampling", "queue", "health", "commands",
+                                                   "device_profiles", "beds"]) else { return nil }
 
         let site = required(settings, "site").flatMap { id($0) }
         let box = required(settings, "box").flatMap { id($0) }
         let mqtt = required(settings, "mqtt").flatMap { decodeMQTT($0, site: site ?? "", box: box ?? "") }
         let sampling = decodeSampling(settings.optional("sampling"))
+        let queue = decodeQueue(settings.optional("queue"))
+        let health = decodeHealth(settings.optional("health"))
+        let commands = decodeCommands(settings.optional("commands"))
         // Profiles first: devices may name them.
         decodeProfileFiles(settings.optional("device_profiles"))
         let beds = required(settings, "beds").flatMap { decodeBeds($0) }
 
-        guard let site, let box, let mqtt, let sampling, let beds, errors.isEmpty else { return nil }
-        return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles)
+        guard let site, let box, let mqtt, let sampling, let beds, let queue, let health, let commands, errors.isEmpty
+        else { return nil }
+        return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
+                             queue: queue, health: health, commands: commands)
     }
 
     private func decodeMQTT(_ field: Field, site: String, box: String) -> MQTTSettings? {
         guard let mqtt = mapping(field, expected: "a mapping with the MQTT broker settings",
-                                 allowedKeys: ["host", "port", "client_id", "keepalive_s", "topic_prefix"])
+                                 allowedKeys: ["host", "port", "client_id", "keepalive_s", "topic_prefix",
+                                               "session_expiry_s", "credentials_file", "tls"])
         else { return nil }
         let host = required(mqtt, "host").flatMap { self.host($0) }
         let port = optionalInteger(mqtt, "port", in: 1...65535, default: 1883)
         let clientID = optionalString(mqtt, "client_id", default: "bedside-gateway-\(site)-\(box)") { Self.clientIDProblem($0) }
         let keepalive = optionalInteger(mqtt, "keepalive_s", in: 5...3600, default: 30)
         let topicPrefix = optionalString(mqtt, "topic_prefix", default: "bedside/\(site)/\(box)") { Self.topicPrefixProblem($0) }
-        guard let host, let port, let clientID, let keepalive, let topicPrefix else { return nil }
-        return MQTTSettings(host: host, port: port, clientID: clientID, keepaliveSeconds: keepalive, topicPrefix: topicPrefix)
+        // A week: long enough for a box to ride out a weekend's network work.
+        let sessionExpiry = optionalInteger(mqtt, "session_expiry_s", in: 0...604_800, default: 3600)
+        var credentials: MQTTCredentials?? = .some(nil)
+        if let field = mqtt.optional("credentials_file") { credentials = decodeCredentialsFile(field).map { $0 } }
+        var tls: MQTTTLSFiles?? = .some(nil)
+        if let field = mqtt.optional("tls") { tls = decodeTLS(field).map { $0 } }
+        guard let host, let port, let clientID, let keepalive, let topicPrefix, let sessionExpiry,
+              let credentials, let tls else { return nil }
+        return MQTTSettings(host: host, port: port, clientID: clientID, keepaliveSeconds: keepalive, topicPrefix: topicPrefix,
+                            sessionExpirySeconds: sessionExpiry, credentials: credentials, tls: tls)
     }
 
     private func decodeSampling(_ field: Field?) -> SamplingSettings? {

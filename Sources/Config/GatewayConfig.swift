@@ -11,15 +11,22 @@ public struct GatewayConfig: Sendable {
     /// Device profiles loaded from the files listed under `device_profiles`, in file order.
     /// Their names never collide with a built-in profile's or with each other.
     public var profiles: [DeviceProfile]
+    public var queue: QueueSettings
+    public var health: HealthSettings
+    public var commands: CommandSettings
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
-                profiles: [DeviceProfile] = []) {
+                profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
+                health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings()) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
         self.sampling = sampling
         self.beds = beds
         self.profiles = profiles
+        self.queue = queue
+        self.health = health
+        self.commands = commands
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.
@@ -38,14 +45,105 @@ public struct MQTTSettings: Sendable {
     public var keepaliveSeconds: Int
     /// Topics are "<topicPrefix>/beds/<bed>/vitals"; defaults to "bedside/<site>/<box>".
     public var topicPrefix: String
+    /// How long the broker keeps this client's session (subscriptions, queued commands) after
+    /// the connection drops; MQTT 5 only (3.1.1 brokers keep it by their own rules).
+    public var sessionExpirySeconds: Int
+    /// Read from `credentials_file`, never written in the configuration itself.
+    public var credentials: MQTTCredentials?
+    public var tls: MQTTTLSFiles?
 
-    public init(host: String, port: Int, clientID: String, keepaliveSeconds: Int, topicPrefix: String) {
+    public init(host: String, port: Int, clientID: String, keepaliveSeconds: Int, topicPrefix: String,
+                sessionExpirySeconds: Int = 3600, credentials: MQTTCredentials? = nil, tls: MQTTTLSFiles? = nil) {
         self.host = host
         self.port = port
         self.clientID = clientID
         self.keepaliveSeconds = keepaliveSeconds
         self.topicPrefix = topicPrefix
+        self.sessionExpirySeconds = sessionExpirySeconds
+        self.credentials = credentials
+        self.tls = tls
     }
+}
+
+public struct MQTTCredentials: Sendable, Equatable {
+    public var username: String
+    public var password: String
+    /// Where they came from, for messages (never the password itself).
+    public var file: String
+
+    public init(username: String, password: String, file: String) {
+        self.username = username
+        self.password = password
+        self.file = file
+    }
+}
+
+/// PEM files for MQTT over TLS: the CA that signed the broker's certificate, and optionally
+/// this box's own certificate and key when the broker asks clients for one.
+public struct MQTTTLSFiles: Sendable, Equatable {
+    public var caFile: String
+    public var certificateFile: String?
+    public var keyFile: String?
+
+    public init(caFile: String, certificateFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+}
+
+public enum QueueFsync: Sendable, Equatable {
+    /// After every message: nothing is lost even on power loss, at the cost of flash wear.
+    case always
+    /// At most this long after a message was written: power loss costs at most that much.
+    case interval(milliseconds: Int)
+    /// Left to the kernel: a crash of the agent loses nothing, power loss up to ~30 s.
+    case never
+}
+
+/// The store-and-forward queue on disk.
+public struct QueueSettings: Sendable, Equatable {
+    public var directory: String
+    public var maximumBytes: Int
+    public var segmentBytes: Int
+    public var fsync: QueueFsync
+
+    public static let defaultDirectory = "/var/lib/bedside-gateway/queue"
+
+    public init(directory: String = QueueSettings.defaultDirectory, maximumBytes: Int = 64 << 20,
+                segmentBytes: Int = 1 << 20, fsync: QueueFsync = .interval(milliseconds: 1000)) {
+        self.directory = directory
+        self.maximumBytes = maximumBytes
+        self.segmentBytes = segmentBytes
+        self.fsync = fsync
+    }
+}
+
+/// The HTTP health endpoint and the health summary on MQTT.
+public struct HealthSettings: Sendable, Equatable {
+    /// IPv4 or IPv6 literal to listen on; loopback unless the clinic's monitoring needs more.
+    public var listenAddress: String
+    /// 0 turns the HTTP endpoint off.
+    public var port: Int
+    /// 0 turns the MQTT health summary off.
+    public var publishIntervalSeconds: Int
+    /// Whether /readyz fails while the kernel says the clock is not synchronised.
+    public var requireClockSync: Bool
+
+    public init(listenAddress: String = "127.0.0.1", port: Int = 9180, publishIntervalSeconds: Int = 10,
+                requireClockSync: Bool = true) {
+        self.listenAddress = listenAddress
+        self.port = port
+        self.publishIntervalSeconds = publishIntervalSeconds
+        self.requireClockSync = requireClockSync
+    }
+}
+
+public struct CommandSettings: Sendable, Equatable {
+    /// Who may send which command; without it every command is refused.
+    public var tokensFile: String?
+
+    public init(tokensFile: String? = nil) { self.tokensFile = tokensFile }
 }
 
 public struct SamplingSettings: Sendable {

@@ -71,6 +71,12 @@ final class BedAssembler {
         return ready
     }
 
+    /// Makes the bed's next message carry `sequence + 1`: sequence numbers continue across
+    /// restarts, so a subscriber never mistakes a restart for a gap or a duplicate.
+    func continueSequence(bed index: Int, after sequence: Int64) {
+        beds[index].sequence = max(beds[index].sequence, sequence)
+    }
+
     /// Hands over a ready bed's samples with its next sequence number, and starts it afresh.
     func takeMessage(bed index: Int) -> (sequence: Int64, samples: [Sample]) {
         beds[index].sequence += 1

@@ -5,8 +5,88 @@ import Synchronization
 
 public enum MQTTQoS: Int32, Sendable { case atMostOnce = 0, atLeastOnce = 1, exactlyOnce = 2 }
 
-/// A client of one broker through libmosquitto. libmosquitto runs its network loop on its
-/// own thread; the handlers below are called on that thread and must not block it.
+public enum MQTTProtocolVersion: Sendable, Equatable {
+    case v5, v311
+
+    public var name: String { self == .v5 ? "MQTT 5" : "MQTT 3.1.1" }
+}
+
+/// PEM files for TLS: the CA that signed the broker's certificate, and this client's own
+/// certificate and key when the broker asks for one.
+public struct MQTTTLSOptions: Sendable {
+    public var caFile: String
+    public var certificateFile: String?
+    public var keyFile: String?
+
+    public init(caFile: String, certificateFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+}
+
+/// The message the broker publishes for us when the connection drops without a DISCONNECT.
+public struct MQTTWill: Sendable {
+    public var topic: String
+    public var payload: String
+    public var qos: MQTTQoS
+    public var retain: Bool
+
+    public init(topic: String, payload: String, qos: MQTTQoS, retain: Bool) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+    }
+}
+
+public struct MQTTConnectOptions: Sendable {
+    public var host: String
+    public var port: Int
+    public var keepaliveSeconds: Int
+    /// MQTT 5 session expiry: how long the broker keeps the session after the connection drops.
+    public var sessionExpirySeconds: UInt32
+    public var username: String?
+    public var password: String?
+    public var tls: MQTTTLSOptions?
+    public var will: MQTTWill?
+
+    public init(host: String, port: Int, keepaliveSeconds: Int = 30, sessionExpirySeconds: UInt32 = 0,
+                username: String? = nil, password: String? = nil, tls: MQTTTLSOptions? = nil, will: MQTTWill? = nil) {
+        self.host = host
+        self.port = port
+        self.keepaliveSeconds = keepaliveSeconds
+        self.sessionExpirySeconds = sessionExpirySeconds
+        self.username = username
+        self.password = password
+        self.tls = tls
+        self.will = will
+    }
+}
+
+/// The broker's answer to CONNECT.
+public struct MQTTConnectResult: Sendable {
+    /// 0 is accepted; otherwise an MQTT 5 reason code or a 3.1.1 CONNACK return code.
+    public var code: Int32
+    public var protocolVersion: MQTTProtocolVersion
+    public var sessionPresent: Bool
+
+    public var accepted: Bool { code == 0 }
+
+    public var description: String {
+        let text = protocolVersion == .v5 ? mosquitto_reason_string(code) : mosquitto_connack_string(code)
+        return text.map { String(cString: $0) } ?? "code \(code)"
+    }
+
+    /// Wrong user name or password, or not allowed to connect: retrying will not help until
+    /// someone changes the credentials or the broker's configuration.
+    public var isAuthenticationFailure: Bool {
+        protocolVersion == .v5 ? (code == 134 || code == 135) : (code == 4 || code == 5)
+    }
+}
+
+/// A client of one broker through libmosquitto, on a network thread of its own. The handlers
+/// below run on that thread: they must return quickly and hand work to their owner's thread.
 public final class MQTTClient {
     public struct Message {
         public var topic: String
@@ -17,12 +97,12 @@ public final class MQTTClient {
     private let handle: OpaquePointer
     public let clientID: String
 
-    /// Called with the CONNACK result: 0 is accepted.
-    public var onConnect: ((Int32) -> Void)?
+    public var onConnect: ((MQTTConnectResult) -> Void)?
     /// Called when the connection is lost (code != 0) or closed on request (code 0).
     public var onDisconnect: ((Int32) -> Void)?
-    /// Called with the message id when the broker acknowledged a QoS 1/2 publish (PUBACK).
-    public var onPublishAcknowledged: ((Int32) -> Void)?
+    /// The broker's PUBACK for a QoS 1 publish: message id and MQTT 5 reason code (0 in 3.1.1;
+    /// 128 and above mean the broker refused the message, e.g. 135 not authorised).
+    public var onPublishAcknowledged: ((Int32, Int32) -> Void)?
     public var onMessage: ((Message) -> Void)?
 
     private static let libraryReady: Bool = {
@@ -30,39 +110,40 @@ public final class MQTTClient {
         return true
     }()
 
-    /// `cleanSession: false` keeps the broker-side session (and its queued QoS 1 messages)
-    /// across reconnects.
-    public init(clientID: String, cleanSession: Bool = true) throws(MQTTError) {
+    /// `cleanStart: false` keeps the broker-side session (subscriptions, queued QoS 1
+    /// messages for us) across reconnects.
+    public init(clientID: String, cleanStart: Bool = true) throws(MQTTError) {
         _ = MQTTClient.libraryReady
         self.clientID = clientID
-        guard let handle = mosquitto_new(clientID, cleanSession, nil) else {
+        guard let handle = mosquitto_new(clientID, cleanStart, nil) else {
             throw MQTTError("create MQTT client \(clientID)", code: Int32(MOSQ_ERR_ERRNO.rawValue))
         }
         self.handle = handle
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         // Nagle's algorithm stalls small QoS 1 publishes by ~40 ms (DESIGN.md section 5).
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
-        mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
-        mosquitto_connect_callback_set(handle) { _, context, code in
+        mosquitto_connect_v5_callback_set(handle) { _, context, code, flags, _ in
             guard let client = MQTTClient.from(context) else { return }
-            client.connected.store(code == 0, ordering: .relaxed)
-            client.onConnect?(code)
+            let result = MQTTConnectResult(code: code, protocolVersion: client.protocolInUse,
+                                           sessionPresent: flags & 1 != 0)
+            client.connected.store(result.accepted, ordering: .relaxed)
+            if !result.accepted { client.fallBackIfProtocolRefused(result) }
+            client.onConnect?(result)
         }
-        mosquitto_disconnect_callback_set(handle) { _, context, code in
+        mosquitto_disconnect_v5_callback_set(handle) { _, context, code, _ in
             guard let client = MQTTClient.from(context) else { return }
             client.connected.store(false, ordering: .relaxed)
             client.onDisconnect?(code)
         }
-        mosquitto_publish_callback_set(handle) { _, context, messageID in
-            MQTTClient.from(context)?.onPublishAcknowledged?(messageID)
+        mosquitto_publish_v5_callback_set(handle) { _, context, messageID, reasonCode, _ in
+            MQTTClient.from(context)?.onPublishAcknowledged?(messageID, reasonCode)
         }
         mosquitto_message_callback_set(handle) { _, context, message in
             guard let client = MQTTClient.from(context), let message, let handler = client.onMessage else { return }
             let topic = message.pointee.topic.map { String(cString: $0) } ?? ""
             var payload: [UInt8] = []
             if let bytes = message.pointee.payload, message.pointee.payloadlen > 0 {
-                let buffer = UnsafeRawBufferPointer(start: bytes, count: Int(message.pointee.payloadlen))
-                payload = Array(buffer)
+                payload = Array(UnsafeRawBufferPointer(start: bytes, count: Int(message.pointee.payloadlen)))
             }
             handler(Message(topic: topic, payload: payload, retained: message.pointee.retain))
         }
@@ -70,6 +151,7 @@ public final class MQTTClient {
 
     deinit {
         stop()
+        if connectProperties != nil { mosquitto_property_free_all(&self.connectProperties) }
         mosquitto_destroy(handle)
     }
 
@@ -80,48 +162,83 @@ public final class MQTTClient {
 
     private let running = Atomic<Bool>(false)
     private let connected = Atomic<Bool>(false)
+    private let usingV311 = Atomic<Bool>(false)
     private var networkThread: OSThread?
+    private var options = MQTTConnectOptions(host: "", port: 0)
+    private var connectProperties: OpaquePointer?
 
     /// Whether the broker has accepted the connection (CONNACK 0) and it has not been lost since.
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
-    /// Starts the network thread, which connects in the background and keeps reconnecting
-    /// (1 s, doubling, capped at 30 s) for as long as the client runs: a broker that is down
-    /// at start, or goes away later, is waited for, never an error.
-    ///
-    /// The thread is ours rather than libmosquitto's `loop_start`: its loop gives up for good
-    /// when the very first connection attempt is refused, which left an agent started before
-    /// its broker publishing nothing.
+    /// MQTT 5 until a broker shows it speaks only 3.1.1.
+    public var protocolInUse: MQTTProtocolVersion { usingV311.load(ordering: .relaxed) ? .v311 : .v5 }
+
     public func start(host: String, port: Int, keepaliveSeconds: Int) throws(MQTTError) {
+        try start(MQTTConnectOptions(host: host, port: port, keepaliveSeconds: keepaliveSeconds))
+    }
+
+    /// Sets up TLS, credentials and the Will, then starts the network thread, which connects
+    /// in the background and keeps reconnecting (1 s, doubling, capped at 30 s) for as long
+    /// as the client runs: a broker that is down at start, goes away later, or refuses us,
+    /// is waited for, never an error. Problems with the options themselves (an unreadable CA
+    /// file) are thrown here.
+    public func start(_ options: MQTTConnectOptions) throws(MQTTError) {
+        self.options = options
         mosquitto_threaded_set(handle, true)
-        running.store(true, ordering: .relaxed)
-        // The first attempt is made here, before the caller publishes anything: once the socket
-        // is open, messages queue behind CONNECT instead of failing as "not connected".
-        let first = mosquitto_connect_async(handle, host, Int32(port), Int32(keepaliveSeconds))
-        if first == Int32(MOSQ_ERR_INVAL.rawValue) {
-            running.store(false, ordering: .relaxed)
-            throw MQTTError("connect to \(host):\(port)", code: first)
+        mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)
+        if options.sessionExpirySeconds > 0 {
+            let result = mosquitto_property_add_int32(&connectProperties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue),
+                                                      options.sessionExpirySeconds)
+            try check(result, "set the MQTT session expiry")
         }
-        let socketOpen = first == Int32(MOSQ_ERR_SUCCESS.rawValue)
-        do throws(SystemError) {
-            networkThread = try OSThread(name: "mqtt") { [self] in
-                runNetwork(host: host, port: port, keepaliveSeconds: keepaliveSeconds, socketOpen: socketOpen)
+        if let username = options.username {
+            try check(mosquitto_username_pw_set(handle, username, options.password), "set the MQTT user name and password")
+        }
+        if let tls = options.tls {
+            let result = mosquitto_tls_set(handle, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil)
+            try check(result, "set up TLS with CA file \(tls.caFile)"
+                + (tls.certificateFile.map { ", certificate \($0), key \(tls.keyFile ?? "")" } ?? ""))
+            // Verify the broker's certificate and its host name; nothing older than TLS 1.2.
+            try check(mosquitto_tls_opts_set(handle, 1, "tlsv1.2", nil), "set TLS options")
+        }
+        if let will = options.will {
+            var bytes = Array(will.payload.utf8)
+            let result = bytes.withUnsafeMutableBytes { buffer in
+                mosquitto_will_set(handle, will.topic, Int32(buffer.count), buffer.baseAddress, will.qos.rawValue, will.retain)
             }
+            try check(result, "set the MQTT Last Will on \(will.topic)")
+        }
+        running.store(true, ordering: .relaxed)
+        do throws(SystemError) {
+            networkThread = try OSThread(name: "mqtt") { [self] in runNetwork() }
         } catch {
             running.store(false, ordering: .relaxed)
             throw MQTTError("start MQTT network thread (\(error.description))", code: Int32(MOSQ_ERR_ERRNO.rawValue))
         }
     }
 
-    private func runNetwork(host: String, port: Int, keepaliveSeconds: Int, socketOpen initiallyOpen: Bool) {
+    private func check(_ result: Int32, _ operation: String) throws(MQTTError) {
+        if result != Int32(MOSQ_ERR_SUCCESS.rawValue) { throw MQTTError(operation, code: result) }
+    }
+
+    /// Connects with the options given to `start`. The connect is blocking, on this thread
+    /// only: libmosquitto sends CONNECT properties (the session expiry) only from its
+    /// blocking connect, never from a reconnect.
+    private func connect() -> Int32 {
+        if protocolInUse == .v5 {
+            return mosquitto_connect_bind_v5(handle, options.host, Int32(options.port), Int32(options.keepaliveSeconds),
+                                             nil, connectProperties)
+        }
+        return mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
+    }
+
+    private func runNetwork() {
         let success = Int32(MOSQ_ERR_SUCCESS.rawValue)
-        var socketOpen = initiallyOpen
+        var socketOpen = false
         var backoffMilliseconds = 0
-        if !socketOpen { backoffMilliseconds = pause(after: 0) }
         while running.load(ordering: .relaxed) {
             if !socketOpen {
-                let result = mosquitto_reconnect_async(handle)
-                if result != success {
+                if connect() != success {
                     backoffMilliseconds = pause(after: backoffMilliseconds)
                     continue
                 }
@@ -135,8 +252,19 @@ public final class MQTTClient {
                 backoffMilliseconds = 0
             }
         }
-        // Let a clean DISCONNECT go out.
-        _ = mosquitto_loop(handle, 100, 1)
+        // Let a clean DISCONNECT (and what was queued before it) go out.
+        for _ in 0..<5 where socketOpen {
+            if mosquitto_loop(handle, 100, 1) != success { break }
+        }
+    }
+
+    /// A broker that answers an MQTT 5 CONNECT with "unsupported protocol version" speaks
+    /// only 3.1.1: every later attempt uses 3.1.1.
+    private func fallBackIfProtocolRefused(_ result: MQTTConnectResult) {
+        if result.protocolVersion == .v5 && (result.code == 132 || result.code == 1) {
+            usingV311.store(true, ordering: .relaxed)
+            mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+        }
     }
 
     /// Sleeps for the next backoff step in short slices, so `stop()` is not held up.
@@ -147,11 +275,15 @@ public final class MQTTClient {
         return step
     }
 
-    /// Disconnects cleanly and stops the network thread.
+    /// Disconnects cleanly (the broker then does not publish the Will) and stops the network
+    /// thread. A thread stuck connecting to a host that does not answer is left behind after
+    /// two seconds rather than holding up the agent's shutdown.
     public func stop() {
         guard running.exchange(false, ordering: .relaxed) else { return }
         mosquitto_disconnect(handle)
-        networkThread?.join()
+        if networkThread?.join(timeoutMilliseconds: 2000) == false {
+            log(.warning, "the MQTT network thread did not stop within 2 s (still connecting to \(options.host)); leaving it")
+        }
         networkThread = nil
         connected.store(false, ordering: .relaxed)
     }
@@ -160,8 +292,13 @@ public final class MQTTClient {
     /// until the broker acknowledges them.
     @discardableResult
     public func publish(topic: String, payload: String, qos: MQTTQoS, retain: Bool = false) throws(MQTTError) -> Int32 {
-        var messageID: Int32 = 0
         var bytes = Array(payload.utf8)
+        return try publish(topic: topic, bytes: &bytes, qos: qos, retain: retain)
+    }
+
+    @discardableResult
+    public func publish(topic: String, bytes: inout [UInt8], qos: MQTTQoS, retain: Bool = false) throws(MQTTError) -> Int32 {
+        var messageID: Int32 = 0
         let result = bytes.withUnsafeMutableBytes { buffer in
             mosquitto_publish(handle, &messageID, topic, Int32(buffer.count), buffer.baseAddress, qos.rawValue, retain)
         }

@@ -36,6 +36,15 @@ public final class OSThread {
         pthread_join(handle, nil)
         joined = true
     }
+
+    /// Joins unless the thread is still busy after `milliseconds` (say, blocked in a TCP
+    /// connect to a host that does not answer); returns whether it was joined.
+    @discardableResult
+    public func join(timeoutMilliseconds: Int) -> Bool {
+        if joined { return true }
+        joined = bedside_thread_join_timeout(handle, Int32(timeoutMilliseconds)) == 0
+        return joined
+    }
 }
 
 /// What the calling thread got when it asked for real-time scheduling.

@@ -60,6 +60,8 @@ public struct ReceivedVitals: Equatable {
     public var sequence: Int64
     public var time: String
     public var values: [Value]
+    /// Sent again from the disk queue after an outage; its times are those of the first sending.
+    public var replayed: Bool = false
 
     public func value(named name: String) -> Value? {
         for value in values where value.name == name { return value }
@@ -91,5 +93,7 @@ public func decodeVitalsMessage(_ payload: [UInt8]) throws(VitalsMessageError) -
                                            quality: entry["quality"]?.stringValue ?? "",
                                            device: entry["device"]?.stringValue ?? ""))
     }
-    return ReceivedVitals(bedID: bed, sequence: sequence, time: time, values: values)
+    var received = ReceivedVitals(bedID: bed, sequence: sequence, time: time, values: values)
+    if case .bool(true)? = document["replayed"] { received.replayed = true }
+    return received
 }

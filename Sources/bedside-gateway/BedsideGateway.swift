@@ -1,3 +1,4 @@
+import Commands
 import Config
 import Modbus
 import Gateway
@@ -70,7 +71,7 @@ struct BedsideGateway {
             return 2
         }
         do {
-            let agent = try Agent(config: config)
+            let agent = try Agent(config: config, version: version)
             return agent.run()
         } catch {
             log(.error, error.description)
@@ -86,6 +87,14 @@ struct BedsideGateway {
         for path in paths {
             do {
                 let config = try ConfigLoader.load(path: path)
+                // The command tokens file has its own format; check it with the rest.
+                do throws(TokenFileErrors) {
+                    _ = try CommandTokens.load(path: config.commands.tokensFile)
+                } catch {
+                    printError(error.description)
+                    failed = true
+                    continue
+                }
                 var devices = 0
                 for bed in config.beds { devices += bed.devices.count }
                 printLine("\(path): ok (\(config.beds.count) bed(s), \(devices) device(s))")

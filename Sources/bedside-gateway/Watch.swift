@@ -30,8 +30,8 @@ extension BedsideGateway {
             return 1
         }
         let received = MessageCounter()
-        client.onConnect = { code in
-            if code != 0 { log(.warning, "broker refused the connection (CONNACK \(code))"); return }
+        client.onConnect = { result in
+            if !result.accepted { log(.warning, "broker refused the connection: \(result.description)"); return }
             do throws(MQTTError) { try client.subscribe(topic, qos: .atLeastOnce) } catch { log(.error, error.description) }
         }
         client.onMessage = { message in

@@ -479,6 +479,8 @@ struct AcquisitionEndToEndTests {
                   port: \(broker.port)
                 sampling:
                   interval_ms: \(intervalMilliseconds)
+                queue: { directory: \(directory.path)/queue }
+                health: { port: 0 }
 
                 """
             if !profiles.isEmpty {

@@ -7,26 +7,49 @@ public final class MosquittoBroker {
     public let process: ChildProcess
     public let directory: URL
 
-    /// A broker on `port`, or on a free port when nil.
-    public init(port requested: Int? = nil) throws {
+    /// A broker on `port`, or on a free port when nil. `config` replaces the default
+    /// anonymous loopback listener (it must open `port` itself); `persistence` keeps sessions
+    /// and queued messages in that directory across a graceful `stop()` and a restart.
+    public init(port requested: Int? = nil, config custom: String? = nil, persistence: URL? = nil) throws {
         directory = try temporaryDirectory("broker")
         port = requested ?? freeLoopbackPort()
         let configPath = directory.appendingPathComponent("mosquitto.conf").path
-        let config = """
+        var config = custom ?? """
             listener \(port) 127.0.0.1
             allow_anonymous true
-            persistence false
-            log_dest stdout
             """
+        if let persistence {
+            // Queue without limit for persistent subscribers that are away: the outage tests
+            // count every message.
+            config += """
+
+                persistence true
+                persistence_location \(persistence.path)/
+                max_queued_messages 0
+                max_inflight_messages 0
+                """
+        } else {
+            config += "\npersistence false"
+        }
+        config += "\nlog_dest stdout\n"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        process = try ChildProcess(name: "mosquitto", command: ["/usr/sbin/mosquitto", "-c", configPath], directory: directory)
+        // Foundation starts children with SIGTERM blocked; unblock it so that mosquitto can be
+        // stopped gracefully (and save its persistence file) by `stop(graceful: true)`.
+        let unblockAndExec = "import os,signal,sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+        process = try ChildProcess(name: "mosquitto",
+                                   command: ["/usr/bin/python3", "-c", unblockAndExec, "/usr/sbin/mosquitto", "-c", configPath],
+                                   directory: directory)
         guard waitForListener(port: port) else {
             process.kill()
             throw TestFailure("mosquitto did not start on port \(port): \(process.output)")
         }
     }
 
-    public func stop() { process.kill() }
+    /// SIGKILL by default (the broker vanishes as in a crash or a cable pull); `graceful`
+    /// sends SIGTERM and waits, so that mosquitto writes its persistence file.
+    public func stop(graceful: Bool = false) {
+        if graceful { _ = process.stop(grace: 10) } else { process.kill() }
+    }
 
     deinit { process.kill() }
 }
@@ -43,10 +66,13 @@ public final class RecordingSubscriber: @unchecked Sendable {
     private var subscribed = false
     private let client: MQTTClient
 
-    public init(port: Int, topic: String) throws {
-        client = try MQTTClient(clientID: "test-subscriber-\(UUID().uuidString.prefix(8))")
-        client.onConnect = { [weak self] code in
-            guard code == 0, let self else { return }
+    /// `sessionID` makes it a persistent session (clean start off, one hour expiry): the broker
+    /// keeps its subscription and queues QoS 1 messages while it is disconnected.
+    public init(port: Int, topic: String, sessionID: String? = nil) throws {
+        client = try MQTTClient(clientID: sessionID ?? "test-subscriber-\(UUID().uuidString.prefix(8))",
+                                cleanStart: sessionID == nil)
+        client.onConnect = { [weak self] result in
+            guard result.accepted, let self else { return }
             try? self.client.subscribe(topic, qos: .atLeastOnce)
             self.lock.withLock { self.subscribed = true }
         }
@@ -54,7 +80,8 @@ public final class RecordingSubscriber: @unchecked Sendable {
             guard let self else { return }
             self.lock.withLock { self.received.append(message) }
         }
-        try client.start(host: "127.0.0.1", port: port, keepaliveSeconds: 30)
+        try client.start(MQTTConnectOptions(host: "127.0.0.1", port: port, keepaliveSeconds: 30,
+                                            sessionExpirySeconds: sessionID == nil ? 0 : 3600))
         let deadline = Date().addingTimeInterval(15)
         while !lock.withLock({ subscribed }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         // SUBACK follows CONNACK closely; a short pause keeps the first message from racing it.

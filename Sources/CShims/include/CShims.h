@@ -51,6 +51,8 @@ int bedside_lock_memory(void);
 /// Starts a detached-or-joinable pthread running entry(context); returns 0 or an errno.
 int bedside_thread_start(pthread_t *thread, void *(*entry)(void *), void *context);
 void bedside_thread_set_name(const char *name);
+/// Joins a thread, giving up after `milliseconds`: returns 0 or ETIMEDOUT.
+int bedside_thread_join_timeout(pthread_t thread, int milliseconds);
 /// Makes threads started later by C libraries use the agent's smaller thread stack.
 void bedside_limit_default_thread_stack(void);
 

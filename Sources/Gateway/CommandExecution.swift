@@ -1,0 +1,46 @@
+import Commands
+import MQTT
+import Platform
+
+extension Agent {
+    /// Audio pause length of IEC 60601-1-8 (DESIGN.md section 4).
+    static let audioPauseMilliseconds: Int64 = 120_000
+
+    /// Decides on a command from the command topic, carries it out if it is accepted, and
+    /// answers on the response topic either way. A refused command changes nothing.
+    func execute(commandPayload payload: [UInt8]) {
+        var decision = decideCommand(payload, tokens: commandTokens, bedIDs: config.beds.map { $0.id })
+        if case .accepted(let command) = decision, let refusal = carryOut(command) {
+            decision = .refused(CommandRefusal(command, reason: refusal))
+        }
+        switch decision {
+        case .accepted(let command):
+            commandsAccepted += 1
+            log(.info, "command \(command.id) (\(command.kind.name)) from \(command.issuer) accepted")
+        case .refused(let refusal):
+            commandsRefused += 1
+            log(.warning, "command \(refusal.id ?? "without a readable id") refused: \(refusal.reason)")
+        }
+        let response = encodeCommandResponse(decision, wallClockMilliseconds: wallClockMilliseconds())
+        do throws(MQTTError) {
+            try mqtt.publish(topic: topics.responses, payload: response, qos: .atLeastOnce)
+        } catch {
+            log(.warning, "cannot answer on \(topics.responses): \(error.description)")
+        }
+    }
+
+    /// Returns why an authorised, well-formed command still cannot be carried out, or nil.
+    private func carryOut(_ command: Command) -> String? {
+        switch command.kind {
+        case .rebirth:
+            publishRetainedState()
+            return nil
+        case .pauseAudio:
+            audioPausedUntilMilliseconds = wallClockMilliseconds() + Agent.audioPauseMilliseconds
+            return nil
+        case .acknowledgeAlarm:
+            // The alarm engine (issue 5) will look the alarm up; until then none is ever active.
+            return "no active alarm '\(command.alarm ?? "")' at bed \(command.bed ?? "")"
+        }
+    }
+}

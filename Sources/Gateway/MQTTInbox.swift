@@ -1,0 +1,37 @@
+import MQTT
+import Platform
+
+/// What libmosquitto's thread tells the publisher. Its callbacks only append here; the
+/// publisher thread takes the events on its next tick, so no callback ever touches the
+/// queue, the bed state or a sampling loop.
+enum MQTTEvent {
+    case connected(MQTTConnectResult)
+    case refused(MQTTConnectResult)
+    case lost(code: Int32)
+    case acknowledged(messageID: Int32, reasonCode: Int32)
+    case message(topic: String, payload: [UInt8])
+}
+
+final class MQTTInbox {
+    private let events = Locked<[MQTTEvent]>([])
+
+    func attach(to client: MQTTClient) {
+        client.onConnect = { [self] result in post(result.accepted ? .connected(result) : .refused(result)) }
+        client.onDisconnect = { [self] code in post(.lost(code: code)) }
+        client.onPublishAcknowledged = { [self] messageID, reasonCode in
+            post(.acknowledged(messageID: messageID, reasonCode: reasonCode))
+        }
+        client.onMessage = { [self] message in post(.message(topic: message.topic, payload: message.payload)) }
+    }
+
+    private func post(_ event: MQTTEvent) { events.withLock { $0.append(event) } }
+
+    /// Everything posted since the last call, oldest first.
+    func take() -> [MQTTEvent] {
+        events.withLock { pending in
+            let taken = pending
+            pending.removeAll(keepingCapacity: true)
+            return taken
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import MQTT
+import Platform
+import StoreAndForward
+
+/// Store-and-forward: every vitals message (and, with the alarm engine, every alarm event) is
+/// written to the disk queue first and deleted only after the broker's PUBACK. Messages
+/// written while the broker is reachable go out at once ("live"); the rest (written during an
+/// outage, recovered after a restart, or in flight when a connection dropped) are replayed
+/// oldest first, marked `"replayed":true`, a window at a time, while live ones keep flowing.
+/// Runs on the publisher thread only.
+final class Outbox {
+    let queue: DiskQueue
+    private var tracker: DeliveryTracker
+    private let mqtt: MQTTClient
+    /// Live publishes beyond this many unacknowledged wait for replay instead: a connection
+    /// that died silently (no RST) holds at most this many in libmosquitto until keepalive
+    /// notices, and those are the only ones a subscriber may see twice.
+    private let maximumInFlight = 256
+    /// Replays handed to MQTT per publisher tick, so live messages and acks are not starved.
+    private let replayBudgetPerTick = 128
+
+    /// Whether the publisher has seen CONNACK and done its birth: only then are messages sent.
+    var brokerReady = false
+    private(set) var writeFailureMessage: String?
+    /// Messages that could not be written to disk and went straight to MQTT (or were lost if
+    /// the broker was away too): counted and published, never silent.
+    private(set) var unpersistedPublished: UInt64 = 0
+    private(set) var lost: UInt64 = 0
+    private(set) var refusedByBroker: UInt64 = 0
+    private var lastWriteFailureLog: MonotonicInstant?
+    private var lastDropLog: MonotonicInstant?
+
+    init(queue: DiskQueue, mqtt: MQTTClient) {
+        self.queue = queue
+        self.mqtt = mqtt
+        tracker = DeliveryTracker(replayWindow: 64)
+        for sequence in queue.pendingSequences() { tracker.recordRecovered(sequence) }
+    }
+
+    var publishedLive: UInt64 { tracker.publishedLive }
+    var publishedReplayed: UInt64 { tracker.publishedReplay }
+    var acknowledged: UInt64 { tracker.acknowledgedCount }
+
+    func lastStreamSequence(topic: String) -> Int64? { queue.lastStreamSequence(topic: topic) }
+
+    /// Writes a message to the queue and sends it now if the broker is there.
+    func send(topic: String, payload: String, streamSequence: Int64) {
+        var bytes = Array(payload.utf8)
+        let sequence: UInt64
+        do throws(QueueError) {
+            let dropped = queue.droppedCount
+            sequence = try queue.append(topic: topic, payload: bytes, streamSequence: streamSequence)
+            writeFailureMessage = nil
+            if queue.droppedCount != dropped {
+                tracker.forget(below: queue.oldestRetainedSequence)
+                reportDrop(queue.droppedCount - dropped)
+            }
+        } catch {
+            reportWriteFailure(error)
+            // Not on disk: the broker is its only chance.
+            if brokerReady, (try? mqtt.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce)) != nil {
+                unpersistedPublished += 1
+            } else {
+                lost += 1
+            }
+            return
+        }
+        let publishNow = brokerReady && mqtt.isConnected && tracker.inFlightCount < maximumInFlight
+        tracker.recordAppended(sequence, publishNow: publishNow)
+        if publishNow { publish(sequence, topic: topic, bytes: &bytes, replay: false) }
+    }
+
+    private func publish(_ sequence: UInt64, topic: String, bytes: inout [UInt8], replay: Bool) {
+        do throws(MQTTError) {
+            let messageID = try mqtt.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce)
+            tracker.published(sequence, messageID: messageID, replay: replay)
+        } catch {
+            tracker.publishRefused(sequence)
+        }
+    }
+
+    /// Replays a window of waiting messages; call once per publisher tick.
+    func replay() {
+        guard brokerReady else { return }
+        var budget = replayBudgetPerTick
+        while budget > 0, let sequence = tracker.nextToReplay() {
+            budget -= 1
+            guard let record = queue.read(sequence) else {
+                // Dropped by the size bound, or unreadable (the queue discarded and counted
+                // it): nothing left to send.
+                tracker.forget(sequence)
+                continue
+            }
+            var bytes = StatusMessages.markedReplayed(record.payload)
+            publish(sequence, topic: record.topic, bytes: &bytes, replay: true)
+        }
+    }
+
+    /// A PUBACK from the broker: the message may now leave the disk.
+    func acknowledged(messageID: Int32, reasonCode: Int32) {
+        guard let sequence = tracker.acknowledged(messageID: messageID) else { return }
+        _ = queue.markAcknowledged(sequence)
+        if reasonCode >= 128 {
+            // The broker will never take this message (e.g. 135: not authorised by its ACL);
+            // keeping it would block nothing but grow the queue, so it is counted and logged.
+            refusedByBroker += 1
+            log(.warning, "the broker refused a message (reason \(reasonCode)); check its ACL allows this box's topics")
+        }
+    }
+
+    func connectionLost() {
+        brokerReady = false
+        tracker.connectionLost()
+    }
+
+    var waiting: Int { queue.pendingCount }
+
+    func maintenance(now: MonotonicInstant) {
+        do throws(QueueError) {
+            try queue.maintenance(now: now)
+        } catch {
+            reportWriteFailure(error)
+        }
+    }
+
+    func close() {
+        do throws(QueueError) {
+            try queue.close()
+        } catch {
+            log(.error, "closing the disk queue: \(error.description); the next start replays a little more")
+        }
+    }
+
+    /// The size bound reached: the oldest messages go, and that is said out loud.
+    private func reportDrop(_ count: UInt64) {
+        let now = MonotonicInstant.now()
+        if let last = lastDropLog, now.milliseconds(since: last) < 60_000 { return }
+        lastDropLog = now
+        log(.error, "disk queue full (\(queue.settings.maximumBytes >> 20) MiB): dropped the \(count) oldest unacknowledged "
+            + "message(s), \(queue.droppedCount) since start; the broker has been away too long for the configured queue.max_mb")
+    }
+
+    private func reportWriteFailure(_ error: QueueError) {
+        let now = MonotonicInstant.now()
+        writeFailureMessage = error.description
+        // Once a minute at most: a full disk would otherwise log once a message.
+        if let last = lastWriteFailureLog, now.milliseconds(since: last) < 60_000 { return }
+        lastWriteFailureLog = now
+        log(.error, "\(error.description); messages go straight to the broker while it is reachable "
+            + "and are lost while it is not, until the disk has room again")
+    }
+}

@@ -1,0 +1,341 @@
+import Foundation
+import MQTT
+import Testing
+import TestSupport
+import Vitals
+
+/// Publishing as a clinic runs it: Debian's mosquitto, the simulator, and the agent as its own
+/// process (`agentCommand()`, so CI reruns these against the firmware). Nothing may be lost:
+/// every test checks per-bed sequence numbers at the subscriber, which de-duplicates by
+/// bed + sequence as the topic contract tells subscribers to.
+@Suite
+struct PublishingEndToEndTests {
+    static let prefix = "bedside/test/box-1"
+
+    // MARK: Store-and-forward
+
+    @Test func brokerStoppedFor60SecondsWhile32BedsPublishLosesNothing() throws {
+        let rig = try PublishingRig("outage")
+        defer { rig.stopAll() }
+        let persistence = rig.directory.appendingPathComponent("broker-data")
+        try FileManager.default.createDirectory(at: persistence, withIntermediateDirectories: true)
+        var broker = try rig.startBroker(persistence: persistence)
+        let ports = try rig.startSimulator(monitors: 32)
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 1000)
+        // A persistent session: the broker keeps its subscription across its own restart and
+        // queues for it while it reconnects, as a charting service's subscriber would.
+        let subscriber = try RecordingSubscriber(port: broker.port, topic: "\(Self.prefix)/beds/+/vitals",
+                                                 sessionID: "outage-charting-\(getpid())")
+        try rig.startAgent()
+        let beforeOutage = subscriber.wait(timeout: 120) { Self.perBed($0).count == 32 && Self.perBed($0).values.allSatisfy { $0.count >= 3 } }
+        try #require(Self.perBed(beforeOutage).count == 32, "not every bed published before the outage:\n\(rig.agentOutput)")
+
+        broker.stop(graceful: true)
+        let outageStarted = Date()
+        Thread.sleep(forTimeInterval: 60)
+        #expect(rig.agentIsRunning, "the agent must ride out the outage:\n\(rig.agentOutput)")
+        broker = try rig.startBroker(persistence: persistence, port: broker.port)
+        let outageSeconds = Date().timeIntervalSince(outageStarted)
+
+        // Reconnect backoff is capped at 30 s; replay of ~2000 messages follows.
+        let finalMessages = subscriber.wait(timeout: 240) { messages in
+            let beds = Self.perBed(messages)
+            return beds.count == 32 && beds.values.allSatisfy { received in
+                Self.isContiguousFromOne(received) && received.filter(\.replayed).count >= 50
+                    && Self.distinctSequences(received) >= Int(outageSeconds) + 8
+            }
+        }
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+        let beds = Self.perBed(finalMessages)
+        #expect(beds.count == 32)
+        for (bed, received) in beds.sorted(by: { $0.key < $1.key }) {
+            let sequences = Set(received.map(\.sequence)).sorted()
+            #expect(Self.isContiguousFromOne(received), "\(bed): missing \(Self.missing(sequences))\n\(rig.agentOutput)")
+            // Covered the whole outage: about one message a second went to the queue meanwhile.
+            #expect(received.filter(\.replayed).count >= 50, "\(bed): only \(received.filter(\.replayed).count) replayed")
+            // Replayed messages come oldest first, and so do live ones.
+            let replayedOrder = received.filter(\.replayed).map(\.sequence)
+            let liveOrder = received.filter { !$0.replayed }.map(\.sequence)
+            #expect(Self.isNonDecreasing(replayedOrder), "\(bed): replayed out of order: \(replayedOrder)")
+            #expect(Self.isNonDecreasing(liveOrder), "\(bed): live out of order: \(liveOrder)")
+        }
+    }
+
+    @Test func agentKilledWithSigkillAndRestartedLosesNothingThatWasQueued() throws {
+        let rig = try PublishingRig("kill9")
+        defer { rig.stopAll() }
+        var broker = try rig.startBroker()
+        let ports = try rig.startSimulator(monitors: 4)
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 250)
+        var subscriber = try RecordingSubscriber(port: broker.port, topic: "\(Self.prefix)/beds/+/vitals")
+        try rig.startAgent()
+        var received = subscriber.wait(timeout: 60) { Self.perBed($0).count == 4 && Self.perBed($0).values.allSatisfy { $0.count >= 8 } }
+        try #require(Self.perBed(received).count == 4, "\(rig.agentOutput)")
+
+        // The broker goes away, messages pile up in the queue, and the agent is killed mid-stream.
+        broker.stop()
+        Thread.sleep(forTimeInterval: 4)
+        rig.killAgent()
+        received = subscriber.messages
+        let lastSeenBeforeKill = Self.perBed(received).mapValues { $0.map(\.sequence).max() ?? 0 }
+
+        broker = try rig.startBroker(port: broker.port)
+        let second = try RecordingSubscriber(port: broker.port, topic: "\(Self.prefix)/beds/+/vitals")
+        let status = try RecordingSubscriber(port: broker.port, topic: "\(Self.prefix)/status")
+        try rig.startAgent()
+        let after = second.wait(timeout: 120) { messages in
+            let beds = Self.perBed(received + messages)
+            return beds.count == 4 && beds.allSatisfy { bed, all in
+                Self.isContiguousFromOne(all) && (all.map(\.sequence).max() ?? 0) >= (lastSeenBeforeKill[bed] ?? 0) + 30
+            }
+        }
+        let all = received + after
+        for (bed, messages) in Self.perBed(all).sorted(by: { $0.key < $1.key }) {
+            let sequences = Set(messages.map(\.sequence)).sorted()
+            #expect(Self.isContiguousFromOne(messages), "\(bed): missing \(Self.missing(sequences))\n\(rig.agentOutput)")
+            // Numbers continue after the restart: a number seen twice is the same message (same
+            // time), never a new one that restarted the count.
+            let timesBySequence = Dictionary(grouping: messages, by: \.sequence).mapValues { Set($0.map(\.time)) }
+            #expect(timesBySequence.values.allSatisfy { $0.count == 1 }, "\(bed): a sequence number was reused")
+            #expect(messages.contains { $0.replayed && $0.sequence > (lastSeenBeforeKill[bed] ?? 0) },
+                    "\(bed): what was queued before the kill was not replayed")
+        }
+        // The agent's Last Will: killed while connected, the broker says offline for it.
+        _ = status.wait(timeout: 20) { $0.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"online\"") } }
+        rig.killAgent()
+        let wills = status.wait(timeout: 30) { $0.contains { String(decoding: $0.payload, as: UTF8.self).contains("connection-lost") } }
+        #expect(wills.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"offline\"") },
+                "no Last Will after kill -9: \(wills.map { String(decoding: $0.payload, as: UTF8.self) })")
+        subscriber = second
+    }
+
+    @Test func aFullDiskIsReportedAndTheAgentKeepsGoing() throws {
+        try #require(getuid() == 0, "mounting a small tmpfs to fill needs root (CI runs as root)")
+        let rig = try PublishingRig("full-disk")
+        defer { rig.stopAll() }
+        let queue = rig.directory.appendingPathComponent("small-disk")
+        try FileManager.default.createDirectory(at: queue, withIntermediateDirectories: true)
+        let mount = try runToCompletion(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", queue.path])
+        try #require(mount.status == 0, "mount: \(mount.output)")
+        defer { _ = try? runToCompletion(["umount", "-l", queue.path]) }
+        let ports = try rig.startSimulator(monitors: 4)
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 100, queue: "{ directory: \(queue.path), max_mb: 1, segment_kb: 16 }")
+        try rig.startAgent()  // no broker yet: everything goes to the disk, until it is full
+        let deadline = Date().addingTimeInterval(60)
+        while !rig.agentOutput.contains("No space left on device") && Date() < deadline && rig.agentIsRunning {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(rig.agentOutput.contains("No space left on device"), "\(rig.agentOutput)")
+        Thread.sleep(forTimeInterval: 2)
+        #expect(rig.agentIsRunning, "a full disk must not stop the agent:\n\(rig.agentOutput)")
+
+        let broker = try rig.startBroker()
+        _ = broker
+        let subscriber = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/beds/+/vitals")
+        let arrived = subscriber.wait(timeout: 90) { Self.perBed($0).values.contains { $0.count >= 20 } }
+        #expect(Self.perBed(arrived).values.contains { $0.count >= 20 }, "\(rig.agentOutput)")
+        let metrics = try rig.metrics()
+        #expect((metrics["bedside_queue_write_failures_total"]?.first?.value ?? 0) > 0, "\(metrics.keys.sorted())")
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+    }
+
+    // MARK: TLS and credentials
+
+    @Test func tlsWithClientCertificateAndPasswordConnectsAndAWrongPasswordIsRetried() throws {
+        let rig = try PublishingRig("tls")
+        defer { rig.stopAll() }
+        let pki = try TestPKI(directory: rig.directory)
+        let tlsPort = freeLoopbackPort()
+        let passwordFile = rig.directory.appendingPathComponent("passwd").path
+        let made = try runToCompletion(["mosquitto_passwd", "-b", "-c", passwordFile, "box-1", "correct horse=battery"])
+        try #require(made.status == 0, "\(made.output)")
+        let plainPort = freeLoopbackPort()
+        _ = try rig.startBroker(port: plainPort, config: """
+            per_listener_settings true
+            listener \(tlsPort) 127.0.0.1
+            cafile \(pki.caCertificate)
+            certfile \(pki.serverCertificate)
+            keyfile \(pki.serverKey)
+            require_certificate true
+            allow_anonymous false
+            password_file \(passwordFile)
+            listener \(plainPort) 127.0.0.1
+            allow_anonymous true
+            """)
+        let ports = try rig.startSimulator(monitors: 1)
+        let credentials = try rig.writeCredentials(name: "good", username: "box-1", password: "correct horse=battery")
+        let tls = "tls: { ca_file: \(pki.caCertificate), cert_file: \(pki.clientCertificate), key_file: \(pki.clientKey) }"
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 500, mqttPort: tlsPort,
+                            mqttExtra: "credentials_file: \(credentials), \(tls)")
+        let subscriber = try RecordingSubscriber(port: plainPort, topic: "\(Self.prefix)/beds/+/vitals")
+        try rig.startAgent()
+        let arrived = subscriber.wait(timeout: 60) { $0.count >= 3 }
+        #expect(arrived.count >= 3, "no vitals over TLS:\n\(rig.agentOutput)")
+        #expect(rig.stopAgent() == 0)
+
+        let wrong = try rig.writeCredentials(name: "wrong", username: "box-1", password: "not the password")
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 500, mqttPort: tlsPort,
+                            mqttExtra: "credentials_file: \(wrong), \(tls)")
+        try rig.startAgent()
+        let deadline = Date().addingTimeInterval(20)
+        while !rig.agentOutput.contains("refused the connection") && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        Thread.sleep(forTimeInterval: 3)
+        #expect(rig.agentIsRunning, "a wrong password must not stop the agent:\n\(rig.agentOutput)")
+        let log = rig.agentOutput
+        #expect(log.contains("refused the connection") && log.contains("user name or password") && log.contains(wrong),
+                "the refusal should name the cause and the credentials file:\n\(log)")
+        #expect(!log.contains("not the password"), "the password must never be logged")
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+    }
+
+    // MARK: Health
+
+    @Test func metricsParseWithPrometheusClientAndReadinessNamesItsChecks() throws {
+        let rig = try PublishingRig("health")
+        defer { rig.stopAll() }
+        _ = try rig.startBroker()
+        let ports = try rig.startSimulator(monitors: 2)
+        try rig.writeConfig(bedPorts: ports + [freeLoopbackPort()], intervalMilliseconds: 200, healthPublishSeconds: 1)
+        let health = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/health")
+        let vitals = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/beds/+/vitals")
+        try rig.startAgent()
+        _ = vitals.wait(timeout: 60) { Self.perBed($0).count == 3 && Self.perBed($0).values.allSatisfy { $0.count >= 10 } }
+        Thread.sleep(forTimeInterval: 1.5)
+
+        let metrics = try rig.metrics()
+        func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+            metrics[name]?.first { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
+        }
+        #expect((value("bedside_device_requests_total", ["device": "monitor-1"]) ?? 0) >= 10, "\(metrics.keys.sorted())")
+        #expect((value("bedside_device_errors_total", ["device": "monitor-3"]) ?? 0) > 0, "the unplugged monitor's errors")
+        #expect(value("bedside_device_answering", ["device": "monitor-3"]) == 0)
+        #expect(value("bedside_device_answering", ["device": "monitor-1"]) == 1)
+        #expect(metrics["bedside_loop_wakeup_latency_seconds"]?.contains { $0.labels["quantile"] == "0.99" } == true)
+        #expect((value("bedside_loop_cycles_total") ?? 0) >= 10)
+        #expect((value("bedside_mqtt_published_total", ["kind": "live"]) ?? 0) >= 30)
+        #expect((value("bedside_mqtt_acknowledged_total") ?? 0) >= 30)
+        #expect(value("bedside_mqtt_connected") == 1)
+        #expect(value("bedside_queue_pending_messages") != nil && value("bedside_queue_dropped_total") == 0)
+        #expect(value("bedside_alarms_active") == 0)
+
+        // Not ready: monitor-3 does not answer; the reason names it. The clock check agrees
+        // with the kernel as read independently.
+        let ready = try rig.fetch("/readyz")
+        #expect(ready.status == 503, "\(ready.body)")
+        #expect(ready.body.contains("monitor-3"), "\(ready.body)")
+        let clockSynchronised = try Self.kernelClockSynchronised()
+        #expect(ready.body.contains(clockSynchronised ? "ok clock" : "fail clock"), "\(ready.body)")
+        #expect(ready.body.contains("ok broker"), "\(ready.body)")
+        let live = try rig.fetch("/healthz")
+        #expect(live.status == 200, "\(live.body)")
+        #expect(try rig.fetch("/nothing-here").status == 404)
+
+        let summaries = health.wait(timeout: 10) { $0.count >= 2 }
+        let last = try JSONSerialization.jsonObject(with: Data(summaries.last?.payload ?? [])) as? [String: Any]
+        #expect(last?["ready"] as? Bool == false, "\(String(describing: last))")
+        #expect((last?["queue"] as? [String: Any])?["dropped"] as? Int == 0, "\(String(describing: last))")
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+    }
+
+    // MARK: Commands
+
+    @Test func malformedUnknownAndUnauthorisedCommandsAreRefusedWithAReasonAndChangeNothing() throws {
+        let rig = try PublishingRig("commands")
+        defer { rig.stopAll() }
+        _ = try rig.startBroker()
+        let ports = try rig.startSimulator(monitors: 1)
+        let central = "central-token-0123456789abcdef"
+        let dashboard = "dashboard-token-0123456789abcd"
+        let tokens = rig.directory.appendingPathComponent("command-tokens").path
+        try """
+            # name token commands
+            central-1 \(central) acknowledge-alarm,pause-audio,rebirth
+            dashboard-1 \(dashboard) rebirth
+            """.write(toFile: tokens, atomically: true, encoding: .utf8)
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 500, extra: "commands: { tokens_file: \(tokens) }")
+        let responses = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/responses")
+        let status = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/status")
+        try rig.startAgent()
+        _ = status.wait(timeout: 60) { !$0.isEmpty }
+        let sender = try CommandSender(port: rig.brokerPort, topic: "\(Self.prefix)/commands")
+
+        let refused: [(payload: String, reason: String)] = [
+            ("this is not json", "JSON"),
+            (#"{"id":"c-2","command":"self-destruct","token":"\#(central)"}"#, "self-destruct"),
+            (#"{"id":"c-3","command":"pause-audio","token":"\#(dashboard)"}"#, "dashboard-1"),
+            (#"{"id":"c-4","command":"pause-audio","token":"not-a-token-at-all-xyz"}"#, "unauthorised"),
+            (#"{"id":"c-5","command":"acknowledge-alarm","token":"\#(central)","bed":"chair-9","alarm":"a-1"}"#, "chair-9"),
+            (#"{"id":"c-6","command":"pause-audio"}"#, "token"),
+            (#"{"id":"c-7","command":"acknowledge-alarm","token":"\#(central)","bed":"chair-1","alarm":"a-1"}"#, "no active alarm"),
+        ]
+        for (payload, _) in refused { try sender.send(payload) }
+        let answers = responses.wait(timeout: 30) { $0.count >= refused.count }
+        #expect(answers.count == refused.count, "\(answers.map { String(decoding: $0.payload, as: UTF8.self) })\n\(rig.agentOutput)")
+        for ((_, reason), answer) in zip(refused, answers) {
+            let text = String(decoding: answer.payload, as: UTF8.self)
+            #expect(text.contains("\"refused\"") && text.contains(reason), "expected a refusal naming '\(reason)': \(text)")
+            #expect(!text.contains(central) && !text.contains(dashboard), "a reply must never echo a token: \(text)")
+        }
+        // Nothing changed: audio is not paused.
+        #expect(try rig.metrics()["bedside_alarm_audio_paused"]?.first?.value == 0)
+        #expect(rig.agentOutput.components(separatedBy: "refused:").count - 1 == refused.count, "\(rig.agentOutput)")
+
+        // Accepted ones do what they say: a rebirth republishes the retained status.
+        let birthsBefore = status.messages.count
+        try sender.send(#"{"id":"c-8","command":"rebirth","token":"\#(dashboard)"}"#)
+        try sender.send(#"{"id":"c-9","command":"pause-audio","token":"\#(central)"}"#)
+        let accepted = responses.wait(timeout: 30) { $0.count >= refused.count + 2 }.suffix(2)
+        #expect(accepted.allSatisfy { String(decoding: $0.payload, as: UTF8.self).contains("\"accepted\"") },
+                "\(accepted.map { String(decoding: $0.payload, as: UTF8.self) })")
+        #expect(status.wait(timeout: 10) { $0.count > birthsBefore }.count > birthsBefore, "rebirth did not republish status")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try rig.metrics()["bedside_alarm_audio_paused"]?.first?.value == 1)
+
+        // A clean stop says offline with reason "stopped".
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+        let final = status.wait(timeout: 10) { $0.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"stopped\"") } }
+        #expect(final.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"offline\"") })
+    }
+
+    // MARK: Helpers
+
+    static func decoded(_ messages: [MQTTClientMessage]) -> [ReceivedVitals] {
+        messages.compactMap { try? decodeVitalsMessage($0.payload) }
+    }
+
+    static func perBed(_ messages: [MQTTClientMessage]) -> [String: [ReceivedVitals]] {
+        Dictionary(grouping: decoded(messages), by: \.bedID)
+    }
+
+    static func distinctSequences(_ messages: [ReceivedVitals]) -> Int { Set(messages.map(\.sequence)).count }
+
+    static func isContiguousFromOne(_ messages: [ReceivedVitals]) -> Bool {
+        let sequences = Set(messages.map(\.sequence))
+        guard let highest = sequences.max() else { return false }
+        return sequences.count == Int(highest) && sequences.min() == 1
+    }
+
+    static func missing(_ sorted: [Int64]) -> [Int64] {
+        guard let highest = sorted.last else { return [] }
+        let present = Set(sorted)
+        return (1...max(1, highest)).filter { !present.contains($0) }
+    }
+
+    static func isNonDecreasing(_ values: [Int64]) -> Bool { zip(values, values.dropFirst()).allSatisfy { $0 <= $1 } }
+
+    /// The kernel's clock state read by Python through ctypes, independently of the agent.
+    static func kernelClockSynchronised() throws -> Bool {
+        let script = """
+            import ctypes
+            buffer = ctypes.create_string_buffer(512)
+            state = ctypes.CDLL(None).adjtimex(buffer)
+            # struct timex on 64-bit Linux: modes, pad, offset, freq, maxerror, esterror, then status at 40
+            status = int.from_bytes(buffer.raw[40:44], 'little', signed=True)
+            print('yes' if state != 5 and not (status & 0x40) else 'no')
+            """
+        let result = try runToCompletion(["python3", "-c", script])
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "yes"
+    }
+}
+
+typealias MQTTClientMessage = MQTTClient.Message
