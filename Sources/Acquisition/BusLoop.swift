@@ -117,6 +117,9 @@ public final class BusLoop {
     /// Opens the bus's connection when it is closed, at most once per backoff step (1 s
     /// doubling to 30 s), so an unreachable gateway costs one connect timeout per step, not
     /// one per device per cycle. Returns whether the bus can be polled this cycle.
+    /// Connection attempts that failed, so that each counts once as a device error.
+    private var failedConnectAttempts: UInt64 = 0
+
     private func connectIfDue(now: Int64) -> Bool {
         if client.isConnected { return true }
         if now < reconnectAtNanoseconds { return false }
@@ -129,6 +132,7 @@ public final class BusLoop {
                     warnedAboutRS485 = true
                 }
             } else {
+                failedConnectAttempts &+= 1
                 reconnectBackoffMilliseconds = min(max(reconnectBackoffMilliseconds * 2, 1000), 30_000)
                 reconnectAtNanoseconds = now + Int64(reconnectBackoffMilliseconds) * 1_000_000
                 return false
@@ -158,13 +162,15 @@ public final class BusLoop {
             let woke = MonotonicInstant.now().nanoseconds
             let wakeupLatency = woke - deadline
             cycle &+= 1
+            let attemptsBefore = failedConnectAttempts
             let reachable = connectIfDue(now: woke)
+            let attemptFailed = failedConnectAttempts != attemptsBefore
             var index = 0
             while index < pollers.count {
                 if reachable {
                     pollerTable[index].poll(cycle: cycle, client: client, ring: ring)
                 } else {
-                    pollerTable[index].busUnreachable(cycle: cycle, ring: ring)
+                    pollerTable[index].busUnreachable(cycle: cycle, ring: ring, attemptFailed: attemptFailed)
                 }
                 index += 1
             }

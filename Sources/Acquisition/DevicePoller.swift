@@ -185,7 +185,9 @@ final class DevicePoller {
     }
 
     /// The whole bus is unreachable (its connection could not be made): this device is too.
-    func busUnreachable(cycle: UInt64, ring: SPSCRing<SampleRecord>) {
+    /// `attemptFailed`: a connection was tried this cycle (not just waited for) and failed.
+    func busUnreachable(cycle: UInt64, ring: SPSCRing<SampleRecord>, attemptFailed: Bool) {
+        if attemptFailed { statistics.recordConnectionFailure() }
         let now = MonotonicInstant.now().nanoseconds
         if answering || !announced {
             markSilent(cycle: cycle, failure: .connection, ring: ring)

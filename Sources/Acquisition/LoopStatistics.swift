@@ -20,6 +20,9 @@ public final class DeviceStatistics {
         if failure != .none { failures[Int(failure.rawValue)] &+= 1 }
     }
 
+    /// A connection to the device (or its serial line or gateway) could not be made.
+    func recordConnectionFailure() { failures[Int(FailureCode.connection.rawValue)] &+= 1 }
+
     public func failures(_ kind: FailureCode) -> UInt64 { failures[Int(kind.rawValue)] }
 }
 

@@ -211,6 +211,7 @@ public final class Agent {
                 lastRefusal = result.code
                 var message = "MQTT broker \(broker) refused the connection: \(result.description)"
                 if result.isAuthenticationFailure {
+                    message += " (a wrong user name or password, or a user the broker does not allow)"
                     message += config.mqtt.credentials.map { "; check user '\($0.username)' in \($0.file)" }
                         ?? "; the broker needs a user name and password (mqtt.credentials_file)"
                 }

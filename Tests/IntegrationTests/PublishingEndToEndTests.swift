@@ -203,8 +203,10 @@ struct PublishingEndToEndTests {
         Thread.sleep(forTimeInterval: 1.5)
 
         let metrics = try rig.metrics()
+        /// The sum over the samples that carry `labels` (e.g. every error kind of one device).
         func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-            metrics[name]?.first { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
+            let matching = metrics[name]?.filter { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } } ?? []
+            return matching.isEmpty ? nil : matching.reduce(0) { $0 + $1.value }
         }
         #expect((value("bedside_device_requests_total", ["device": "monitor-1"]) ?? 0) >= 10, "\(metrics.keys.sorted())")
         #expect((value("bedside_device_errors_total", ["device": "monitor-3"]) ?? 0) > 0, "the unplugged monitor's errors")
@@ -333,7 +335,7 @@ struct PublishingEndToEndTests {
             status = int.from_bytes(buffer.raw[40:44], 'little', signed=True)
             print('yes' if state != 5 and not (status & 0x40) else 'no')
             """
-        let result = try runToCompletion(["python3", "-c", script])
+        let result = try runToCompletion(["/usr/bin/python3", "-c", script])
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "yes"
     }
 }

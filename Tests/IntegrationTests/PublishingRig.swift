@@ -129,7 +129,7 @@ final class PublishingRig {
                     out.setdefault(sample.name, []).append({"labels": sample.labels, "value": sample.value})
             print(json.dumps(out))
             """
-        let result = try runToCompletion(["python3", "-c", script, "http://127.0.0.1:\(healthPort)/metrics"], timeout: 30)
+        let result = try runToCompletion(["/usr/bin/python3", "-c", script, "http://127.0.0.1:\(healthPort)/metrics"], timeout: 30)
         guard result.status == 0,
               let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: [[String: Any]]]
         else { throw TestFailure("/metrics did not parse: \(result.output)") }
@@ -148,7 +148,7 @@ final class PublishingRig {
             except urllib.error.HTTPError as error:
                 print(error.code); print(error.read().decode(), end="")
             """
-        let result = try runToCompletion(["python3", "-c", script, "http://127.0.0.1:\(healthPort)\(path)"], timeout: 30)
+        let result = try runToCompletion(["/usr/bin/python3", "-c", script, "http://127.0.0.1:\(healthPort)\(path)"], timeout: 30)
         let lines = result.output.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         guard let first = lines.first, let status = Int(first) else { throw TestFailure("GET \(path): \(result.output)") }
         return (status, lines.count > 1 ? String(lines[1]) : "")
