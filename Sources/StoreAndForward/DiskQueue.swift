@@ -1,0 +1,544 @@
+import CShims
+import Platform
+
+/// When appended records are forced to the storage device. A killed process loses nothing
+/// either way (the data is in the kernel); only a power loss can take unsynced records.
+public enum FsyncPolicy: Equatable {
+    /// fdatasync after every append: nothing accepted is lost, at one flash write per message.
+    case always
+    /// fdatasync from `maintenance(now:)` once this long has passed with unsynced data.
+    case interval(milliseconds: Int)
+    /// Left to the kernel's writeback (about 30 s on Linux).
+    case never
+}
+
+public struct DiskQueueSettings {
+    public var directory: String
+    /// A new segment file starts when an append would make the newest one larger.
+    public var segmentBytes: Int
+    /// Bound on all segment files together; beyond it the oldest segment is dropped whole.
+    public var maximumBytes: Int
+    public var fsync: FsyncPolicy
+    public var checkpointIntervalMilliseconds: Int
+
+    public init(directory: String, segmentBytes: Int = 1 << 20, maximumBytes: Int = 64 << 20,
+                fsync: FsyncPolicy = .interval(milliseconds: 1000), checkpointIntervalMilliseconds: Int = 1000) {
+        self.directory = directory
+        self.segmentBytes = segmentBytes
+        self.maximumBytes = maximumBytes
+        self.fsync = fsync
+        self.checkpointIntervalMilliseconds = checkpointIntervalMilliseconds
+    }
+}
+
+/// What opening the queue found on disk.
+public struct RecoveryReport: Equatable {
+    public var segmentsFound = 0
+    /// Records to be delivered again (at or above the checkpoint).
+    public var recordsPending = 0
+    /// Records below the checkpoint: delivered before the restart, not replayed.
+    public var recordsAcknowledged = 0
+    /// Torn or corrupt tail cut off the newest segment.
+    public var bytesTruncated = 0
+    /// Damaged stretches passed over in the segments (left in place).
+    public var bytesSkipped = 0
+    public var checkpointFound = false
+    /// One line per finding, for the log.
+    public var notes: [String] = []
+}
+
+/// Every message on disk until the broker acknowledged it.
+///
+/// Segment files `<20-digit first queue sequence>.seg` in one directory, appended to in order,
+/// each deleted once all its records are acknowledged; a `checkpoint` file records how far
+/// delivery got. After a crash, records acknowledged after the last checkpoint are delivered
+/// again: a few duplicates, never a loss. Not thread-safe: one thread (the publisher) owns it.
+public final class DiskQueue {
+    public let settings: DiskQueueSettings
+    public private(set) var recovery = RecoveryReport()
+    /// Unacknowledged records deleted by the size bound (or discarded as unreadable) since start.
+    public private(set) var droppedCount: UInt64 = 0
+    public private(set) var writeFailures: UInt64 = 0
+    public private(set) var appendedCount: UInt64 = 0
+    public private(set) var syncCount: UInt64 = 0
+    public private(set) var checkpointWrites: UInt64 = 0
+    /// Replay reads that failed; the latest reason is in `lastReadFailure`.
+    public private(set) var readFailures: UInt64 = 0
+    public private(set) var lastReadFailure: QueueError? = nil
+    /// The queue sequence the next append gets.
+    public private(set) var nextSequence: UInt64 = 1
+
+    private var index = PendingIndex()
+    private var lastStreamSequences: [String: Int64] = [:]
+    private let directory: String
+    private var directoryFD: Int32 = -1
+    /// Open on the newest segment in `index` while it is being appended to.
+    private var activeFD: Int32 = -1
+    /// One cached descriptor for replay reads from older segments, which go in order.
+    private var readFD: Int32 = -1
+    private var readSegment: UInt64 = 0
+    /// Segments recovery could not read: left on disk, and the checkpoint never passes them.
+    private var unreadableSegments: [UInt64] = []
+    private var unsyncedData = false
+    private var unsyncedDirectory = false
+    private var syncSchedule: IntervalSchedule
+    private var checkpointSchedule: IntervalSchedule
+    private var closed = false
+
+    public init(settings: DiskQueueSettings) throws(QueueError) {
+        self.settings = settings
+        var directory = settings.directory
+        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
+        self.directory = directory
+        var interval = 0
+        if case .interval(let milliseconds) = settings.fsync { interval = milliseconds }
+        syncSchedule = IntervalSchedule(intervalMilliseconds: interval)
+        checkpointSchedule = IntervalSchedule(intervalMilliseconds: settings.checkpointIntervalMilliseconds)
+        try DiskQueue.validate(settings)
+        try QueueFiles.makeDirectories(directory, mode: 0o750)
+        directoryFD = try QueueFiles.openFile(directory, flags: O_RDONLY | O_DIRECTORY, operation: "open queue directory")
+        try recover()
+    }
+
+    deinit {
+        QueueFiles.closeFile(activeFD)
+        QueueFiles.closeFile(readFD)
+        QueueFiles.closeFile(directoryFD)
+    }
+
+    // MARK: Figures
+
+    public var pendingCount: Int { index.pendingCount }
+    /// Bytes of the unacknowledged records as stored (headers included).
+    public var pendingBytes: Int { index.pendingBytes }
+    public var fileBytes: Int { index.fileBytes }
+    public var segmentCount: Int { index.segments.count }
+    /// What the checkpoint would record now: every sequence below it is acknowledged.
+    public var lowestUnacknowledged: UInt64 {
+        var lowest = index.lowestPending ?? nextSequence
+        for first in unreadableSegments where first < lowest { lowest = first }
+        return lowest
+    }
+    /// The lowest sequence still on disk: everything below was acknowledged or dropped, so a
+    /// delivery tracker can forget it (`DeliveryTracker.forget(below:)`) after a drop.
+    public var oldestRetainedSequence: UInt64 { index.lowestRetained ?? nextSequence }
+
+    /// The largest stream sequence ever appended for `topic`, across restarts.
+    public func lastStreamSequence(topic: String) -> Int64? { lastStreamSequences[topic] }
+
+    public func isPending(_ queueSequence: UInt64) -> Bool { index.isPending(queueSequence) }
+
+    /// The oldest unacknowledged record above `queueSequence`; 0 gives the oldest of all.
+    public func firstPending(after queueSequence: UInt64 = 0) -> UInt64? { index.firstPending(after: queueSequence) }
+
+    /// Every unacknowledged sequence, oldest first: what a delivery tracker replays after a restart.
+    public func pendingSequences() -> [UInt64] { index.pendingSequences() }
+
+    // MARK: Appending
+
+    /// Stores a message and returns its queue sequence. On failure nothing of it remains
+    /// (a partial write is cut off) and a later append may succeed (space freed meanwhile).
+    @discardableResult
+    public func append(topic: String, payload: [UInt8], streamSequence: Int64) throws(QueueError) -> UInt64 {
+        if closed { throw QueueError("append to queue", directory, errno: EBADF, detail: "the queue was closed") }
+        let sequence = nextSequence
+        guard let record = RecordFormat.encode(queueSequence: sequence, streamSequence: streamSequence,
+                                               topic: Array(topic.utf8), payload: payload),
+              record.count <= settings.maximumBytes else {
+            throw QueueError("append to queue", directory, errno: EMSGSIZE,
+                             detail: "the message for \(topic) (\(payload.count) bytes) is larger than the queue allows")
+        }
+        do throws(QueueError) {
+            try makeRoom(for: record.count)
+            try prepareSegment(for: record.count, firstSequence: sequence)
+            try write(record, sequence: sequence)
+        } catch {
+            writeFailures += 1
+            throw error
+        }
+        nextSequence += 1
+        appendedCount += 1
+        if let known = lastStreamSequences[topic], known >= streamSequence {} else {
+            lastStreamSequences[topic] = streamSequence
+        }
+        checkpointSchedule.noteChange()
+        return sequence
+    }
+
+    /// Drops whole segments, oldest first, until `length` more bytes fit the size bound.
+    private func makeRoom(for length: Int) throws(QueueError) {
+        guard index.fileBytes + length > settings.maximumBytes else { return }
+        // First, so the stream sequences and delivery position of what goes survive it.
+        try writeCheckpoint()
+        while index.fileBytes + length > settings.maximumBytes, let oldest = index.segments.first {
+            droppedCount += UInt64(try deleteSegment(oldest.firstSequence))
+        }
+        checkpointSchedule.noteChange()
+    }
+
+    /// Makes sure the newest segment can take `length` more bytes, starting a new one if not.
+    private func prepareSegment(for length: Int, firstSequence: UInt64) throws(QueueError) {
+        if activeFD >= 0, let newest = index.segments.last {
+            if newest.fileBytes == 0 || newest.fileBytes + length <= settings.segmentBytes { return }
+            // The full segment will not be synced by `maintenance` any more: do it now.
+            if settings.fsync != .never && unsyncedData {
+                try QueueFiles.syncData(activeFD, path: segmentPath(newest.firstSequence))
+                unsyncedData = false
+                syncCount += 1
+            }
+        }
+        let fd = try QueueFiles.openFile(segmentPath(firstSequence), flags: O_RDWR | O_CREAT | O_EXCL,
+                                         operation: "create queue segment")
+        QueueFiles.closeFile(activeFD)
+        activeFD = fd
+        unsyncedData = false
+        index.appendSegment(firstSequence: firstSequence)
+        unsyncedDirectory = true
+        syncSchedule.noteChange()
+    }
+
+    private func write(_ record: [UInt8], sequence: UInt64) throws(QueueError) {
+        guard let newest = index.segments.last, activeFD >= 0 else { // prepareSegment made one
+            throw QueueError("write queue segment", directory, errno: EBADF, detail: "no segment is open for appending")
+        }
+        let path = segmentPath(newest.firstSequence)
+        let offset = newest.fileBytes
+        do throws(QueueError) {
+            try QueueFiles.writeBytes(activeFD, record, offset: offset, path: path, operation: "write queue segment")
+            if settings.fsync == .always {
+                try QueueFiles.syncData(activeFD, path: path)
+                if unsyncedDirectory { try QueueFiles.syncDirectory(directoryFD, path: directory) }
+                unsyncedDirectory = false
+                syncCount += 1
+            }
+        } catch {
+            // Leave the segment ending at its last complete record. Should this fail too, the
+            // next append overwrites from the same offset, and recovery cuts any torn tail.
+            do throws(QueueError) { try QueueFiles.truncateFile(activeFD, length: offset, path: path) } catch {}
+            throw error
+        }
+        index.addRecord(sequence: sequence, offset: offset, length: record.count, acknowledged: false)
+        if settings.fsync != .always {
+            unsyncedData = true
+            syncSchedule.noteChange()
+        }
+    }
+
+    // MARK: Delivery
+
+    /// Records the broker's acknowledgement (PUBACK); order does not matter. false when the
+    /// record is unknown (dropped, or acknowledged before). Files are deleted by `maintenance`.
+    @discardableResult
+    public func markAcknowledged(_ queueSequence: UInt64) -> Bool {
+        guard index.acknowledge(queueSequence) else { return false }
+        checkpointSchedule.noteChange()
+        return true
+    }
+
+    /// Gives up on a record that will never be delivered: it counts as dropped.
+    @discardableResult
+    public func discard(_ queueSequence: UInt64) -> Bool {
+        guard markAcknowledged(queueSequence) else { return false }
+        droppedCount += 1
+        return true
+    }
+
+    /// A pending record read back from its segment for replay; nil when it is not pending or
+    /// cannot be read (then `lastReadFailure` says why). A record that no longer matches its
+    /// checksum can never be delivered: it is discarded and counted in `droppedCount`.
+    public func read(_ queueSequence: UInt64) -> QueueRecord? {
+        guard !closed, let location = index.location(of: queueSequence) else { return nil }
+        let path = segmentPath(location.segmentFirstSequence)
+        do throws(QueueError) {
+            let fd = try descriptorForReading(location.segmentFirstSequence)
+            let bytes = try QueueFiles.readBytes(fd, count: location.length, offset: location.offset, path: path)
+            if let record = RecordFormat.decode(bytes), record.queueSequence == queueSequence { return record }
+            discard(queueSequence)
+            throw QueueError("read queue record \(queueSequence) from", path, errno: EIO,
+                             detail: "the record no longer matches its checksum and was dropped")
+        } catch {
+            readFailures += 1
+            lastReadFailure = error
+            return nil
+        }
+    }
+
+    private func descriptorForReading(_ segment: UInt64) throws(QueueError) -> Int32 {
+        if activeFD >= 0 && index.segments.last?.firstSequence == segment { return activeFD }
+        if readFD >= 0 && readSegment == segment { return readFD }
+        QueueFiles.closeFile(readFD)
+        readFD = -1
+        readFD = try QueueFiles.openFile(segmentPath(segment), flags: O_RDONLY, operation: "open queue segment")
+        readSegment = segment
+        return readFD
+    }
+
+    // MARK: Upkeep
+
+    /// Call about every second: fsyncs on the interval policy, deletes fully acknowledged
+    /// segments (after a checkpoint), and writes the checkpoint at most once per interval.
+    public func maintenance(now: MonotonicInstant) throws(QueueError) {
+        if closed { return }
+        var firstError: QueueError? = nil
+        if case .interval = settings.fsync, syncSchedule.isDue(now: now) {
+            do throws(QueueError) {
+                try syncNow()
+                syncSchedule.noteDone(now: now)
+            } catch { firstError = error }
+        }
+        do throws(QueueError) {
+            if try deleteAcknowledgedSegments() {
+                checkpointSchedule.noteDone(now: now)
+            } else if checkpointSchedule.isDue(now: now) {
+                try writeCheckpoint()
+                checkpointSchedule.noteDone(now: now)
+            }
+        } catch {
+            if firstError == nil { firstError = error }
+        }
+        if let error = firstError { throw error }
+    }
+
+    /// Flushes appended records to the device now, whatever the policy.
+    public func sync() throws(QueueError) {
+        if closed { return }
+        try syncNow()
+    }
+
+    /// Syncs (unless the policy is `never`), deletes acknowledged segments (the newest too),
+    /// writes the checkpoint and closes the files. The queue takes no appends afterwards.
+    public func close() throws(QueueError) {
+        if closed { return }
+        var firstError: QueueError? = nil
+        if settings.fsync != .never {
+            do throws(QueueError) { try syncNow() } catch { firstError = error }
+        }
+        do throws(QueueError) {
+            if !(try deleteAcknowledgedSegments(includingNewest: true)) { try writeCheckpoint() }
+        } catch {
+            if firstError == nil { firstError = error }
+        }
+        closed = true
+        QueueFiles.closeFile(activeFD)
+        QueueFiles.closeFile(readFD)
+        activeFD = -1
+        readFD = -1
+        if let error = firstError { throw error }
+    }
+
+    private func syncNow() throws(QueueError) {
+        if activeFD >= 0 && unsyncedData, let newest = index.segments.last {
+            try QueueFiles.syncData(activeFD, path: segmentPath(newest.firstSequence))
+            unsyncedData = false
+            syncCount += 1
+        }
+        if unsyncedDirectory {
+            try QueueFiles.syncDirectory(directoryFD, path: directory)
+            unsyncedDirectory = false
+        }
+    }
+
+    /// Deletes segments whose records are all acknowledged, checkpoint first. true when any.
+    private func deleteAcknowledgedSegments(includingNewest: Bool = false) throws(QueueError) -> Bool {
+        let done = index.fullyAcknowledgedSegments(includingNewest: includingNewest)
+        if done.isEmpty { return false }
+        try writeCheckpoint()
+        for first in done { _ = try deleteSegment(first) }
+        return true
+    }
+
+    /// Deletes one segment file and forgets it; returns how many pending records it held.
+    private func deleteSegment(_ first: UInt64) throws(QueueError) -> Int {
+        try QueueFiles.removeFile(segmentPath(first))
+        if readFD >= 0 && readSegment == first {
+            QueueFiles.closeFile(readFD)
+            readFD = -1
+        }
+        if activeFD >= 0 && index.segments.last?.firstSequence == first {
+            QueueFiles.closeFile(activeFD)
+            activeFD = -1
+            unsyncedData = false
+        }
+        return index.removeSegment(firstSequence: first)
+    }
+
+    /// Written to a temporary file and renamed over the old one, so a crash leaves either
+    /// the old checkpoint or the new one, never half of one.
+    private func writeCheckpoint() throws(QueueError) {
+        let checkpoint = QueueCheckpoint(lowestUnacknowledged: lowestUnacknowledged,
+                                         lastStreamSequences: lastStreamSequences)
+        let temporary = path("checkpoint.tmp")
+        var fd: Int32 = -1
+        do throws(QueueError) {
+            fd = try QueueFiles.openFile(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC,
+                                         operation: "create queue checkpoint")
+            try QueueFiles.writeBytes(fd, checkpoint.encoded(), offset: 0, path: temporary,
+                                      operation: "write queue checkpoint")
+            if settings.fsync != .never { try QueueFiles.syncData(fd, path: temporary) }
+            QueueFiles.closeFile(fd)
+            fd = -1
+            try QueueFiles.renameFile(temporary, to: path("checkpoint"))
+            if settings.fsync != .never {
+                try QueueFiles.syncDirectory(directoryFD, path: directory)
+                unsyncedDirectory = false
+            }
+        } catch {
+            QueueFiles.closeFile(fd)
+            do throws(QueueError) { try QueueFiles.removeFile(temporary) } catch {}
+            throw error
+        }
+        checkpointWrites += 1
+        checkpointSchedule.noteDoneUnscheduled()
+    }
+
+    // MARK: Recovery
+
+    private func recover() throws(QueueError) {
+        var report = RecoveryReport()
+        var lowestUnacknowledged: UInt64 = 0 // no checkpoint: everything on disk is pending
+        let checkpointPath = path("checkpoint")
+        var checkpointProblem = ""
+        do throws(SystemError) {
+            let bytes = try readFile(checkpointPath, limit: 16 << 20)
+            if let checkpoint = QueueCheckpoint.decode(bytes) {
+                lowestUnacknowledged = checkpoint.lowestUnacknowledged
+                lastStreamSequences = checkpoint.lastStreamSequences
+                report.checkpointFound = true
+            } else {
+                checkpointProblem = "checkpoint \(checkpointPath) is damaged"
+            }
+        } catch {
+            if error.errno != ENOENT { checkpointProblem = QueueError(error).description }
+        }
+        if !checkpointProblem.isEmpty {
+            report.notes.append("\(checkpointProblem): every record on disk is treated as not yet delivered, "
+                                + "so some may be delivered twice; stream sequences come from the records")
+            checkpointSchedule.noteChange()
+        }
+
+        var segments: [UInt64] = []
+        for name in try QueueFiles.listDirectory(directory) {
+            if let first = DiskQueue.segmentSequence(fromName: name) { segments.append(first) }
+        }
+        segments.sort()
+        report.segmentsFound = segments.count
+        if !segments.isEmpty && !report.checkpointFound && checkpointProblem.isEmpty {
+            report.notes.append("no checkpoint in \(directory): every record on disk is treated as not yet delivered")
+        }
+
+        var highest: UInt64 = 0
+        var sequenceFloor: UInt64 = 1
+        for (position, first) in segments.enumerated() {
+            let path = segmentPath(first)
+            let isNewest = position == segments.count - 1
+            if first > sequenceFloor { sequenceFloor = first }
+            var fd: Int32 = -1
+            var size = 0
+            do throws(QueueError) {
+                // Only the newest is written to (and maybe truncated); older ones are only read.
+                fd = try QueueFiles.openFile(path, flags: isNewest ? O_RDWR : O_RDONLY, operation: "open queue segment")
+                size = try QueueFiles.fileSize(fd, path: path)
+                let scan = scanSegment(try QueueFiles.readBytes(fd, count: size, offset: 0, path: path), after: highest)
+                var keptBytes = size
+                if scan.validEnd < size {
+                    let tail = size - scan.validEnd
+                    if isNewest {
+                        try QueueFiles.truncateFile(fd, length: scan.validEnd, path: path)
+                        keptBytes = scan.validEnd
+                        report.bytesTruncated += tail
+                        report.notes.append("\(path): cut off \(tail) bytes after the last complete record "
+                                            + "(a write interrupted by a crash or power loss)")
+                    } else {
+                        report.bytesSkipped += tail
+                        report.notes.append("\(path): skipped \(tail) damaged bytes from offset \(scan.validEnd) to the end")
+                    }
+                }
+                for stretch in scan.skipped {
+                    report.bytesSkipped += stretch.count
+                    report.notes.append("\(path): skipped \(stretch.count) damaged bytes at offset \(stretch.start)")
+                }
+                index.appendSegment(firstSequence: first, fileBytes: keptBytes)
+                for record in scan.records {
+                    let acknowledged = record.queueSequence < lowestUnacknowledged
+                    index.addRecord(sequence: record.queueSequence, offset: record.offset, length: record.length,
+                                    acknowledged: acknowledged)
+                    if acknowledged { report.recordsAcknowledged += 1 } else { report.recordsPending += 1 }
+                    if let known = lastStreamSequences[record.topic], known >= record.streamSequence {} else {
+                        lastStreamSequences[record.topic] = record.streamSequence
+                    }
+                    highest = record.queueSequence
+                }
+                if isNewest {
+                    activeFD = fd
+                    fd = -1
+                }
+            } catch {
+                // Keep it on disk for a later attempt or for IT; new sequences stay above any
+                // record it can hold (at least a header each), so the order is kept.
+                unreadableSegments.append(first)
+                let room = UInt64(size > 0 ? size / RecordFormat.headerSize + 1 : 1 << 24)
+                if first &+ room > sequenceFloor { sequenceFloor = first &+ room }
+                report.notes.append("\(error.description); this segment is left as it is and not replayed")
+            }
+            QueueFiles.closeFile(fd)
+        }
+        nextSequence = max(sequenceFloor, lowestUnacknowledged, highest + 1)
+        report.recordsPending = index.pendingCount
+        recovery = report
+
+        // Segments acknowledged before the restart (the crash came between checkpoint and delete).
+        do throws(QueueError) {
+            _ = try deleteAcknowledgedSegments()
+        } catch {
+            recovery.notes.append("\(error.description); acknowledged segments stay until the next attempt")
+        }
+    }
+
+    // MARK: Names
+
+    private func path(_ name: String) -> String { directory == "/" ? "/" + name : directory + "/" + name }
+
+    private func segmentPath(_ first: UInt64) -> String { path(DiskQueue.segmentName(first)) }
+
+    /// 20 digits, so names sort like the sequences they carry.
+    public static func segmentName(_ first: UInt64) -> String {
+        var digits = [UInt8](repeating: 0x30, count: 20)
+        var value = first
+        var position = 19
+        while value > 0 {
+            digits[position] = 0x30 + UInt8(value % 10)
+            value /= 10
+            position -= 1
+        }
+        return String(decoding: digits, as: UTF8.self) + ".seg"
+    }
+
+    /// The first sequence a segment name carries, or nil for any other file.
+    public static func segmentSequence(fromName name: String) -> UInt64? {
+        let bytes = Array(name.utf8)
+        guard bytes.count == 24, Array(bytes[20...]) == Array(".seg".utf8) else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes[0..<20] {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - 0x30))
+            if overflow1 || overflow2 { return nil }
+            value = sum
+        }
+        return value
+    }
+
+    private static func validate(_ settings: DiskQueueSettings) throws(QueueError) {
+        var problem = ""
+        if settings.directory.isEmpty {
+            problem = "no queue directory is configured"
+        } else if settings.segmentBytes < 1 || settings.segmentBytes > 1 << 30 {
+            problem = "the segment size (\(settings.segmentBytes) bytes) must be between 1 byte and 1 GiB"
+        } else if settings.maximumBytes < settings.segmentBytes {
+            problem = "the maximum size (\(settings.maximumBytes) bytes) is below the segment size (\(settings.segmentBytes) bytes)"
+        } else if case .interval(let milliseconds) = settings.fsync, milliseconds < 0 {
+            problem = "the fsync interval (\(milliseconds) ms) is negative"
+        }
+        if !problem.isEmpty { throw QueueError("open queue", settings.directory, errno: EINVAL, detail: problem) }
+    }
+}

@@ -1,1 +1,0 @@
-// StoreAndForward: filled in by its own change.

@@ -1,0 +1,246 @@
+import Foundation
+import Testing
+@testable import Commands
+@testable import Config
+import Gateway
+import JSON
+import RegisterMaps
+import Vitals
+
+/// Deploy/mqtt/asyncapi.yaml against the code: every topic of Topics.swift is a channel with
+/// the same address, QoS and retain are as agreed, every $ref resolves, and the payload
+/// schemas name the members the encoders write. Read with the agent's own libyaml reader.
+struct CommandTopicContractTests {
+    /// Ids unlike each other, so a swapped parameter shows.
+    static let ids = ["site": "site-x", "box": "box.7", "bed": "chair_3", "device": "pump-2"]
+    static let topics = Topics(prefix: "bedside/site-x/box.7")
+    static let expectedAddresses: [String: String] = [
+        "status": topics.status,
+        "vitals": topics.vitals(bed: "chair_3"),
+        "alarmEvents": topics.alarmEvents(bed: "chair_3"),
+        "alarmState": topics.alarmState(bed: "chair_3"),
+        "deviceState": topics.deviceState(device: "pump-2"),
+        "health": topics.health,
+        "commands": topics.commands,
+        "responses": topics.responses,
+    ]
+    /// Topics member for each channel, to notice a topic added to Topics.swift only.
+    static let topicsMembers = ["status": "status", "vitals": "vitals", "alarmEvents": "alarmEvents",
+                                "alarmState": "alarmState", "deviceState": "deviceState", "health": "health",
+                                "commands": "commands", "responses": "responses"]
+
+    @Test func documentIsAsyncAPI300AndStatesThatIdsAreOpaque() throws {
+        let document = try ContractDocument.load()
+        #expect(document.root["asyncapi"]?.text == "3.0.0")
+        let description = document.root["info"]?["description"]?.text ?? ""
+        #expect(description.contains("opaque ids"))
+        #expect(description.contains("No patient\nname, record number") || description.contains("No patient name, record number"))
+    }
+
+    @Test func everyChannelAddressIsWhatTopicsBuilds() throws {
+        let document = try ContractDocument.load()
+        let channels = try #require(document.root["channels"])
+        #expect(Set(channels.keys) == Set(Self.expectedAddresses.keys))
+        for name in channels.keys {
+            let channel = try #require(channels[name])
+            let address = try #require(channel["address"]?.text, "channel \(name) has no address")
+            let placeholders = Self.placeholders(in: address)
+            #expect(Set(placeholders) == Set(channel["parameters"]?.keys ?? []), "channel \(name): parameters and address disagree")
+            var substituted = address
+            for placeholder in placeholders {
+                let value = try #require(Self.ids[placeholder], "channel \(name): unknown parameter {\(placeholder)}")
+                substituted = substituted.replacingOccurrences(of: "{\(placeholder)}", with: value)
+            }
+            #expect(substituted == Self.expectedAddresses[name], "channel \(name)")
+        }
+    }
+
+    @Test func everyTopicInTopicsSwiftIsInTheContract() throws {
+        let source = try String(contentsOf: ContractDocument.repositoryRoot.appendingPathComponent("Sources/Gateway/Topics.swift"),
+                                encoding: .utf8)
+        var members: [String] = []
+        for line in source.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.count >= 3, words[0] == "public", words[1] == "var" || words[1] == "func" else { continue }
+            let name = String(words[2].prefix { $0.isLetter || $0.isNumber })
+            if name != "prefix" { members.append(name) }
+        }
+        #expect(Set(members) == Set(Self.topicsMembers.values), "Topics.swift and the contract list different topics")
+    }
+
+    @Test func operationsPublishWithTheAgreedQoSAndRetain() throws {
+        let document = try ContractDocument.load()
+        let expected: [String: (action: String, channel: String, qos: String, retain: String)] = [
+            "sendStatus": ("send", "status", "1", "true"),
+            "sendVitals": ("send", "vitals", "1", "false"),
+            "sendAlarmEvent": ("send", "alarmEvents", "1", "false"),
+            "sendAlarmState": ("send", "alarmState", "1", "true"),
+            "sendDeviceState": ("send", "deviceState", "1", "true"),
+            "sendHealth": ("send", "health", "0", "true"),
+            "receiveCommand": ("receive", "commands", "1", "false"),
+            "sendResponse": ("send", "responses", "1", "false"),
+        ]
+        let operations = try #require(document.root["operations"])
+        #expect(Set(operations.keys) == Set(expected.keys))
+        for (name, want) in expected {
+            let operation = try #require(operations[name], "no operation \(name)")
+            #expect(operation["action"]?.text == want.action, "\(name)")
+            #expect(operation["channel"]?["$ref"]?.text == "#/channels/\(want.channel)", "\(name)")
+            #expect(operation["bindings"]?["mqtt"]?["qos"]?.text == want.qos, "\(name)")
+            #expect(operation["bindings"]?["mqtt"]?["retain"]?.text == want.retain, "\(name)")
+            for message in operation["messages"]?.items ?? [] {
+                #expect(message["$ref"]?.text?.hasPrefix("#/channels/\(want.channel)/messages/") == true, "\(name)")
+            }
+        }
+        #expect(operations["receiveCommand"]?["reply"]?["channel"]?["$ref"]?.text == "#/channels/responses")
+        // The Last Will is the offline status on the status channel.
+        let lastWill = document.root["servers"]?["box"]?["bindings"]?["mqtt"]?["lastWill"]
+        #expect(lastWill?["topic"]?.text == document.root["channels"]?["status"]?["address"]?.text)
+        #expect(lastWill?["retain"]?.text == "true")
+        #expect(lastWill?["message"]?.text?.contains(#""reason":"connection-lost""#) == true)
+    }
+
+    @Test func everyReferenceResolves() throws {
+        let document = try ContractDocument.load()
+        var references: [String] = []
+        ContractDocument.collectReferences(document.root, into: &references)
+        #expect(references.count > 40)
+        for reference in references {
+            #expect(document.resolve(reference) != nil, "unresolved $ref \(reference)")
+        }
+    }
+
+    @Test func vitalsSchemaNamesWhatTheEncoderWrites() throws {
+        let document = try ContractDocument.load()
+        let monitor = BuiltinProfiles.patientMonitor
+        let pump = BuiltinProfiles.infusionPump
+        let samples = [
+            Sample(point: try #require(monitor.point(named: "spo2")), deviceID: "monitor-1", value: 97, quality: .ok,
+                   wallClockMilliseconds: 1_795_509_601_001, monotonicNanoseconds: 0),
+            Sample(point: try #require(pump.point(named: "rate")), deviceID: "pump-1", value: nil, quality: .commLoss,
+                   wallClockMilliseconds: 1_795_509_601_001, monotonicNanoseconds: 0),
+        ]
+        let text = encodeVitalsMessage(bedID: "chair-1", sequence: 42, wallClockMilliseconds: 1_795_509_601_002, samples: samples)
+        let message = try JSONParser.parse(text)
+        let schema = try #require(document.resolve("#/components/schemas/vitals"))
+        try Self.expectMembers(of: message, match: schema, in: document, context: "vitals")
+        guard case .array(let vitals)? = message["vitals"] else { Issue.record("no vitals array"); return }
+        let itemSchema = try #require(document.resolve("#/components/schemas/vital"))
+        for vital in vitals { try Self.expectMembers(of: vital, match: itemSchema, in: document, context: "vital") }
+        let qualities = itemSchema["properties"]?["quality"]?["enum"]?.items.compactMap(\.text) ?? []
+        #expect(Set(qualities) == Set(["ok", "stale", "out-of-range", "comm-loss", "sensor-off"]))
+    }
+
+    @Test func commandAndResponseSchemasMatchTheCommandsModule() throws {
+        let document = try ContractDocument.load()
+        let command = try #require(document.resolve("#/components/schemas/command"))
+        #expect(Set(command["properties"]?.keys ?? []) == ["id", "command", "token", "bed", "alarm"])
+        #expect(command["additionalProperties"]?.text == "false")
+        let names = command["properties"]?["command"]?["enum"]?.items.compactMap(\.text) ?? []
+        #expect(names == CommandKind.all.map(\.name))
+        #expect(command["properties"]?["token"]?["minLength"]?.text == "\(CommandTokens.minimumTokenLength)")
+
+        let schema = try #require(document.resolve("#/components/schemas/response"))
+        let tokens = try CommandTokens.parse(Array("central-1 Zk3v9QeT0pL2mW8xR4yB6nC1sD7fG5hJ rebirth\n".utf8), file: "t")
+        for payload in [#"{"id":"c-1","command":"rebirth","token":"Zk3v9QeT0pL2mW8xR4yB6nC1sD7fG5hJ"}"#, "not json"] {
+            let decision = decideCommand(Array(payload.utf8), tokens: tokens, bedIDs: [])
+            let response = try JSONParser.parse(encodeCommandResponse(decision, wallClockMilliseconds: 0))
+            try Self.expectMembers(of: response, match: schema, in: document, context: "response")
+        }
+    }
+
+    // MARK: helpers
+
+    static func placeholders(in address: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(address)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            names.append(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+
+    /// Every member the encoder wrote is a property of the schema, and every required property was written.
+    private static func expectMembers(of value: JSONValue, match schema: YAMLNode, in document: ContractDocument, context: String) throws {
+        guard case .object(let members) = value else {
+            Issue.record("\(context): not an object")
+            return
+        }
+        let written = Set(members.map(\.key))
+        let properties = Set(schema["properties"]?.keys ?? [])
+        let required = Set(schema["required"]?.items.compactMap(\.text) ?? [])
+        #expect(written.isSubset(of: properties), "\(context): not in the schema: \(written.subtracting(properties))")
+        #expect(required.isSubset(of: written), "\(context): required but not written: \(required.subtracting(written))")
+    }
+}
+
+/// asyncapi.yaml as read by Config's libyaml reader.
+private struct ContractDocument {
+    let root: YAMLNode
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static func load() throws -> ContractDocument {
+        let path = repositoryRoot.appendingPathComponent("Deploy/mqtt/asyncapi.yaml").path
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let result = YAMLLoader.load(bytes, file: path)
+        guard result.errors.isEmpty, result.isComplete, let root = result.root else {
+            throw ContractError(description: "cannot read \(path): \(ConfigErrors(result.errors).description)")
+        }
+        return ContractDocument(root: root)
+    }
+
+    /// A local JSON pointer ("#/components/schemas/id"); nil when nothing is there.
+    func resolve(_ reference: String) -> YAMLNode? {
+        guard reference.hasPrefix("#/") else { return nil }
+        var node: YAMLNode? = root
+        for part in reference.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) {
+            let key = part.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            node = node?[key]
+        }
+        return node
+    }
+
+    static func collectReferences(_ node: YAMLNode, into references: inout [String]) {
+        switch node.content {
+        case .mapping(let pairs):
+            for pair in pairs {
+                if pair.key == "$ref", let text = pair.value.text { references.append(text) }
+                collectReferences(pair.value, into: &references)
+            }
+        case .sequence(let items):
+            for item in items { collectReferences(item, into: &references) }
+        case .scalar, .invalid:
+            break
+        }
+    }
+}
+
+private struct ContractError: Error, CustomStringConvertible {
+    var description: String
+}
+
+private extension YAMLNode {
+    subscript(key: String) -> YAMLNode? {
+        guard case .mapping(let pairs) = content else { return nil }
+        return pairs.first { $0.key == key }?.value
+    }
+
+    var keys: [String] {
+        guard case .mapping(let pairs) = content else { return [] }
+        return pairs.map(\.key)
+    }
+
+    var items: [YAMLNode] {
+        guard case .sequence(let items) = content else { return [] }
+        return items
+    }
+
+    var text: String? {
+        guard case .scalar(let text, _) = content else { return nil }
+        return text
+    }
+}
