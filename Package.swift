@@ -48,7 +48,7 @@ let package = Package(
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
-                          dependencies: ["Platform", "Config", "Gateway", "Acquisition", "MQTT", "Vitals", "JSON", "Commands"],
+                          dependencies: ["Platform", "Config", "Gateway", "Acquisition", "MQTT", "Vitals", "JSON", "Commands", "Metrics", "Modbus"],
                           swiftSettings: agentSwiftSettings),
         // The device simulator, a separate program so that the agent carries none of it.
         .executableTarget(name: "bedside-simulator", dependencies: ["Platform", "Config", "Modbus", "Simulator"],

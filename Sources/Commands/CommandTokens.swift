@@ -118,21 +118,18 @@ public struct CommandTokens: Sendable {
         return CommandTokens(isConfigured: true, senders: parser.senders)
     }
 
-    /// The sender whose token is `candidate`, comparing against every sender's token in time
-    /// that depends only on the candidate's length and the number of senders, never on how
-    /// much of a real token the candidate matches or which sender it belongs to.
+    /// The sender whose token is `candidate`. Every sender's token is compared in full, in
+    /// time that depends only on the candidate's length, never on how much of a real token
+    /// it matches.
     public func sender(presenting candidate: [UInt8]) -> CommandSender? {
-        // Tokens are unique, so at most one sender matches; `found` is its index + 1, or 0.
-        var found = 0
-        var index = 0
-        while index < senders.count {
-            let difference = constantTimeDifference(candidate, senders[index].token)
-            // 1 when difference == 0, else 0, without a branch.
-            let isMatch = Int((UInt32(difference) &- 1) >> 31)
-            found |= (index + 1) * isMatch
-            index += 1
+        // A plain conditional pick: an earlier branch-free version (index arithmetic on the
+        // match flags) returned a corrupt sender in the aarch64 Embedded build (Swift 6.3,
+        // -Osize), trapping the agent; x86_64 and the host build were fine.
+        var match: CommandSender?
+        for sender in senders where constantTimeDifference(candidate, sender.token) == 0 {
+            match = sender
         }
-        return found == 0 ? nil : senders[found - 1]
+        return match
     }
 }
 

@@ -1,8 +1,11 @@
 import Acquisition
+import Config
 import Health
 import JSON
+import MQTT
 import Metrics
 import Platform
+import StoreAndForward
 
 /// The health documents, rebuilt by the publisher once a second and served as they are by
 /// libmicrohttpd's thread, which therefore never touches the agent's state.

@@ -1,4 +1,5 @@
 import Acquisition
+import Config
 import RegisterMaps
 import Vitals
 

@@ -1,4 +1,5 @@
 import Commands
+import Config
 import MQTT
 import Platform
 

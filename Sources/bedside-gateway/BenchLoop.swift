@@ -1,5 +1,7 @@
 import Acquisition
 import Config
+import Metrics
+import Modbus
 import Platform
 import RegisterMaps
 

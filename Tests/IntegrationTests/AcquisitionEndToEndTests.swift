@@ -126,7 +126,7 @@ struct AcquisitionEndToEndTests {
     @Test func unpluggedMonitorTurnsCommLossAndRecoversWhileTheOtherKeepsItsCycle() throws {
         let rig = try Rig("e2e-unplug")
         defer { rig.stopAll() }
-        let firstPort = Self.twoFreeLoopbackPorts()
+        let firstPort = freeConsecutiveLoopbackPorts(2)
         let unpluggedAfter: Int64 = 3
         let unpluggedFor: Int64 = 5
         // Device 1 (the first port) is unplugged at simulated second 3 for 5 s; device 2 never.
@@ -627,25 +627,4 @@ struct AcquisitionEndToEndTests {
         return Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
-    /// A loopback port whose next port is free too (the simulator's TCP devices take
-    /// consecutive ports).
-    static func twoFreeLoopbackPorts() -> Int {
-        for _ in 0..<50 {
-            let port = freeLoopbackPort()
-            if port < 65_535 && isFree(port + 1) { return port }
-        }
-        return freeLoopbackPort()
-    }
-
-    static func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
 }

@@ -154,7 +154,7 @@ struct EndToEndTests {
     @Test func withoutRealTimePrivilegesItWarnsOnceAndStillSamples() throws {
         let directory = try temporaryDirectory("unprivileged")
         let broker = try MosquittoBroker()
-        let firstPort = freeLoopbackPort()
+        let firstPort = freeConsecutiveLoopbackPorts(2)
         let simulator = try ChildProcess(name: "simulator",
                                          command: [simulatorBinary(), "--port", String(firstPort), "--count", "2"],
                                          directory: directory)

@@ -50,14 +50,18 @@ struct PublishingEndToEndTests {
         #expect(beds.count == 32)
         for (bed, received) in beds.sorted(by: { $0.key < $1.key }) {
             let sequences = Set(received.map(\.sequence)).sorted()
-            #expect(Self.isContiguousFromOne(received), "\(bed): missing \(Self.missing(sequences))\n\(rig.agentOutput)")
+            let contiguous = Self.isContiguousFromOne(received)
+            #expect(contiguous, "\(bed): missing \(Self.missing(sequences))\n\(rig.agentOutput)")
             // Covered the whole outage: about one message a second went to the queue meanwhile.
-            #expect(received.filter(\.replayed).count >= 50, "\(bed): only \(received.filter(\.replayed).count) replayed")
+            let replayedCount = received.filter(\.replayed).count
+            #expect(replayedCount >= 50, "\(bed): only \(replayedCount) replayed")
             // Replayed messages come oldest first, and so do live ones.
             let replayedOrder = received.filter(\.replayed).map(\.sequence)
             let liveOrder = received.filter { !$0.replayed }.map(\.sequence)
-            #expect(Self.isNonDecreasing(replayedOrder), "\(bed): replayed out of order: \(replayedOrder)")
-            #expect(Self.isNonDecreasing(liveOrder), "\(bed): live out of order: \(liveOrder)")
+            let replayedInOrder = Self.isNonDecreasing(replayedOrder)
+            let liveInOrder = Self.isNonDecreasing(liveOrder)
+            #expect(replayedInOrder, "\(bed): replayed out of order: \(replayedOrder)")
+            #expect(liveInOrder, "\(bed): live out of order: \(liveOrder)")
         }
     }
 
@@ -92,13 +96,15 @@ struct PublishingEndToEndTests {
         let all = received + after
         for (bed, messages) in Self.perBed(all).sorted(by: { $0.key < $1.key }) {
             let sequences = Set(messages.map(\.sequence)).sorted()
-            #expect(Self.isContiguousFromOne(messages), "\(bed): missing \(Self.missing(sequences))\n\(rig.agentOutput)")
+            let contiguous = Self.isContiguousFromOne(messages)
+            #expect(contiguous, "\(bed): missing \(Self.missing(sequences))\n\(rig.agentOutput)")
             // Numbers continue after the restart: a number seen twice is the same message (same
             // time), never a new one that restarted the count.
             let timesBySequence = Dictionary(grouping: messages, by: \.sequence).mapValues { Set($0.map(\.time)) }
-            #expect(timesBySequence.values.allSatisfy { $0.count == 1 }, "\(bed): a sequence number was reused")
-            #expect(messages.contains { $0.replayed && $0.sequence > (lastSeenBeforeKill[bed] ?? 0) },
-                    "\(bed): what was queued before the kill was not replayed")
+            let reused = timesBySequence.filter { $0.value.count > 1 }.keys.sorted()
+            #expect(reused.isEmpty, "\(bed): sequence numbers reused by different messages: \(reused)")
+            let replayedAfterKill = messages.contains { $0.replayed && $0.sequence > (lastSeenBeforeKill[bed] ?? 0) }
+            #expect(replayedAfterKill, "\(bed): what was queued before the kill was not replayed")
         }
         // The agent's Last Will: killed while connected, the broker says offline for it.
         _ = status.wait(timeout: 20) { $0.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"online\"") } }

@@ -31,11 +31,7 @@ final class PublishingRig {
 
     /// `monitors` patient monitors on consecutive loopback ports; returns the ports.
     func startSimulator(monitors: Int) throws -> [Int] {
-        var first = freeLoopbackPort()
-        // Consecutive free ports: try a few bases.
-        for _ in 0..<20 where !(0..<monitors).allSatisfy({ PublishingRig.portIsFree(first + $0) }) {
-            first = freeLoopbackPort()
-        }
+        let first = freeConsecutiveLoopbackPorts(monitors)
         let child = try ChildProcess(name: "simulator", command: [simulatorBinary(), "--port", String(first), "--count", String(monitors)],
                                      directory: directory)
         simulator = child
@@ -43,18 +39,6 @@ final class PublishingRig {
             throw TestFailure("simulator did not start: \(child.output)")
         }
         return Array(first..<(first + monitors))
-    }
-
-    static func portIsFree(_ port: Int) -> Bool {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 
     /// One bed per port, each with one monitor; ids chair-N / monitor-N.

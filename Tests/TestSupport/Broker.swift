@@ -19,6 +19,9 @@ public final class MosquittoBroker {
             allow_anonymous true
             """
         if let persistence {
+            // Started as root, mosquitto drops to the `mosquitto` user, which must be able to
+            // write its database here.
+            chmod(persistence.path, 0o777)
             // Queue without limit for persistent subscribers that are away: the outage tests
             // count every message.
             config += """

@@ -80,6 +80,30 @@ public func freeLoopbackPort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
+/// The first of `count` consecutive loopback ports that are free now (the simulator's TCP
+/// devices take consecutive ports). Drawn from 20000-31999, below the kernel's ephemeral
+/// range (32768 and up), so that no test's outgoing connection takes one meanwhile.
+public func freeConsecutiveLoopbackPorts(_ count: Int) -> Int {
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<200 {
+        let first = Int.random(in: 20_000...(32_000 - count), using: &generator)
+        if (first..<(first + count)).allSatisfy(isFreeLoopbackPort) { return first }
+    }
+    return freeLoopbackPort()
+}
+
+public func isFreeLoopbackPort(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
 /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
 public func waitForListener(port: Int, timeout: TimeInterval = 15) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Config
+import Commands
 
 /// The publishing settings: TLS, credentials, the disk queue, health and commands.
 struct PublishingConfigTests {
@@ -121,5 +122,26 @@ struct PublishingConfigTests {
         #expect(errors(config) == ["\(path): no 'password=' line"])
         try write("username=edge-01\npassword=\n")
         #expect(errors(config) == ["\(path):2:10: password: the password is empty"])
+    }
+}
+
+/// The example files shipped in Deploy/config are valid as they stand.
+struct ShippedPublishingExamplesTests {
+    static let configDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Deploy/config")
+
+    @Test func credentialsExampleParses() throws {
+        let path = Self.configDirectory.appendingPathComponent("mqtt-credentials.example").path
+        let parsed = parseCredentials(Array(try Data(contentsOf: URL(fileURLWithPath: path))), file: path)
+        #expect(parsed.errors.isEmpty, "\(parsed.errors)")
+        #expect(parsed.username == "bedside-gateway")
+    }
+
+    @Test func commandTokensExampleParses() throws {
+        let path = Self.configDirectory.appendingPathComponent("command-tokens.example").path
+        let tokens = try CommandTokens.load(path: path)
+        #expect(tokens.senders.map(\.name) == ["central-station", "charting-service"])
+        #expect(tokens.senders[1].may(.rebirth) && !tokens.senders[1].may(.pauseAudio))
     }
 }
