@@ -1,4 +1,5 @@
 import CShims
+import MQTT
 import Platform
 import RegisterMaps
 
@@ -115,7 +116,7 @@ final class ConfigDecoder {
         let sessionExpiry = optionalInteger(mqtt, "session_expiry_s", in: 0...604_800, default: 3600)
         var credentials: MQTTCredentials?? = .some(nil)
         if let field = mqtt.optional("credentials_file") { credentials = decodeCredentialsFile(field).map { $0 } }
-        var tls: MQTTTLSFiles?? = .some(nil)
+        var tls: MQTTTLSOptions?? = .some(nil)
         if let field = mqtt.optional("tls") { tls = decodeTLS(field).map { $0 } }
         guard let host, let port, let clientID, let keepalive, let topicPrefix, let sessionExpiry,
               let credentials, let tls else { return nil }

@@ -1,3 +1,4 @@
+import MQTT
 import RegisterMaps
 
 /// The agent's configuration as typed values, after every check has passed.
@@ -50,10 +51,10 @@ public struct MQTTSettings: Sendable {
     public var sessionExpirySeconds: Int
     /// Read from `credentials_file`, never written in the configuration itself.
     public var credentials: MQTTCredentials?
-    public var tls: MQTTTLSFiles?
+    public var tls: MQTTTLSOptions?
 
     public init(host: String, port: Int, clientID: String, keepaliveSeconds: Int, topicPrefix: String,
-                sessionExpirySeconds: Int = 3600, credentials: MQTTCredentials? = nil, tls: MQTTTLSFiles? = nil) {
+                sessionExpirySeconds: Int = 3600, credentials: MQTTCredentials? = nil, tls: MQTTTLSOptions? = nil) {
         self.host = host
         self.port = port
         self.clientID = clientID
@@ -75,20 +76,6 @@ public struct MQTTCredentials: Sendable, Equatable {
         self.username = username
         self.password = password
         self.file = file
-    }
-}
-
-/// PEM files for MQTT over TLS: the CA that signed the broker's certificate, and optionally
-/// this box's own certificate and key when the broker asks clients for one.
-public struct MQTTTLSFiles: Sendable, Equatable {
-    public var caFile: String
-    public var certificateFile: String?
-    public var keyFile: String?
-
-    public init(caFile: String, certificateFile: String? = nil, keyFile: String? = nil) {
-        self.caFile = caFile
-        self.certificateFile = certificateFile
-        self.keyFile = keyFile
     }
 }
 

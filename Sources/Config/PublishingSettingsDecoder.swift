@@ -1,10 +1,11 @@
 import CShims
+import MQTT
 import Platform
 
 /// The settings of publishing: TLS and credentials of the broker connection, the disk queue,
 /// the health endpoint and the command tokens.
 extension ConfigDecoder {
-    func decodeTLS(_ field: Field) -> MQTTTLSFiles? {
+    func decodeTLS(_ field: Field) -> MQTTTLSOptions? {
         guard let tls = mapping(field, expected: "a mapping with the TLS files (ca_file, cert_file, key_file)",
                                 allowedKeys: ["ca_file", "cert_file", "key_file"])
         else { return nil }
@@ -27,7 +28,7 @@ extension ConfigDecoder {
             return nil
         }
         guard let caFile, let certificate, let key else { return nil }
-        return MQTTTLSFiles(caFile: caFile, certificateFile: certificate, keyFile: key)
+        return MQTTTLSOptions(caFile: caFile, certificateFile: certificate, keyFile: key)
     }
 
     /// `username=` and `password=` lines; the password never appears in the configuration, on

@@ -114,8 +114,7 @@ public final class Agent {
         return MQTTConnectOptions(host: settings.host, port: settings.port, keepaliveSeconds: settings.keepaliveSeconds,
                                   sessionExpirySeconds: UInt32(settings.sessionExpirySeconds),
                                   username: settings.credentials?.username, password: settings.credentials?.password,
-                                  tls: settings.tls.map { MQTTTLSOptions(caFile: $0.caFile, certificateFile: $0.certificateFile,
-                                                                         keyFile: $0.keyFile) },
+                                  tls: settings.tls,
                                   will: will)
     }
 
@@ -206,6 +205,8 @@ public final class Agent {
                 log(.warning, "\(error.description); commands will not be received until the next connection")
             }
             publishRetainedState()
+        case .refused(let result) where result.protocolVersion == .v5 && result.code == 132:
+            log(.info, "MQTT broker \(broker) does not speak MQTT 5; connecting with MQTT 3.1.1")
         case .refused(let result):
             if lastRefusal != result.code {
                 lastRefusal = result.code

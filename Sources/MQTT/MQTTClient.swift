@@ -13,7 +13,7 @@ public enum MQTTProtocolVersion: Sendable, Equatable {
 
 /// PEM files for TLS: the CA that signed the broker's certificate, and this client's own
 /// certificate and key when the broker asks for one.
-public struct MQTTTLSOptions: Sendable {
+public struct MQTTTLSOptions: Sendable, Equatable {
     public var caFile: String
     public var certificateFile: String?
     public var keyFile: String?

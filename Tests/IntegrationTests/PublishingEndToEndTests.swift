@@ -150,7 +150,7 @@ struct PublishingEndToEndTests {
     @Test func tlsWithClientCertificateAndPasswordConnectsAndAWrongPasswordIsRetried() throws {
         let rig = try PublishingRig("tls")
         defer { rig.stopAll() }
-        let pki = try TestPKI(directory: rig.directory)
+        let pki = try TestCertificates(directory: rig.directory)
         let tlsPort = freeLoopbackPort()
         let passwordFile = rig.directory.appendingPathComponent("passwd").path
         let made = try runToCompletion(["mosquitto_passwd", "-b", "-c", passwordFile, "box-1", "correct horse=battery"])
@@ -159,7 +159,7 @@ struct PublishingEndToEndTests {
         _ = try rig.startBroker(port: plainPort, config: """
             per_listener_settings true
             listener \(tlsPort) 127.0.0.1
-            cafile \(pki.caCertificate)
+            cafile \(pki.caFile)
             certfile \(pki.serverCertificate)
             keyfile \(pki.serverKey)
             require_certificate true
@@ -170,7 +170,7 @@ struct PublishingEndToEndTests {
             """)
         let ports = try rig.startSimulator(monitors: 1)
         let credentials = try rig.writeCredentials(name: "good", username: "box-1", password: "correct horse=battery")
-        let tls = "tls: { ca_file: \(pki.caCertificate), cert_file: \(pki.clientCertificate), key_file: \(pki.clientKey) }"
+        let tls = "tls: { ca_file: \(pki.caFile), cert_file: \(pki.clientCertificate), key_file: \(pki.clientKey) }"
         try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 500, mqttPort: tlsPort,
                             mqttExtra: "credentials_file: \(credentials), \(tls)")
         let subscriber = try RecordingSubscriber(port: plainPort, topic: "\(Self.prefix)/beds/+/vitals")
@@ -347,3 +347,91 @@ struct PublishingEndToEndTests {
 }
 
 typealias MQTTClientMessage = MQTTClient.Message
+
+/// MQTT 5 where the broker speaks it, 3.1.1 otherwise. Debian's mosquitto speaks both, so
+/// this runs against a stand-in for an older broker: a few lines of Python that refuse an
+/// MQTT 5 CONNECT the way a 3.1.1 broker must (CONNACK 1, "unacceptable protocol version"),
+/// accept 3.1.1, and acknowledge QoS 1 publishes.
+@Suite
+struct ProtocolFallbackEndToEndTests {
+    static let broker311 = """
+        import socket, sys, threading
+        port, log = int(sys.argv[1]), open(sys.argv[2], "a", buffering=1)
+        def read_exact(c, n):
+            data = b""
+            while len(data) < n:
+                chunk = c.recv(n - len(data))
+                if not chunk: raise EOFError
+                data += chunk
+            return data
+        def packet(c):
+            first = read_exact(c, 1)[0]
+            length, shift = 0, 0
+            while True:
+                byte = read_exact(c, 1)[0]
+                length |= (byte & 0x7f) << shift
+                shift += 7
+                if byte < 0x80: break
+            return first, read_exact(c, length)
+        def serve(c):
+            try:
+                kind, body = packet(c)
+                level = body[6]
+                log.write("connect level %d\\n" % level)
+                if level != 4:
+                    c.sendall(bytes([0x20, 2, 0, 1])); c.close(); return
+                c.sendall(bytes([0x20, 2, 0, 0]))
+                while True:
+                    kind, body = packet(c)
+                    if kind >> 4 == 3:
+                        qos = (kind >> 1) & 3
+                        topic_length = body[0] << 8 | body[1]
+                        topic = body[2:2 + topic_length].decode()
+                        log.write("publish qos %d %s\\n" % (qos, topic))
+                        if qos == 1: c.sendall(bytes([0x40, 2]) + body[2 + topic_length:4 + topic_length])
+                    elif kind >> 4 == 8:
+                        c.sendall(bytes([0x90, 3]) + body[0:2] + bytes([1]))
+                    elif kind >> 4 == 12:
+                        c.sendall(bytes([0xd0, 0]))
+                    elif kind >> 4 == 14:
+                        c.close(); return
+            except (EOFError, OSError):
+                c.close()
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port)); server.listen()
+        while True:
+            connection, _ = server.accept()
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+        """
+
+    @Test func aBrokerThatSpeaksOnly311GetsMQTT311AndItsAcknowledgementsEmptyTheQueue() throws {
+        let rig = try PublishingRig("mqtt311")
+        defer { rig.stopAll() }
+        let port = freeLoopbackPort()
+        let log = rig.directory.appendingPathComponent("broker311.log").path
+        let broker = try ChildProcess(name: "broker311", command: ["/usr/bin/python3", "-c", Self.broker311, String(port), log],
+                                      directory: rig.directory)
+        defer { broker.kill() }
+        #expect(waitForListener(port: port), "\(broker.output)")
+        let ports = try rig.startSimulator(monitors: 1)
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 250, mqttPort: port)
+        try rig.startAgent()
+        let deadline = Date().addingTimeInterval(60)
+        var seen = ""
+        while Date() < deadline {
+            seen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if seen.components(separatedBy: "/vitals").count > 8 { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(seen.hasPrefix("connect level 5\n"), "the agent should try MQTT 5 first:\n\(seen)")
+        #expect(seen.contains("connect level 4\n"), "and fall back to 3.1.1:\n\(seen)")
+        #expect(seen.contains("publish qos 1 bedside/test/box-1/beds/chair-1/vitals"), "\(seen)")
+        #expect(rig.agentOutput.contains("(MQTT 3.1.1)"), "\(rig.agentOutput)")
+        // Every PUBACK of the old broker reached the queue: nothing waits once the stream is acknowledged.
+        Thread.sleep(forTimeInterval: 1.5)
+        let pending = try rig.metrics()["bedside_queue_pending_messages"]?.first?.value ?? -1
+        #expect(pending >= 0 && pending <= 2, "pending \(pending)")
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+    }
+}

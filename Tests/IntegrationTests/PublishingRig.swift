@@ -139,39 +139,6 @@ final class PublishingRig {
     }
 }
 
-/// A CA, a broker certificate for 127.0.0.1 and a client certificate, made by openssl.
-struct TestPKI {
-    let caCertificate: String
-    let serverCertificate: String
-    let serverKey: String
-    let clientCertificate: String
-    let clientKey: String
-
-    init(directory: URL) throws {
-        let dir = directory.appendingPathComponent("pki").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let script = """
-            set -e
-            cd '\(dir)'
-            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj '/CN=bedside test CA' 2>/dev/null
-            for name in server client; do
-              openssl req -newkey rsa:2048 -nodes -keyout $name.key -out $name.csr -subj "/CN=$name" 2>/dev/null
-            done
-            printf 'subjectAltName=IP:127.0.0.1\\n' > server.ext
-            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile server.ext 2>/dev/null
-            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 2>/dev/null
-            chmod 644 *.key
-            """
-        let result = try runToCompletion(["bash", "-c", script])
-        guard result.status == 0 else { throw TestFailure("openssl: \(result.output)") }
-        caCertificate = dir + "/ca.crt"
-        serverCertificate = dir + "/server.crt"
-        serverKey = dir + "/server.key"
-        clientCertificate = dir + "/client.crt"
-        clientKey = dir + "/client.key"
-    }
-}
-
 /// Publishes commands as a central station would.
 final class CommandSender {
     private let client: MQTTClient

@@ -242,19 +242,6 @@ struct CommandResponseTests {
 struct CommandRobustnessTests {
     typealias F = CommandFixtures
 
-    /// Deterministic, so a failure reproduces.
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// What every decision must satisfy, whatever the input.
     static func checkInvariants(_ payload: [UInt8], _ decision: CommandDecision) {
         let tokens = F.tokens
@@ -302,7 +289,7 @@ struct CommandRobustnessTests {
     }
 
     @Test func randomMutationsNeverCrashAndStayConsistent() {
-        var random = SplitMix64(state: 0x5EED_0001)
+        var random = SplitMix64(seed: 0x5EED_0001)
         let seeds = [
             F.validAcknowledge,
             #"{"id":"c-18","command":"pause-audio","token":"\#(F.centralToken)"}"#,
@@ -313,16 +300,16 @@ struct CommandRobustnessTests {
         var refused = 0
         for round in 0..<600 {
             var payload = seeds[round % seeds.count]
-            for _ in 0..<(1 + random.below(4)) {
-                let position = random.below(payload.count + 1)
-                let byte = random.below(3) == 0 ? interesting[random.below(interesting.count)] : UInt8(random.below(256))
-                switch random.below(4) {
+            for _ in 0..<(1 + random.next(below: 4)) {
+                let position = random.next(below: payload.count + 1)
+                let byte = random.next(below: 3) == 0 ? interesting[random.next(below: interesting.count)] : UInt8(random.next(below: 256))
+                switch random.next(below: 4) {
                 case 0 where position < payload.count: payload[position] = byte
                 case 1: payload.insert(byte, at: position)
                 case 2 where position < payload.count: payload.remove(at: position)
                 default:  // duplicate a slice, e.g. a whole member
-                    let start = random.below(payload.count)
-                    let end = min(payload.count, start + 1 + random.below(24))
+                    let start = random.next(below: payload.count)
+                    let end = min(payload.count, start + 1 + random.next(below: 24))
                     payload.insert(contentsOf: payload[start..<end], at: position)
                 }
             }
@@ -336,9 +323,9 @@ struct CommandRobustnessTests {
     }
 
     @Test func randomBytesAreRefused() {
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         for _ in 0..<200 {
-            let payload = (0..<random.below(300)).map { _ in UInt8(random.below(256)) }
+            let payload = (0..<random.next(below: 300)).map { _ in UInt8(random.next(below: 256)) }
             let decision = decideCommand(payload, tokens: F.tokens, bedIDs: F.beds)
             guard case .refused = decision else { Issue.record("random bytes accepted"); continue }
             Self.checkInvariants(payload, decision)

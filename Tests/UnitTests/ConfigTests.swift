@@ -4,7 +4,7 @@ import Testing
 import RegisterMaps
 
 /// Rendered errors for a text, or [] when it loads.
-private func renderedErrors(_ text: String, file: String = "config.yaml") -> [String] {
+func renderedErrors(_ text: String, file: String = "config.yaml") -> [String] {
     do {
         _ = try ConfigLoader.parse(text: text, file: file)
         return []
@@ -290,7 +290,7 @@ private let fullConfig = """
 
         // Insertions of YAML's structural characters reach more of libyaml than random bytes alone.
         let interesting = Array("{}[]:,-#&*!|>'\"\n\t %@`?~\\".utf8) + [0x00, 0xFF, 0xC3, 0x80]
-        var random = XorShift(seed: 0x5EED_CAFE_F00D_0001)
+        var random = SplitMix64(seed: 0x5EED_CAFE_F00D_0001)
         for _ in 0..<600 {
             var bytes = original
             for _ in 0..<(1 + random.next(below: 4)) {
@@ -315,18 +315,6 @@ private let fullConfig = """
 }
 
 /// Deterministic pseudo-random numbers, so a failure reproduces.
-private struct XorShift {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next(below bound: Int) -> Int {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return Int(state % UInt64(bound))
-    }
-}
 
 struct BrokenFile: CustomTestStringConvertible, Sendable {
     var name: String

@@ -108,7 +108,7 @@ struct DiskQueueIndexTests {
     }
 
     @Test func sequenceSetAgreesWithASetUnderRandomOperations() {
-        var generator = SplitMix(seed: 0x5EED)
+        var generator = SplitMix64(seed: 0x5EED)
         var set = SequenceSet()
         var model = Set<UInt64>()
         for step in 0..<20_000 {
@@ -143,18 +143,5 @@ struct DiskQueueIndexTests {
         set.insert(50)
         #expect(set.runs.count == 1)
         #expect(set.count == 100_000)
-    }
-
-    /// A small deterministic generator so a failing run can be repeated.
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

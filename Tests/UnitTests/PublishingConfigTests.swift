@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Config
 import Commands
+import MQTT
 
 /// The publishing settings: TLS, credentials, the disk queue, health and commands.
 struct PublishingConfigTests {
@@ -16,15 +17,6 @@ struct PublishingConfigTests {
               - { id: monitor-1, profile: patient-monitor, tcp: { host: 10.0.0.5 } }
 
         """
-
-    func errors(_ text: String, file: String = "config.yaml") -> [String] {
-        do {
-            _ = try ConfigLoader.parse(text: text, file: file)
-            return []
-        } catch {
-            return error.errors.map(\.description)
-        }
-    }
 
     func scratch() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bedside-config-\(UUID().uuidString.prefix(8))")
@@ -66,7 +58,7 @@ struct PublishingConfigTests {
         let root = directory.path + "/"
         #expect(config.mqtt.sessionExpirySeconds == 86400)
         #expect(config.mqtt.credentials == MQTTCredentials(username: "edge-01", password: "p=ss word", file: root + "credentials"))
-        #expect(config.mqtt.tls == MQTTTLSFiles(caFile: root + "ca.pem", certificateFile: root + "box.pem", keyFile: root + "box.key"))
+        #expect(config.mqtt.tls == MQTTTLSOptions(caFile: root + "ca.pem", certificateFile: root + "box.pem", keyFile: root + "box.key"))
         #expect(config.queue == QueueSettings(directory: root + "spool", maximumBytes: 8 << 20, segmentBytes: 256 << 10, fsync: .always))
         #expect(config.health == HealthSettings(listenAddress: "::1", port: 0, publishIntervalSeconds: 30, requireClockSync: false))
         #expect(config.commands.tokensFile == root + "tokens")
@@ -89,15 +81,15 @@ struct PublishingConfigTests {
             ("commands: { token: abc }\n", "config.yaml:9:13: commands.token: unknown key (expected one of: tokens_file)"),
         ]
         for (addition, expected) in cases {
-            #expect(errors(Self.base + addition) == [expected], "\(addition)")
+            #expect(renderedErrors(Self.base + addition) == [expected], "\(addition)")
         }
         let tls = Self.base.replacingOccurrences(of: "  host: broker.local\n",
                                                  with: "  host: broker.local\n  tls: { ca_file: /nonexistent/ca.pem }\n")
-        #expect(errors(tls) == ["config.yaml:5:19: mqtt.tls.ca_file: cannot read the CA certificate file (PEM) \"/nonexistent/ca.pem\": No such file or directory"])
+        #expect(renderedErrors(tls) == ["config.yaml:5:19: mqtt.tls.ca_file: cannot read the CA certificate file (PEM) \"/nonexistent/ca.pem\": No such file or directory"])
         let password = Self.base.replacingOccurrences(of: "  host: broker.local\n",
                                                       with: "  host: broker.local\n  password: secret\n")
-        #expect(errors(password).first?.hasPrefix("config.yaml:5:3: mqtt.password: unknown key") == true,
-                "a password has no place in the configuration: \(errors(password))")
+        #expect(renderedErrors(password).first?.hasPrefix("config.yaml:5:3: mqtt.password: unknown key") == true,
+                "a password has no place in the configuration: \(renderedErrors(password))")
     }
 
     @Test func credentialsFilesAreCheckedLineByLineAndMustNotBeWorldReadable() throws {
@@ -107,21 +99,21 @@ struct PublishingConfigTests {
                                                     with: "  host: broker.local\n  credentials_file: \(path)\n")
         try "username=edge-01\npassword=secret\n".write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o644)
-        #expect(errors(config) == ["config.yaml:5:21: mqtt.credentials_file: the credentials file \"\(path)\" can be read by every user on this box; restrict it (chmod 640, owned by root and the service's group)"])
+        #expect(renderedErrors(config) == ["config.yaml:5:21: mqtt.credentials_file: the credentials file \"\(path)\" can be read by every user on this box; restrict it (chmod 640, owned by root and the service's group)"])
         chmod(path, 0o600)
-        #expect(errors(config) == [])
+        #expect(renderedErrors(config) == [])
         func write(_ text: String) throws {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o600)
         }
         try write("username=edge-01\npasword=secret\n")
-        #expect(errors(config) == ["\(path):2:1: pasword: unknown key (expected username or password)"])
+        #expect(renderedErrors(config) == ["\(path):2:1: pasword: unknown key (expected username or password)"])
         try write("edge-01 secret\n")
-        #expect(errors(config) == ["\(path):1:1: expected 'username=NAME' or 'password=SECRET'"])
+        #expect(renderedErrors(config) == ["\(path):1:1: expected 'username=NAME' or 'password=SECRET'"])
         try write("username=edge-01\n")
-        #expect(errors(config) == ["\(path): no 'password=' line"])
+        #expect(renderedErrors(config) == ["\(path): no 'password=' line"])
         try write("username=edge-01\npassword=\n")
-        #expect(errors(config) == ["\(path):2:10: password: the password is empty"])
+        #expect(renderedErrors(config) == ["\(path):2:10: password: the password is empty"])
     }
 }
 
