@@ -309,7 +309,10 @@ with open(path, encoding="utf-8") as f:
         except ValueError:
             bad += 1
             continue
-        vitals = message.get("vitals", [])
+        # Status, device-state and health messages share the prefix; count vitals only.
+        if "vitals" not in message:
+            continue
+        vitals = message["vitals"]
         total += 1
         for v in vitals:
             if v.get("quality") == "comm-loss":

@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-for port in "$BROKER_PORT" 15020 15021 15022 15023; do
+for port in "$BROKER_PORT" 15020 15021 15022 15023 18081; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "demo: port $port on 127.0.0.1 is already in use; stop whatever holds it and try again" >&2
     exit 1
@@ -43,5 +43,6 @@ PIDS+=($!)
 PIDS+=($!)
 
 echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps 15022-15023, agent log $RUN_DIR/agent.log"
+echo "demo: health on http://127.0.0.1:18081/healthz, /readyz and /metrics; the disk queue in .build/demo/queue"
 echo "demo: live vitals as the broker delivers them (Ctrl-C to stop)"
 "$BIN" watch --port "$BROKER_PORT" --topic 'bedside/demo-clinic/edge-01/beds/+/vitals'

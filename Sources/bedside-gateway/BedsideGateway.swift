@@ -7,7 +7,7 @@ import Platform
 /// Command-line entry: parses arguments and hands over to the module that does the work.
 @main
 struct BedsideGateway {
-    static let version = "0.1.0"
+    static let version = "0.2.0"
 
     static func main() {
         var arguments = CommandLineArguments(program: "bedside-gateway", processArguments().dropFirst())
