@@ -42,6 +42,11 @@ let package = Package(
         .target(name: "Commands", dependencies: ["Platform", "JSON"], swiftSettings: agentSwiftSettings),
         // Remote health: HTTP endpoints over libmicrohttpd and the Prometheus text format.
         .target(name: "Health", dependencies: ["CMicroHTTPD", "Platform"], swiftSettings: agentSwiftSettings),
+        // Issue 5: alarm rules and IEC 60601-1-8 signal patterns (pure), the GPIO character
+        // device and its recording stand-in, and the watchdog and systemd notification.
+        .target(name: "Alarms", dependencies: ["Platform", "JSON"], swiftSettings: agentSwiftSettings),
+        .target(name: "Hardware", dependencies: ["CShims", "Platform", "Alarms"], swiftSettings: agentSwiftSettings),
+        .target(name: "Supervision", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
         .target(name: "Gateway",
                 dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON", "Acquisition",
                                "StoreAndForward", "Commands", "Health"],
@@ -60,10 +65,11 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
                     dependencies: ["JSON", "Metrics", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform",
-                                   "Acquisition", "Gateway", "StoreAndForward", "Commands", "Health", "MQTT"]),
+                                   "Acquisition", "Gateway", "StoreAndForward", "Commands", "Health", "MQTT",
+                                   "Alarms", "Hardware", "Supervision"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["TestSupport", "AllocationCounter", "Acquisition", "Config", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals",
-                                   "StoreAndForward", "Commands", "Health"]),
+                                   "StoreAndForward", "Commands", "Health", "Alarms", "Hardware", "Supervision"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -15,7 +15,7 @@ set -euo pipefail
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
 MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Config Acquisition Simulator
-         StoreAndForward Commands Health Gateway)
+         StoreAndForward Commands Health Alarms Hardware Supervision Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"

@@ -56,4 +56,7 @@ int bedside_thread_join_timeout(pthread_t thread, int milliseconds);
 /// Makes threads started later by C libraries use the agent's smaller thread stack.
 void bedside_limit_default_thread_stack(void);
 
+#include "bedside_gpio.h"
+#include "bedside_watchdog.h"
+
 #endif

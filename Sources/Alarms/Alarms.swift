@@ -1,0 +1,1 @@
+// Alarms: being built (issue 5).

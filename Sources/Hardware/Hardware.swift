@@ -1,0 +1,1 @@
+// Hardware: being built (issue 5).

@@ -1,0 +1,1 @@
+// Supervision: being built (issue 5).
