@@ -1,0 +1,182 @@
+import JSON
+import Platform
+
+/// The alarm log: one text line per event, "<crc32 as 8 hex digits> <json>\n". The CRC covers
+/// the JSON bytes; a line counts only when its newline is there and the CRC matches, so a line
+/// torn by power loss is skipped. JSON: the contract's event members plus "mono" and "detail".
+public enum AlarmLog {
+    public static func encodeLine(_ event: AlarmEvent) -> String {
+        var json = JSONWriter()
+        writeEventMembers(&json, event)
+        json.member("mono", event.monotonicMilliseconds)
+        json.member("wall", event.wallClockMilliseconds)
+        json.member("detail", event.detail)
+        json.endObject()
+        return hex8(AlarmCRC32.checksum(Array(json.text.utf8))) + " " + json.text + "\n"
+    }
+
+    public static func encode(_ events: [AlarmEvent]) -> String {
+        var text = ""
+        for event in events { text += encodeLine(event) }
+        return text
+    }
+
+    /// The intact events of a log, in order, skipping damaged lines.
+    public static func decodeEvents(_ bytes: [UInt8]) -> (events: [AlarmEvent], skippedLines: Int, endsMidLine: Bool) {
+        var events: [AlarmEvent] = []
+        var skipped = 0
+        var start = 0
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 0x0A {
+                if index > start {
+                    if let event = decodeLine(bytes, from: start, to: index) { events.append(event) } else { skipped += 1 }
+                }
+                start = index + 1
+            }
+            index += 1
+        }
+        let endsMidLine = start < bytes.count
+        if endsMidLine { skipped += 1 }
+        return (events, skipped, endsMidLine)
+    }
+
+    static func decodeLine(_ bytes: [UInt8], from start: Int, to end: Int) -> AlarmEvent? {
+        guard end - start > 9, bytes[start + 8] == 0x20 else { return nil }
+        var stored: UInt32 = 0
+        for offset in 0..<8 {
+            guard let digit = hexValue(bytes[start + offset]) else { return nil }
+            stored = stored << 4 | UInt32(digit)
+        }
+        let body = Array(bytes[(start + 9)..<end])
+        guard AlarmCRC32.checksum(body) == stored else { return nil }
+        guard let document = try? JSONParser.parse(body),
+              let bed = document["bed"]?.stringValue,
+              let alarm = document["alarm"]?.stringValue,
+              let condition = document["condition"]?.stringValue,
+              let priorityName = document["priority"]?.stringValue, let priority = AlarmPriority(name: priorityName),
+              let kindName = document["kind"]?.stringValue, let kind = AlarmKind(name: kindName),
+              let typeName = document["event"]?.stringValue, let type = AlarmEventType(name: typeName),
+              let sequence = document["seq"]?.integerValue,
+              let mono = document["mono"]?.integerValue,
+              let wall = document["wall"]?.integerValue
+        else { return nil }
+        return AlarmEvent(bed: bed, sequence: sequence, alarm: alarm, condition: condition, priority: priority,
+                          kind: kind, type: type, wallClockMilliseconds: wall, monotonicMilliseconds: mono,
+                          detail: document["detail"]?.stringValue ?? "")
+    }
+
+    /// Replays a log: each bed's last sequence number and the alarms still active at its end.
+    public static func recover(_ bytes: [UInt8]) -> AlarmLogRecovery {
+        let decoded = decodeEvents(bytes)
+        var recovery = AlarmLogRecovery()
+        recovery.intactLines = decoded.events.count
+        recovery.skippedLines = decoded.skippedLines
+        recovery.endsMidLine = decoded.endsMidLine
+        for event in decoded.events {
+            var bedIndex: Int?
+            for index in recovery.beds.indices where recovery.beds[index].bed == event.bed { bedIndex = index }
+            if bedIndex == nil {
+                recovery.beds.append(RecoveredBed(bed: event.bed, lastSequence: 0, active: []))
+                bedIndex = recovery.beds.count - 1
+            }
+            var bed = recovery.beds[bedIndex!]
+            if event.sequence > bed.lastSequence { bed.lastSequence = event.sequence }
+            var alarmIndex: Int?
+            for index in bed.active.indices where bed.active[index].alarm == event.alarm { alarmIndex = index }
+            switch event.type {
+            case .start:
+                if alarmIndex == nil {
+                    bed.active.append(ActiveAlarm(alarm: event.alarm, condition: event.condition, priority: event.priority,
+                                                  kind: event.kind, sinceWallClockMilliseconds: event.wallClockMilliseconds,
+                                                  acknowledged: false, conditionPresent: true))
+                }
+            case .escalate:
+                if let alarmIndex { bed.active[alarmIndex].priority = event.priority }
+            case .acknowledge:
+                if let alarmIndex { bed.active[alarmIndex].acknowledged = true }
+            case .end:
+                if let alarmIndex { bed.active.remove(at: alarmIndex) }
+            case .audioPaused, .audioResumed, .limitChange:
+                break
+            }
+            recovery.beds[bedIndex!] = bed
+        }
+        return recovery
+    }
+}
+
+public struct RecoveredBed: Sendable, Equatable {
+    public var bed: String
+    public var lastSequence: Int64
+    public var active: [ActiveAlarm]
+}
+
+public struct AlarmLogRecovery: Sendable, Equatable {
+    public var beds: [RecoveredBed] = []
+    public var intactLines = 0
+    public var skippedLines = 0
+    /// The file ends inside a line (torn write): the next append must start a new line.
+    public var endsMidLine = false
+
+    public init() {}
+}
+
+/// The log on disk: appends through Platform, one write per batch of events.
+public struct AlarmLogFile: Sendable {
+    public var path: String
+    var needsNewline = false
+
+    public init(path: String) { self.path = path }
+
+    /// Reads the log back (a missing file is an empty log) and prepares appending after a torn tail.
+    public mutating func load() throws(SystemError) -> AlarmLogRecovery {
+        let bytes: [UInt8]
+        do {
+            bytes = try readFile(path, limit: 64 << 20)
+        } catch {
+            if error.errno == 2 { return AlarmLogRecovery() } // ENOENT: first start
+            throw error
+        }
+        let recovery = AlarmLog.recover(bytes)
+        needsNewline = recovery.endsMidLine
+        return recovery
+    }
+
+    public mutating func append(_ events: [AlarmEvent]) throws(SystemError) {
+        if events.isEmpty && !needsNewline { return }
+        // A torn tail gets its own (bad) line instead of spoiling the first new one.
+        let text = (needsNewline ? "\n" : "") + AlarmLog.encode(events)
+        try appendToFile(path, text)
+        needsNewline = false
+    }
+}
+
+func hex8(_ value: UInt32) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    var bytes: [UInt8] = []
+    var shift: UInt32 = 28
+    for _ in 0..<8 {
+        bytes.append(digits[Int((value >> shift) & 0xF)])
+        shift &-= 4
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func hexValue(_ byte: UInt8) -> UInt8? {
+    if byte >= 0x30 && byte <= 0x39 { return byte - 0x30 }
+    if byte >= 0x61 && byte <= 0x66 { return byte - 0x61 + 10 }
+    return nil
+}
+
+/// CRC-32 (IEEE), bitwise: the log is small and Alarms may not import StoreAndForward's table.
+enum AlarmCRC32 {
+    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+}

@@ -1,1 +1,0 @@
-// Alarms: being built (issue 5).

@@ -1,1 +1,0 @@
-// Hardware: being built (issue 5).

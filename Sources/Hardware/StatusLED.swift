@@ -1,0 +1,40 @@
+// Optional status LED: on, off, or blinking, driven from whatever loop already runs
+// (call `refresh(at:)` often enough for the blink period).
+import Platform
+
+public enum LEDState: Equatable, Sendable {
+    case off
+    case on
+    /// On for half the period, off for the other half.
+    case blink(periodMilliseconds: Int)
+
+    /// The LED's level at `time` (pure).
+    public func level(at time: MonotonicInstant) -> Bool {
+        switch self {
+        case .off: return false
+        case .on: return true
+        case .blink(let period):
+            let periodNs = Int64(max(period, 2)) * 1_000_000
+            return time.nanoseconds % periodNs < periodNs / 2
+        }
+    }
+}
+
+public final class StatusLED {
+    private let output: any GPIOOutputLine
+    public var state: LEDState
+    private var lastLevel: Bool?
+
+    public init(output: any GPIOOutputLine, state: LEDState = .off) {
+        self.output = output
+        self.state = state
+    }
+
+    /// Writes the level for `time` if it changed.
+    public func refresh(at time: MonotonicInstant = MonotonicInstant.now()) throws(GPIOError) {
+        let level = state.level(at: time)
+        if level == lastLevel { return }
+        try output.set(level)
+        lastLevel = level
+    }
+}

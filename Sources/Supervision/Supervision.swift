@@ -1,1 +1,0 @@
-// Supervision: being built (issue 5).
