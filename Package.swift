@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Supervision", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
         .target(name: "Gateway",
                 dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON", "Acquisition",
-                               "StoreAndForward", "Commands", "Health"],
+                               "StoreAndForward", "Commands", "Health", "Supervision"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",

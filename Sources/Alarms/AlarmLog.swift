@@ -12,7 +12,7 @@ public enum AlarmLog {
         json.member("wall", event.wallClockMilliseconds)
         json.member("detail", event.detail)
         json.endObject()
-        return hex8(AlarmCRC32.checksum(Array(json.text.utf8))) + " " + json.text + "\n"
+        return hex8(CRC32.checksum(Array(json.text.utf8))) + " " + json.text + "\n"
     }
 
     public static func encode(_ events: [AlarmEvent]) -> String {
@@ -49,7 +49,7 @@ public enum AlarmLog {
             stored = stored << 4 | UInt32(digit)
         }
         let body = Array(bytes[(start + 9)..<end])
-        guard AlarmCRC32.checksum(body) == stored else { return nil }
+        guard CRC32.checksum(body) == stored else { return nil }
         guard let document = try? JSONParser.parse(body),
               let bed = document["bed"]?.stringValue,
               let alarm = document["alarm"]?.stringValue,
@@ -167,16 +167,4 @@ func hexValue(_ byte: UInt8) -> UInt8? {
     if byte >= 0x30 && byte <= 0x39 { return byte - 0x30 }
     if byte >= 0x61 && byte <= 0x66 { return byte - 0x61 + 10 }
     return nil
-}
-
-/// CRC-32 (IEEE), bitwise: the log is small and Alarms may not import StoreAndForward's table.
-enum AlarmCRC32 {
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return ~crc
-    }
 }

@@ -7,6 +7,7 @@ import MQTT
 import Platform
 import RegisterMaps
 import StoreAndForward
+import Supervision
 import Vitals
 
 public struct AgentError: Error, CustomStringConvertible {
@@ -54,8 +55,8 @@ public final class Agent {
     let healthDocuments = Locked(HealthDocuments())
     private var lastHealthPublish: MonotonicInstant?
     private var lastHealthRefresh: MonotonicInstant?
-    /// Each loop's cycle count when it last moved, for /healthz.
-    var loopProgress: [(cycles: UInt64, at: MonotonicInstant)] = []
+    /// When each loop's cycle count last moved, for /healthz.
+    var loopLiveness = HeartbeatTracker()
     /// Last connection refusal logged, so a broker refusing every 30 s is logged once.
     private var lastRefusal: Int32?
 

@@ -6,6 +6,7 @@ import MQTT
 import Metrics
 import Platform
 import StoreAndForward
+import Supervision
 
 /// The health documents, rebuilt by the publisher once a second and served as they are by
 /// libmicrohttpd's thread, which therefore never touches the agent's state.
@@ -66,19 +67,25 @@ extension Agent {
         }
     }
 
-    /// Threads alive: every sampling loop completed a cycle recently.
+    /// Threads alive: every sampling loop completed a cycle recently. The loops' cycle counts
+    /// are their heartbeats; the supervisor's staleness bookkeeping judges them.
     private func livenessReport(now: MonotonicInstant) -> HealthReport {
-        var report = HealthReport()
-        let period = Int64(config.sampling.intervalMilliseconds)
+        let allowed = Int64(max(3 * config.sampling.intervalMilliseconds, 3000))
+        var samples: [HeartbeatSample] = []
         for (index, loop) in loops.enumerated() {
-            let cycles = loop.statistics.cycles
-            if loopProgress.count <= index { loopProgress.append((cycles, now)) }
-            if cycles != loopProgress[index].cycles { loopProgress[index] = (cycles, now) }
-            let silent = now.milliseconds(since: loopProgress[index].at)
-            if silent > max(3 * period, 3000) {
-                report.add(.fail("loop \(loop.bus.name)", "no sampling cycle completed for \(silent / 1000) s"))
+            samples.append(HeartbeatSample(id: index, name: loop.bus.name, count: loop.statistics.cycles,
+                                           allowedStalenessMilliseconds: allowed))
+        }
+        var stalled: [StalledParticipant] = []
+        if case .stalled(let participants) = loopLiveness.evaluate(samples, nowMilliseconds: now.nanoseconds / 1_000_000) {
+            stalled = participants
+        }
+        var report = HealthReport()
+        for sample in samples {
+            if let silent = stalled.first(where: { $0.name == sample.name }) {
+                report.add(.fail("loop \(sample.name)", "no sampling cycle completed for \(silent.silentMilliseconds / 1000) s"))
             } else {
-                report.add(.pass("loop \(loop.bus.name)", "\(cycles) cycles"))
+                report.add(.pass("loop \(sample.name)", "\(sample.count) cycles"))
             }
         }
         report.add(.pass("publisher", "running"))

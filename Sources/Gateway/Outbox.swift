@@ -22,9 +22,8 @@ final class Outbox {
     /// Whether the publisher has seen CONNACK and done its birth: only then are messages sent.
     var brokerReady = false
     private(set) var writeFailureMessage: String?
-    /// Messages that could not be written to disk and went straight to MQTT (or were lost if
-    /// the broker was away too): counted and published, never silent.
-    private(set) var unpersistedPublished: UInt64 = 0
+    /// Messages that could not be written to disk (the queue counts them as write failures)
+    /// and found no broker either: counted and published, never silent.
     private(set) var lost: UInt64 = 0
     private(set) var refusedByBroker: UInt64 = 0
     private var lastWriteFailureLog: MonotonicInstant?
@@ -58,11 +57,7 @@ final class Outbox {
         } catch {
             reportWriteFailure(error)
             // Not on disk: the broker is its only chance.
-            if brokerReady, (try? mqtt.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce)) != nil {
-                unpersistedPublished += 1
-            } else {
-                lost += 1
-            }
+            if !brokerReady || (try? mqtt.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce)) == nil { lost += 1 }
             return
         }
         let publishNow = brokerReady && mqtt.isConnected && tracker.inFlightCount < maximumInFlight

@@ -1,3 +1,5 @@
+import Platform
+
 /// What must survive the deletion of acknowledged segments: where delivery stands and each
 /// topic's latest stream sequence. Layout, little-endian:
 ///

@@ -1,3 +1,5 @@
+import Platform
+
 /// One message as the queue keeps it.
 public struct QueueRecord: Equatable, Sendable {
     /// Position in the queue: strictly increasing across the whole queue and across restarts.
