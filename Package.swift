@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Vitals", dependencies: ["Platform", "RegisterMaps", "JSON"], swiftSettings: agentSwiftSettings),
         .target(name: "Modbus", dependencies: ["CModbus", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "Platform"], swiftSettings: agentSwiftSettings),
-        .target(name: "Config", dependencies: ["CYAML", "Platform", "RegisterMaps", "MQTT"], swiftSettings: agentSwiftSettings),
+        .target(name: "Config", dependencies: ["CYAML", "Platform", "RegisterMaps", "MQTT", "Alarms"], swiftSettings: agentSwiftSettings),
         .target(name: "Acquisition",
                 dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "Config"],
                 swiftSettings: agentSwiftSettings),
@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Supervision", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
         .target(name: "Gateway",
                 dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON", "Acquisition",
-                               "StoreAndForward", "Commands", "Health", "Supervision"],
+                               "StoreAndForward", "Commands", "Health", "Supervision", "Alarms", "Hardware"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",

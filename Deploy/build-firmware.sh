@@ -14,8 +14,8 @@ set -euo pipefail
 # Swift library modules, compiled in this order. This list MUST follow Package.swift's
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
-MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Config Acquisition Simulator
-         StoreAndForward Commands Health Alarms Hardware Supervision Gateway)
+MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Alarms Config Acquisition Simulator
+         StoreAndForward Commands Health Hardware Supervision Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"

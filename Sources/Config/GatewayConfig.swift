@@ -1,3 +1,4 @@
+import Alarms
 import MQTT
 import RegisterMaps
 
@@ -15,10 +16,13 @@ public struct GatewayConfig: Sendable {
     public var queue: QueueSettings
     public var health: HealthSettings
     public var commands: CommandSettings
+    public var alarms: AlarmSettings
+    public var hardware: HardwareSettings
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
-                health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings()) {
+                health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
+                alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings()) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -28,6 +32,8 @@ public struct GatewayConfig: Sendable {
         self.queue = queue
         self.health = health
         self.commands = commands
+        self.alarms = alarms
+        self.hardware = hardware
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.
@@ -154,10 +160,13 @@ public struct SamplingSettings: Sendable {
 public struct BedConfig: Sendable {
     public var id: String
     public var devices: [DeviceConfig]
+    /// The box-wide alarm settings with this bed's own changes applied.
+    public var alarms: BedAlarmSettings
 
-    public init(id: String, devices: [DeviceConfig]) {
+    public init(id: String, devices: [DeviceConfig], alarms: BedAlarmSettings = BedAlarmSettings()) {
         self.id = id
         self.devices = devices
+        self.alarms = alarms
     }
 }
 

@@ -152,7 +152,9 @@ struct BuzzerPatternTests {
         let asked = MonotonicInstant.now()
         player.request(.high)
         #expect(Self.waitUntil(timeoutMilliseconds: 1000) { line.edges.count >= 5 })
-        let rising = line.edges[4]
+        let edges = line.edges
+        try #require(edges.count >= 5, "only \(edges.count) edges")
+        let rising = edges[4]
         #expect(rising.active)
         let latency = rising.time.nanoseconds - asked.nanoseconds
         #expect(latency <= Self.switchBound * 1_000_000)
@@ -167,10 +169,12 @@ struct BuzzerPatternTests {
         defer { player.stop() }
         player.request(.medium)
         #expect(Self.waitUntil(timeoutMilliseconds: 2000) { line.edges.count == 3 }) // second pulse on
+        try #require(line.edges.count == 3, "the test thread missed the second pulse (\(line.edges.count) edges)")
         let asked = MonotonicInstant.now()
         player.request(.high)
         #expect(Self.waitUntil(timeoutMilliseconds: 1000) { line.edges.count >= 5 })
         let edges = line.edges
+        try #require(edges.count >= 5, "only \(edges.count) edges")
         #expect(!edges[3].active && edges[4].active)
         let cut = edges[3].time.nanoseconds - asked.nanoseconds
         let restart = Double(edges[4].time.nanoseconds - edges[3].time.nanoseconds) / 1_000_000
@@ -191,6 +195,7 @@ struct BuzzerPatternTests {
         let cycle = SignalPattern.cycleMilliseconds(.high, timing: Self.timing)
         #expect(Self.waitUntil(timeoutMilliseconds: cycle + 3000) { line.edges.count >= 26 })
         let measured = Self.measure(Array(line.edges.prefix(26)))
+        try #require(measured.count == 25, "only \(measured.count + 1) edges")
         #expect(measured.filter { $0.on }.prefix(10).allSatisfy { abs($0.milliseconds - 135) <= Double(Self.tolerance) })
         #expect(abs(measured[19].milliseconds - 3000) <= Double(Self.tolerance), "high interburst kept")
         #expect(measured[20...].filter { $0.on }.allSatisfy { abs($0.milliseconds - 190) <= Double(Self.tolerance) })
