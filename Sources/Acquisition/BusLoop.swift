@@ -31,8 +31,9 @@ public final class BusLoop {
     private let pollerTable: UnsafeMutablePointer<DevicePoller>
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
-    /// Called on the bus thread after every cycle with the cycle number; for tests and
-    /// benchmarks that must observe the loop from inside (it must not allocate either).
+    /// Called on the bus thread after every cycle with the cycle number: the agent beats the
+    /// loop's watchdog heartbeat here; tests and benchmarks observe the loop from inside.
+    /// It must not allocate, lock or do I/O either.
     public var cycleObserver: ((UInt64) -> Void)?
     /// Stop after this many cycles (benchmarks, tests); nil runs until `stop()`.
     public var cycleLimit: UInt64?

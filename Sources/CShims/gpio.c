@@ -26,13 +26,14 @@ static int request_line(int chip_fd, struct gpio_v2_line_request *request) {
     return request->fd;
 }
 
-int bedside_gpio_request_output(int chip_fd, uint32_t offset, int initial_value, const char *consumer) {
+int bedside_gpio_request_output(int chip_fd, uint32_t offset, int initial_value, int active_low,
+                                const char *consumer) {
     struct gpio_v2_line_request request;
     memset(&request, 0, sizeof request);
     request.offsets[0] = offset;
     request.num_lines = 1;
     copy_consumer(request.consumer, consumer);
-    request.config.flags = GPIO_V2_LINE_FLAG_OUTPUT;
+    request.config.flags = GPIO_V2_LINE_FLAG_OUTPUT | (active_low ? GPIO_V2_LINE_FLAG_ACTIVE_LOW : 0);
     request.config.num_attrs = 1;
     request.config.attrs[0].attr.id = GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES;
     request.config.attrs[0].attr.values = initial_value ? 1 : 0;

@@ -1,3 +1,4 @@
+import Alarms
 import CShims
 import MQTT
 import Platform
@@ -83,7 +84,7 @@ final class ConfigDecoder {
         let rootField = Field(node: root, path: "", line: root.line, column: root.column)
         guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, device_profiles, beds)",
                                      allowedKeys: ["site", "box", "mqtt", "sampling", "queue", "health", "commands",
-                                                   "device_profiles", "beds"]) else { return nil }
+                                                   "alarms", "hardware", "device_profiles", "beds"]) else { return nil }
 
         let site = required(settings, "site").flatMap { id($0) }
         let box = required(settings, "box").flatMap { id($0) }
@@ -92,14 +93,18 @@ final class ConfigDecoder {
         let queue = decodeQueue(settings.optional("queue"))
         let health = decodeHealth(settings.optional("health"))
         let commands = decodeCommands(settings.optional("commands"))
+        // Box-wide alarm settings first: each bed's own start from them.
+        let alarms = decodeAlarms(settings.optional("alarms"))
+        let hardware = decodeHardware(settings.optional("hardware"))
         // Profiles first: devices may name them.
         decodeProfileFiles(settings.optional("device_profiles"))
-        let beds = required(settings, "beds").flatMap { decodeBeds($0) }
+        let beds = required(settings, "beds").flatMap { decodeBeds($0, alarmDefaults: alarms?.defaults) }
 
-        guard let site, let box, let mqtt, let sampling, let beds, let queue, let health, let commands, errors.isEmpty
+        guard let site, let box, let mqtt, let sampling, let beds, let queue, let health, let commands, let alarms,
+              let hardware, errors.isEmpty
         else { return nil }
         return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
-                             queue: queue, health: health, commands: commands)
+                             queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware)
     }
 
     private func decodeMQTT(_ field: Field, site: String, box: String) -> MQTTSettings? {
@@ -160,28 +165,31 @@ final class ConfigDecoder {
     private var bedIDs: [String: FirstUse] = [:]
     private var deviceIDs: [String: FirstUse] = [:]
 
-    private func decodeBeds(_ field: Field) -> [BedConfig]? {
+    /// `alarmDefaults`: the box-wide alarm settings, nil when they had errors.
+    private func decodeBeds(_ field: Field, alarmDefaults: BedAlarmSettings?) -> [BedConfig]? {
         guard let items = sequence(field, expected: "a list of beds", emptyMessage: "the list is empty; add at least one bed")
         else { return nil }
         var beds: [BedConfig] = []
         var complete = true
         for item in items {
-            if let bed = decodeBed(item) { beds.append(bed) } else { complete = false }
+            if let bed = decodeBed(item, alarmDefaults: alarmDefaults) { beds.append(bed) } else { complete = false }
         }
         return complete ? beds : nil
     }
 
-    private func decodeBed(_ field: Field) -> BedConfig? {
-        guard let bed = mapping(field, expected: "a mapping with the bed's id and devices", allowedKeys: ["id", "devices"])
+    private func decodeBed(_ field: Field, alarmDefaults: BedAlarmSettings?) -> BedConfig? {
+        guard let bed = mapping(field, expected: "a mapping with the bed's id and devices",
+                                allowedKeys: ["id", "alarms", "devices"])
         else { return nil }
         let id = required(bed, "id").flatMap { idField in
             self.id(idField).flatMap {
                 unique($0, idField, owner: field.path, among: &bedIDs, what: "bed id", scope: "among the beds")
             }
         }
+        let alarms = decodeBedAlarms(bed.optional("alarms"), base: alarmDefaults)
         let devices = required(bed, "devices").flatMap { decodeDevices($0) }
-        guard let id, let devices else { return nil }
-        return BedConfig(id: id, devices: devices)
+        guard let id, let devices, let alarms else { return nil }
+        return BedConfig(id: id, devices: devices, alarms: alarms)
     }
 
     private func decodeDevices(_ field: Field) -> [DeviceConfig]? {

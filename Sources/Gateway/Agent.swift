@@ -1,4 +1,5 @@
 import Acquisition
+import Alarms
 import Commands
 import Config
 import Health
@@ -9,6 +10,7 @@ import RegisterMaps
 import StoreAndForward
 import Supervision
 import Vitals
+import Hardware
 
 public struct AgentError: Error, CustomStringConvertible {
     public var description: String
@@ -24,11 +26,13 @@ struct DeviceStatus {
 }
 
 /// Wires the agent together: one sampling loop per bus (each on its own thread, feeding its
-/// own ring), libmosquitto's network thread, libmicrohttpd's thread for /healthz, /readyz and
-/// /metrics, and this thread as the publisher: it drains the rings, assembles one message
-/// per bed per cycle, writes it to the disk queue and hands it to MQTT, replays what the
-/// broker has not acknowledged, and answers commands. Nothing the publisher does can hold
-/// up a sampling loop.
+/// own ring); the alarm thread, first reader of those rings, with the buzzer player's thread;
+/// libmosquitto's network thread; libmicrohttpd's thread for /healthz, /readyz and /metrics;
+/// the supervisor, which keeps the watchdogs fed only while all of these beat; and this
+/// thread as the publisher: it takes the records the alarm thread passes on, assembles one
+/// message per bed per cycle, writes it and every alarm event to the disk queue and hands
+/// them to MQTT, replays what the broker has not acknowledged, and answers commands. Nothing
+/// the publisher does can hold up a sampling loop or an alarm.
 public final class Agent {
     let config: GatewayConfig
     let version: String
@@ -45,8 +49,12 @@ public final class Agent {
     let devices: [PlannedDevice]
     var deviceStatus: [DeviceStatus]
     let commandTokens: CommandTokens
-    /// Audio paused by a command until this wall-clock time (the alarm engine takes it over).
-    var audioPausedUntilMilliseconds: Int64?
+    let alarms: AlarmStation
+    private let supervisor: Supervisor
+    private let publisherHeartbeat: Heartbeat
+    private let buzzerProblem: String?
+    /// Each bed's alarm event topic, built once.
+    private let alarmEventTopics: [String]
     var commandsAccepted: UInt64 = 0
     var commandsRefused: UInt64 = 0
     let startedMilliseconds = wallClockMilliseconds()
@@ -104,6 +112,34 @@ public final class Agent {
             if let last = outbox.lastStreamSequence(topic: topic) { assembler.continueSequence(bed: index, after: last) }
         }
         inbox.attach(to: mqtt)
+
+        alarmEventTopics = config.beds.map { topics.alarmEvents(bed: $0.id) }
+        // The hardware watchdog is opened in run(): opening it starts its countdown.
+        supervisor = Supervisor(watchdog: nil, notifier: SystemdNotifier.fromEnvironment(),
+                                kickIntervalMilliseconds: nil)
+        publisherHeartbeat = supervisor.register("publisher", expectedIntervalMilliseconds: 1000,
+                                                 allowedStalenessMilliseconds: 10_000)
+        for loop in loops {
+            let heartbeat = supervisor.register("sampling loop of bus \(loop.bus.name)",
+                                                expectedIntervalMilliseconds: loop.periodMilliseconds,
+                                                allowedStalenessMilliseconds: Agent.allowedSilence(of: loop))
+            loop.cycleObserver = { _ in heartbeat.beat() }
+        }
+        let hardware = AlarmHardware.open(config.hardware, realtimePriority: realtime.priority,
+                                          buzzerHeartbeat: config.hardware.buzzer == nil ? nil
+                                              : supervisor.register("buzzer", expectedIntervalMilliseconds: 1000))
+        buzzerProblem = hardware.buzzerProblem
+        let alarmHeartbeat = supervisor.register("alarms", expectedIntervalMilliseconds: AlarmStation.roundMilliseconds,
+                                                 allowedStalenessMilliseconds: 5000)
+        alarms = AlarmStation(desk: AlarmDesk(config: config, devices: plan.devices, loopCount: loops.count), loops: loops,
+                              buzzer: hardware.buzzer, button: hardware.button, led: hardware.led, heartbeat: alarmHeartbeat)
+    }
+
+    /// A loop beats once a cycle; a cycle may overrun while devices time out one after the other.
+    static func allowedSilence(of loop: BusLoop) -> Int {
+        var timeouts = 0
+        for device in loop.bus.devices { timeouts += device.config.responseTimeoutMilliseconds * 2 }
+        return max(3 * loop.periodMilliseconds, 2000) + timeouts
     }
 
     private var connectOptions: MQTTConnectOptions {
@@ -151,6 +187,8 @@ public final class Agent {
                 StopSignal.request()
             }
         }
+        startAlarms()
+        startSupervision()
         let interval = config.sampling.intervalMilliseconds
         log(.info, "sampling \(plan.devices.count) device(s) of \(config.beds.count) bed(s) on \(loops.count) bus(es) "
             + "every \(interval) ms, publishing to \(topics.prefix)/beds/+/vitals through the disk queue in \(config.queue.directory)")
@@ -160,16 +198,48 @@ public final class Agent {
             sleep(milliseconds: tick)
         }
         log(.info, "stopping")
+        supervisor.stop()
         for loop in loops { loop.stop() }
+        alarms.stop()
         step()
         shutDownPublishing()
         return 0
     }
 
+    private func startAlarms() {
+        let notes = alarms.prepare(config: config, buzzerProblem: buzzerProblem)
+        for note in notes { log(.warning, note) }
+        do throws(SystemError) {
+            try alarms.start()
+        } catch {
+            log(.error, "cannot start the alarm thread: \(error.description)")
+            StopSignal.request()
+        }
+    }
+
+    /// The hardware watchdog (if the board has one) and systemd's: READY=1 now, then kicks
+    /// only while every thread beats.
+    private func startSupervision() {
+        if let settings = config.hardware.watchdog {
+            do throws(WatchdogError) {
+                supervisor.attach(try HardwareWatchdog(path: settings.device, timeoutSeconds: settings.timeoutSeconds))
+            } catch {
+                log(.error, "\(error.description): \(error.advice); running without the hardware watchdog")
+            }
+        }
+        do throws(SystemError) {
+            try supervisor.start(readyStatus: "sampling \(plan.devices.count) device(s) of \(config.beds.count) bed(s)")
+        } catch {
+            log(.error, "cannot start the supervisor thread: \(error.description); the watchdog will not be fed")
+        }
+    }
+
     /// One publisher tick.
     private func step() {
+        publisherHeartbeat.beat()
         let now = MonotonicInstant.now()
         drainSamples(now: now.nanoseconds)
+        sendAlarms()
         for event in inbox.take() { handle(event) }
         outbox.replay()
         outbox.maintenance(now: now)
@@ -177,8 +247,8 @@ public final class Agent {
     }
 
     private func drainSamples(now: Int64) {
-        for loop in loops {
-            while let record = loop.ring.pop() {
+        for ring in alarms.forwardRings {
+            while let record = ring.pop() {
                 if let change = assembler.consume(record, now: now) { report(change) }
             }
         }
@@ -188,6 +258,27 @@ public final class Agent {
             let payload = encodeVitalsMessage(bedID: id, sequence: message.sequence,
                                               wallClockMilliseconds: wallClockMilliseconds(), samples: message.samples)
             outbox.send(topic: vitalsTopics[bed], payload: payload, streamSequence: message.sequence)
+        }
+    }
+
+    /// Alarm events through the disk queue (never lost), retained states straight to the broker
+    /// (only the latest matters; all are republished on every connection).
+    private func sendAlarms() {
+        let (events, states) = alarms.takeOutgoing()
+        for event in events {
+            guard let bed = config.beds.firstIndex(where: { $0.id == event.bed }) else { continue }
+            outbox.send(topic: alarmEventTopics[bed], payload: encodeAlarmEvent(event), streamSequence: event.sequence)
+        }
+        var degraded = !outbox.brokerReady
+        for status in deviceStatus where status.known && !status.answering { degraded = true }
+        alarms.degraded.store(degraded, ordering: .relaxed)
+        guard outbox.brokerReady else {
+            if !states.isEmpty { alarms.republishAllStates() }
+            return
+        }
+        for state in states {
+            _ = try? mqtt.publish(topic: topics.alarmState(bed: config.beds[state.bed].id), payload: state.payload,
+                                  qos: .atLeastOnce, retain: true)
         }
     }
 
@@ -238,6 +329,7 @@ public final class Agent {
                                           sinceMilliseconds: startedMilliseconds)
         _ = try? mqtt.publish(topic: topics.status, payload: birth, qos: .atLeastOnce, retain: true)
         for index in devices.indices where deviceStatus[index].known { publishDeviceState(index) }
+        alarms.republishAllStates()
         publishHealth(now: MonotonicInstant.now())
     }
 

@@ -221,10 +221,21 @@ extension Agent {
         try document.addCounter("bedside_commands_total", help: "Commands received, by result.",
                                 samples: [PrometheusSample(labels: [PrometheusLabel("result", "accepted")], value: Double(commandsAccepted)),
                                           PrometheusSample(labels: [PrometheusLabel("result", "refused")], value: Double(commandsRefused))])
-        try document.addGauge("bedside_alarms_active", help: "Alarm conditions active now, all beds.",
-                              samples: [PrometheusSample(value: 0)])
-        try document.addGauge("bedside_alarm_audio_paused", help: "1 while alarm audio is paused by a command.",
-                              samples: [PrometheusSample(value: audioPaused ? 1 : 0)])
+        let alarmState = alarms.snapshot
+        try document.addGauge("bedside_alarms_active", help: "Alarms active now (latched and acknowledged included), all beds.",
+                              samples: [PrometheusSample(value: Double(alarmState.active))])
+        try document.addGauge("bedside_alarm_sounding_priority",
+                              help: "Priority the buzzer plays now: 0 silent, 1 low, 2 medium, 3 high.",
+                              samples: [PrometheusSample(value: Double(alarmState.audible?.rawValue ?? 0))])
+        try document.addGauge("bedside_alarm_audio_paused", help: "1 while alarm audio is paused (button or command).",
+                              samples: [PrometheusSample(value: alarmState.audioPausedUntilMilliseconds != nil ? 1 : 0)])
+        try document.addCounter("bedside_alarm_log_write_failures_total", help: "Alarm events that could not be written to the alarm log.",
+                                samples: [PrometheusSample(value: Double(alarmState.logFailures))])
+        try document.addCounter("bedside_buzzer_write_failures_total", help: "Failed writes to the buzzer's GPIO line.",
+                                samples: [PrometheusSample(value: Double(alarmState.buzzerErrors))])
+        try document.addCounter("bedside_samples_dropped_total",
+                                help: "Sample records the publisher had no room for (it stalled for seconds).",
+                                samples: [PrometheusSample(value: Double(alarmState.forwardDropped))])
         let clock = clockSynchronisation()
         try document.addGauge("bedside_clock_synchronised", help: "1 when the kernel says the clock is synchronised (adjtimex).",
                               samples: [PrometheusSample(value: clock?.synchronised == true ? 1 : 0)])
@@ -233,8 +244,6 @@ extension Agent {
         try document.addGauge("bedside_uptime_seconds", help: "Seconds since the agent started.",
                               samples: [PrometheusSample(value: Double(MonotonicInstant.now().milliseconds(since: startedInstant)) / 1000)])
     }
-
-    var audioPaused: Bool { audioPausedUntilMilliseconds.map { $0 > wallClockMilliseconds() } ?? false }
 
     /// The summary published on `<prefix>/health`.
     func healthJSON(now: MonotonicInstant) -> String {
@@ -284,9 +293,10 @@ extension Agent {
             json.endObject()
         }
         json.endArray()
-        json.member("alarms_active", 0)
+        let alarmState = alarms.snapshot
+        json.member("alarms_active", alarmState.active)
         json.key("audio_paused_until")
-        if let until = audioPausedUntilMilliseconds, audioPaused {
+        if let until = alarmState.audioPausedUntilMilliseconds {
             json.string(formatUTCTimestamp(millisecondsSinceEpoch: until))
         } else {
             json.null()

@@ -1,12 +1,10 @@
+import Alarms
 import Commands
 import Config
 import MQTT
 import Platform
 
 extension Agent {
-    /// Audio pause length of IEC 60601-1-8 (DESIGN.md section 4).
-    static let audioPauseMilliseconds: Int64 = 120_000
-
     /// Decides on a command from the command topic, carries it out if it is accepted, and
     /// answers on the response topic either way. A refused command changes nothing.
     func execute(commandPayload payload: [UInt8]) {
@@ -37,11 +35,15 @@ extension Agent {
             publishRetainedState()
             return nil
         case .pauseAudio:
-            audioPausedUntilMilliseconds = wallClockMilliseconds() + Agent.audioPauseMilliseconds
+            alarms.pauseAudio()
             return nil
         case .acknowledgeAlarm:
-            // The alarm engine (issue 5) will look the alarm up; until then none is ever active.
-            return "no active alarm '\(command.alarm ?? "")' at bed \(command.bed ?? "")"
+            do throws(AlarmCommandError) {
+                try alarms.acknowledge(bed: command.bed ?? "", alarm: command.alarm)
+                return nil
+            } catch {
+                return error.description
+            }
         }
     }
 }

@@ -17,11 +17,12 @@ public struct GPIOChip: Sendable {
         self.consumer = consumer
     }
 
-    /// Requests `line` as an output, initially inactive.
-    public func requestOutput(line: UInt32, initiallyActive: Bool = false) throws(GPIOError) -> GPIOCharacterDeviceOutput {
+    /// Requests `line` as an output, initially inactive; `activeLow`: active drives the pin low.
+    public func requestOutput(line: UInt32, initiallyActive: Bool = false,
+                              activeLow: Bool = false) throws(GPIOError) -> GPIOCharacterDeviceOutput {
         let chipFD = try open(line: line)
         defer { _ = bedside_gpio_close(chipFD) }
-        let fd = bedside_gpio_request_output(chipFD, line, initiallyActive ? 1 : 0, consumer)
+        let fd = bedside_gpio_request_output(chipFD, line, initiallyActive ? 1 : 0, activeLow ? 1 : 0, consumer)
         if fd < 0 { throw GPIOError(.requestOutput, chip: path, line: line, errno: -fd) }
         return GPIOCharacterDeviceOutput(fd: fd, chip: path, line: line)
     }

@@ -452,6 +452,7 @@ public final class DeviceSimulator {
 
     private func publishRegisters() {
         let now = wallClockMilliseconds()
+        let monotonic = MonotonicInstant.now().nanoseconds
         var logLines = ""
         let logging = options.servedLogPath != nil
         for device in devices {
@@ -462,7 +463,7 @@ public final class DeviceSimulator {
                 point.encode(value, into: &scratch, at: 0)
                 for item in 0..<count { device.bank.set(point.function, point.address + item, scratch[item]) }
             }
-            if logging { logLines += servedLine(device, time: now) + "\n" }
+            if logging { logLines += servedLine(device, time: now, monotonicNanoseconds: monotonic) + "\n" }
         }
         if let path = options.servedLogPath {
             do {
@@ -474,10 +475,13 @@ public final class DeviceSimulator {
     }
 
     /// One served-log line: what every point of the device decodes to from its registers now.
-    private func servedLine(_ device: Device, time: Int64) -> String {
+    /// `mono_ns` (CLOCK_MONOTONIC, the same clock as the agent's) lets a test time the agent's
+    /// reaction, e.g. from the first SpO2 below a limit to the buzzer's first edge.
+    private func servedLine(_ device: Device, time: Int64, monotonicNanoseconds: Int64) -> String {
         var json = JSONWriter()
         json.beginObject()
         json.member("t_ms", time)
+        json.member("mono_ns", monotonicNanoseconds)
         json.member("device", device.number)
         switch device.endpoint {
         case let .tcp(server):

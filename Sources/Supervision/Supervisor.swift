@@ -31,8 +31,9 @@ public struct SupervisorStatistics: Equatable {
 /// box (or systemd) resets the agent. Once started, the supervisor thread keeps the object
 /// alive until `stop()`.
 public final class Supervisor {
-    public let kickIntervalMilliseconds: Int
-    private let watchdog: HardwareWatchdog?
+    public private(set) var kickIntervalMilliseconds: Int
+    private let explicitKickInterval: Int?
+    private var watchdog: HardwareWatchdog?
     private let notifier: SystemdNotifier
 
     private struct Registry {
@@ -59,8 +60,19 @@ public final class Supervisor {
     public init(watchdog: HardwareWatchdog?, notifier: SystemdNotifier, kickIntervalMilliseconds: Int? = nil) {
         self.watchdog = watchdog
         self.notifier = notifier
+        explicitKickInterval = kickIntervalMilliseconds
         self.kickIntervalMilliseconds = kickIntervalMilliseconds
             ?? chooseKickInterval(hardwareTimeoutSeconds: watchdog?.timeoutSeconds,
+                                  systemdWatchdogMicroseconds: notifier.watchdogMicroseconds)
+    }
+
+    /// Hands over the hardware watchdog, opened as late as possible (opening starts its
+    /// countdown): before `start()` only. The kick interval follows its timeout unless one was given.
+    public func attach(_ watchdog: HardwareWatchdog) {
+        precondition(thread == nil, "attach the watchdog before starting the supervisor")
+        self.watchdog = watchdog
+        kickIntervalMilliseconds = explicitKickInterval
+            ?? chooseKickInterval(hardwareTimeoutSeconds: watchdog.timeoutSeconds,
                                   systemdWatchdogMicroseconds: notifier.watchdogMicroseconds)
     }
 

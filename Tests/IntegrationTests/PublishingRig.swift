@@ -30,9 +30,11 @@ final class PublishingRig {
     }
 
     /// `monitors` patient monitors on consecutive loopback ports; returns the ports.
-    func startSimulator(monitors: Int) throws -> [Int] {
+    /// `arguments`: more simulator options (scenarios, `--served-log`).
+    func startSimulator(monitors: Int, arguments: [String] = []) throws -> [Int] {
         let first = freeConsecutiveLoopbackPorts(monitors)
-        let child = try ChildProcess(name: "simulator", command: [simulatorBinary(), "--port", String(first), "--count", String(monitors)],
+        let child = try ChildProcess(name: "simulator",
+                                     command: [simulatorBinary(), "--port", String(first), "--count", String(monitors)] + arguments,
                                      directory: directory)
         simulator = child
         guard waitForListener(port: first + monitors - 1, timeout: 30) else {
@@ -74,10 +76,16 @@ final class PublishingRig {
         return path
     }
 
-    func startAgent() throws {
+    /// `environment`: variables added to the test's own (e.g. NOTIFY_SOCKET).
+    func startAgent(environment: [String: String] = [:]) throws {
         if let agent { agentLogs.append(agent.output) }
         agent = try ChildProcess(name: "agent-\(agentLogs.count + 1)", command: agentCommand() + ["run", "--config", configPath],
-                                 directory: directory)
+                                 directory: directory, environment: environment)
+    }
+
+    /// SIGSTOP or SIGCONT to the agent.
+    func signalAgent(_ signal: Int32) {
+        if let agent, agent.process.isRunning { kill(agent.process.processIdentifier, signal) }
     }
 
     var agentIsRunning: Bool { agent?.process.isRunning ?? false }

@@ -4,7 +4,7 @@ import Supervision
 import Testing
 
 /// A datagram socket bound where $NOTIFY_SOCKET would point: a path, or "@name" (abstract).
-private final class NotifyListener {
+final class NotifyListener {
     let fd: Int32
     let name: String
 

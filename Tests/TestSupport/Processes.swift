@@ -6,7 +6,7 @@ public final class ChildProcess {
     public let outputPath: String
     public let name: String
 
-    public init(name: String, command: [String], directory: URL) throws {
+    public init(name: String, command: [String], directory: URL, environment: [String: String] = [:]) throws {
         self.name = name
         outputPath = directory.appendingPathComponent("\(name).log").path
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
@@ -16,6 +16,9 @@ public final class ChildProcess {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        }
         try process.run()
     }
 

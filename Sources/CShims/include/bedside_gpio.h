@@ -22,8 +22,10 @@ struct bedside_gpio_event {
 
 /// open(path, O_RDWR | O_CLOEXEC): the chip's fd or -errno.
 int bedside_gpio_open_chip(const char *path);
-/// GPIO_V2_GET_LINE_IOCTL for one output line at `initial_value` (0/1): the line fd or -errno.
-int bedside_gpio_request_output(int chip_fd, uint32_t offset, int initial_value, const char *consumer);
+/// GPIO_V2_GET_LINE_IOCTL for one output line at logical `initial_value` (0/1); active_low
+/// makes logical 1 drive the pin low: the line fd or -errno.
+int bedside_gpio_request_output(int chip_fd, uint32_t offset, int initial_value, int active_low,
+                                const char *consumer);
 /// GPIO_V2_GET_LINE_IOCTL for one input line with edge detection and, if debounce_us > 0,
 /// the kernel's debounce: the line fd or -errno. active_low inverts the reported level/edges.
 int bedside_gpio_request_input(int chip_fd, uint32_t offset, int edges, uint32_t debounce_us,

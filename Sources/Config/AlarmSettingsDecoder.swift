@@ -1,0 +1,455 @@
+import Alarms
+
+/// The box's own alarm system: `alarms:` (box-wide, and per bed) and `hardware:` (buzzer,
+/// button, status LED, buzzer timing, watchdog).
+extension ConfigDecoder {
+    static let alarmPriorityNames = ["high", "medium", "low"]
+
+    // MARK: Alarms
+
+    /// The top-level `alarms:` section: the alarm log and the settings every bed starts from.
+    func decodeAlarms(_ field: Field?) -> AlarmSettings? {
+        let defaults = AlarmSettings()
+        // An empty `alarms:` (every line commented out) means "all defaults", not a mistake.
+        guard let field, !field.node.isNull else { return defaults }
+        guard let alarms = mapping(field, expected: "a mapping with the alarm settings (log, escalate_after_s, limits, technical)",
+                                   allowedKeys: ["log", "escalate_after_s", "limits", "technical"])
+        else { return nil }
+        var logPath: String? = defaults.logPath
+        if let logField = alarms.optional("log") { logPath = pathSetting(logField, what: "alarm log file") }
+        let settings = decodeAlarmChanges(alarms, owner: field, base: defaults.defaults)
+        guard let logPath, let settings else { return nil }
+        return AlarmSettings(logPath: logPath, defaults: settings)
+    }
+
+    /// A bed's own `alarms:` section, applied over the box-wide settings `base` (nil when those
+    /// had errors: the bed's section is then still checked, but not validated as a whole).
+    func decodeBedAlarms(_ field: Field?, base: BedAlarmSettings?) -> BedAlarmSettings? {
+        guard let field, !field.node.isNull else { return base }
+        let (checked, _) = refusing(field, ["log": "the alarm log is box-wide: set it under the top-level 'alarms:' section, not per bed"])
+        guard let alarms = mapping(checked, expected: "a mapping with the bed's alarm settings (escalate_after_s, limits, technical)",
+                                   allowedKeys: ["escalate_after_s", "limits", "technical"])
+        else { return nil }
+        return decodeAlarmChanges(alarms, owner: field, base: base)
+    }
+
+    /// `escalate_after_s`, `limits` and `technical`, member by member over `base`, then validated.
+    private func decodeAlarmChanges(_ alarms: MappingFields, owner: Field, base: BedAlarmSettings?) -> BedAlarmSettings? {
+        var settings = base ?? BedAlarmSettings()
+        var complete = true
+        if let escalateField = alarms.optional("escalate_after_s") {
+            if let seconds = integer(escalateField, in: 1...3600, defaultHint: "\(settings.escalateAfterMilliseconds / 1000)") {
+                settings.escalateAfterMilliseconds = Int64(seconds) * 1000
+            } else {
+                complete = false
+            }
+        }
+        let limitsField = alarms.optional("limits")
+        if let limitsField, !applyLimits(limitsField, to: &settings) { complete = false }
+        if let technicalField = alarms.optional("technical"), !applyTechnical(technicalField, to: &settings.technical) {
+            complete = false
+        }
+        guard complete, base != nil else { return nil }
+        do throws(AlarmSettingsError) {
+            try settings.validate()
+        } catch {
+            // Only the limits can fail here (the rest is range-checked above), and only after a change.
+            let at = limitsField ?? owner
+            report(line: at.line, column: at.column, path: at.path, Self.alarmSettingsProblem(error, settings))
+            return nil
+        }
+        return settings
+    }
+
+    static func alarmSettingsProblem(_ error: AlarmSettingsError, _ settings: BedAlarmSettings) -> String {
+        guard case .limitsCross(let low, let high) = error, let lowRule = settings.limit(low), let highRule = settings.limit(high)
+        else { return error.description }
+        return error.description + " (\(low) \(formatThreshold(lowRule.threshold)), \(high) \(formatThreshold(highRule.threshold))): "
+            + "a low limit at or above the high limit of the same value would alarm all the time or never"
+    }
+
+    /// `limits:`, a mapping keyed by condition name; each condition changes only the members it gives.
+    private func applyLimits(_ field: Field, to settings: inout BedAlarmSettings) -> Bool {
+        if field.node.isNull { return true }
+        var conditions: [String] = []
+        for rule in BedAlarmSettings.defaultLimits { conditions.append(rule.condition) }
+        guard let limits = mapping(field, expected: "a mapping of alarm limits by condition (\(conditions.joined(separator: ", ")))",
+                                   allowedKeys: conditions)
+        else { return false }
+        var complete = true
+        for pair in limits.pairs where conditions.contains(pair.key) {
+            guard let rule = settings.limit(pair.key) else { continue }
+            if let changed = decodeLimit(Field(pair: pair, parentPath: limits.path), base: rule) {
+                settings.setLimit(changed)
+            } else {
+                complete = false
+            }
+        }
+        return complete
+    }
+
+    private func decodeLimit(_ field: Field, base: LimitRule) -> LimitRule? {
+        // A condition with every member commented out changes nothing.
+        if field.node.isNull { return base }
+        guard let limit = mapping(field, expected: "a mapping with the limit's settings (threshold, priority, delay_s, enabled)",
+                                  allowedKeys: ["threshold", "priority", "delay_s", "enabled"])
+        else { return nil }
+        var rule = base
+        var complete = true
+        if let thresholdField = limit.optional("threshold") {
+            if let value = number(thresholdField, defaultHint: Self.formatThreshold(base.threshold)) {
+                rule.threshold = value
+            } else {
+                complete = false
+            }
+        }
+        if let priorityField = limit.optional("priority") {
+            if let priority = choice(priorityField, Self.alarmPriorityNames, what: "alarm priority", defaultHint: base.priority.name)
+                .flatMap({ AlarmPriority(name: $0) }) {
+                rule.priority = priority
+            } else {
+                complete = false
+            }
+        }
+        if let delayField = limit.optional("delay_s") {
+            if let seconds = integer(delayField, in: 0...120, defaultHint: "\(base.delayMilliseconds / 1000)") {
+                rule.delayMilliseconds = Int64(seconds) * 1000
+            } else {
+                complete = false
+            }
+        }
+        if let enabledField = limit.optional("enabled") {
+            if let enabled = boolean(enabledField, defaultHint: base.enabled ? "true" : "false") {
+                rule.enabled = enabled
+            } else {
+                complete = false
+            }
+        }
+        return complete ? rule : nil
+    }
+
+    /// `technical:`: the technical alarms' priorities and delays.
+    private func applyTechnical(_ field: Field, to settings: inout TechnicalAlarmSettings) -> Bool {
+        if field.node.isNull { return true }
+        guard let technical = mapping(field, expected: "a mapping with the technical alarms' priorities",
+                                      allowedKeys: ["monitor_comm_loss", "pump_comm_loss", "other_comm_loss", "spo2_sensor_off",
+                                                    "other_sensor_off", "nibp_stale", "nibp_stale_after_s", "pump_occlusion",
+                                                    "pump_air_in_line", "agent_fault", "sensor_off_delay_ms"])
+        else { return false }
+        var complete = true
+        func priority(_ key: String, _ current: AlarmPriority) -> AlarmPriority {
+            guard let priorityField = technical.optional(key) else { return current }
+            if let name = choice(priorityField, Self.alarmPriorityNames, what: "alarm priority", defaultHint: current.name),
+               let priority = AlarmPriority(name: name) {
+                return priority
+            }
+            complete = false
+            return current
+        }
+        func milliseconds(_ key: String, in range: ClosedRange<Int>, scale: Int64, _ current: Int64) -> Int64 {
+            guard let numberField = technical.optional(key) else { return current }
+            if let value = integer(numberField, in: range, defaultHint: "\(current / scale)") { return Int64(value) * scale }
+            complete = false
+            return current
+        }
+        var changed = settings
+        changed.monitorCommLoss = priority("monitor_comm_loss", settings.monitorCommLoss)
+        changed.pumpCommLoss = priority("pump_comm_loss", settings.pumpCommLoss)
+        changed.otherCommLoss = priority("other_comm_loss", settings.otherCommLoss)
+        changed.spo2SensorOff = priority("spo2_sensor_off", settings.spo2SensorOff)
+        changed.otherSensorOff = priority("other_sensor_off", settings.otherSensorOff)
+        changed.nibpStale = priority("nibp_stale", settings.nibpStale)
+        changed.nibpStaleAfterMilliseconds = milliseconds("nibp_stale_after_s", in: 60...3600, scale: 1000,
+                                                          settings.nibpStaleAfterMilliseconds)
+        changed.pumpOcclusion = priority("pump_occlusion", settings.pumpOcclusion)
+        changed.pumpAirInLine = priority("pump_air_in_line", settings.pumpAirInLine)
+        changed.agentFault = priority("agent_fault", settings.agentFault)
+        changed.sensorOffDelayMilliseconds = milliseconds("sensor_off_delay_ms", in: 0...60000, scale: 1,
+                                                          settings.sensorOffDelayMilliseconds)
+        settings = changed
+        return complete
+    }
+
+    /// A threshold as the file would write it: whole numbers without a point, others to three
+    /// decimals (no `Double.description`, whose digits differ under Embedded Swift).
+    static func formatThreshold(_ value: Double) -> String {
+        guard value.isFinite, value.magnitude < 1e15 else { return "?" }
+        let scaled = Int64((value * 1000).rounded(.toNearestOrAwayFromZero))
+        let magnitude = scaled < 0 ? -scaled : scaled
+        var text = (scaled < 0 ? "-" : "") + String(magnitude / 1000)
+        var fraction = magnitude % 1000
+        if fraction != 0 {
+            var digits = String(fraction)
+            while digits.utf8.count < 3 { digits = "0" + digits }
+            while fraction % 10 == 0 {
+                fraction /= 10
+                digits.removeLast()
+            }
+            text += "." + digits
+        }
+        return text
+    }
+
+    // MARK: Hardware
+
+    /// The top-level `hardware:` section. Every member is optional; the agent warns at start
+    /// about each one missing.
+    func decodeHardware(_ field: Field?) -> HardwareSettings? {
+        let defaults = HardwareSettings()
+        guard let field, !field.node.isNull else { return defaults }
+        guard let hardware = mapping(field, expected: "a mapping with the alarm hardware (buzzer, button, status_led, buzzer_timing, watchdog)",
+                                     allowedKeys: ["buzzer", "button", "status_led", "buzzer_timing", "watchdog"])
+        else { return nil }
+        var complete = true
+        var used: [GPIOLineUse] = []
+        func gpioLine(_ key: String, what: String, input: Bool) -> GPIOLineSettings? {
+            guard let lineField = hardware.optional(key) else { return nil }
+            guard let decoded = decodeGPIOLine(lineField, what: what, input: input) else {
+                complete = false
+                return nil
+            }
+            for first in used where first.settings.sameLine(as: decoded.settings) {
+                report(decoded.at, "\(decoded.settings.describeLine) is already used by \(first.path) (line \(first.line)); "
+                    + "the buzzer, the button and the status LED each need their own")
+                complete = false
+                return nil
+            }
+            used.append(GPIOLineUse(settings: decoded.settings, path: lineField.path, line: decoded.at.node.line))
+            return decoded.settings
+        }
+        let buzzer = gpioLine("buzzer", what: "buzzer", input: false)
+        let button = gpioLine("button", what: "button", input: true)
+        let statusLED = gpioLine("status_led", what: "status LED", input: false)
+        let timing = decodeBuzzerTiming(hardware.optional("buzzer_timing"))
+        var watchdog: WatchdogSettings?? = .some(nil)
+        if let watchdogField = hardware.optional("watchdog") { watchdog = decodeWatchdog(watchdogField).map { $0 } }
+        guard complete, let timing, let watchdog else { return nil }
+        return HardwareSettings(buzzer: buzzer, button: button, statusLED: statusLED, buzzerTiming: timing, watchdog: watchdog)
+    }
+
+    /// A line as first configured, for lines used twice.
+    private struct GPIOLineUse {
+        var settings: GPIOLineSettings
+        var path: String
+        var line: Int
+    }
+
+    /// Either a GPIO line (`chip`, `line`, `active_low`) or, on development boxes, a file:
+    /// `record_to` for outputs, `fifo` for inputs. `at` is where a line used twice is reported.
+    private func decodeGPIOLine(_ field: Field, what: String, input: Bool) -> (settings: GPIOLineSettings, at: Field)? {
+        let fileKey = input ? "fifo" : "record_to"
+        let refusal = input
+            ? "'record_to' is for outputs (buzzer, status_led); an input such as the \(what) reads a FIFO on development boxes: use 'fifo'"
+            : "'fifo' is for inputs (the button); an output such as the \(what) records its levels to a file on development boxes: use 'record_to'"
+        let (checked, refusedSome) = refusing(field, [input ? "record_to" : "fifo": refusal])
+        guard let gpio = mapping(checked, expected: "a mapping with the \(what)'s GPIO line (chip, line, active_low) or \(fileKey)",
+                                 allowedKeys: ["chip", "line", "active_low", fileKey])
+        else { return nil }
+        let chipField = gpio.optional("chip")
+        let fileField = gpio.optional(fileKey)
+        if let chipField, let fileField {
+            let second = chipField.line > fileField.line || (chipField.line == fileField.line && chipField.column > fileField.column)
+                ? chipField : fileField
+            report(line: second.line, column: second.column, path: second.path,
+                   "the \(what) is either a GPIO line ('chip' and 'line') or a development file ('\(fileKey)'), not both; remove one")
+            return nil
+        }
+        if let fileField {
+            var complete = true
+            for key in ["line", "active_low"] {
+                guard let extra = gpio.optional(key) else { continue }
+                report(line: extra.line, column: extra.column, path: extra.path,
+                       "'\(key)' applies only with 'chip' (a GPIO line), not with '\(fileKey)'")
+                complete = false
+            }
+            guard let path = pathSetting(fileField, what: input ? "FIFO" : "recording file"), complete else { return nil }
+            return (input ? .fifo(path) : .recordingFile(path), fileField)
+        }
+        guard let chipField else {
+            if !refusedSome {
+                let file = input ? "'fifo' (a FIFO to read \"1\" and \"0\" lines from, on development boxes)"
+                                 : "'record_to' (a file that records every level, on development boxes)"
+                report(line: gpio.line, column: gpio.column, path: gpio.path,
+                       "missing required key 'chip' (a GPIO character device such as /dev/gpiochip0, with 'line') or \(file)")
+            }
+            return nil
+        }
+        let chip = gpioChip(chipField)
+        let lineField = required(gpio, "line")
+        let offset = lineField.flatMap { integer($0, in: 0...1023) }
+        var activeLow: Bool? = false
+        if let activeLowField = gpio.optional("active_low") { activeLow = boolean(activeLowField, defaultHint: "false") }
+        guard let chip, let lineField, let offset, let activeLow else { return nil }
+        return (.chip(path: chip, line: UInt32(offset), activeLow: activeLow), lineField)
+    }
+
+    private func gpioChip(_ field: Field) -> String? {
+        guard let text = string(field, expected: "a GPIO character device such as /dev/gpiochip0") else { return nil }
+        let prefix = "/dev/"
+        if !text.utf8.starts(with: prefix.utf8) || text.utf8.count == prefix.utf8.count {
+            report(field, "invalid GPIO chip \(quote(text)): expected a GPIO character device such as /dev/gpiochip0")
+            return nil
+        }
+        if let bad = Self.firstSpaceOrControl(text) {
+            report(field, "invalid GPIO chip \(quote(text)) (contains \(Self.describeCharacter(bad))): "
+                + "expected a GPIO character device such as /dev/gpiochip0")
+            return nil
+        }
+        return text
+    }
+
+    /// `buzzer_timing:` by priority, each member over `SignalTiming()`'s, then checked against
+    /// IEC 60601-1-8; each value outside the standard is reported where it was written.
+    private func decodeBuzzerTiming(_ field: Field?) -> SignalTiming? {
+        var timing = SignalTiming()
+        guard let field, !field.node.isNull else { return timing }
+        guard let priorities = mapping(field, expected: "a mapping of burst timings by priority (high, medium, low)",
+                                       allowedKeys: Self.alarmPriorityNames)
+        else { return nil }
+        var complete = true
+        var written: [(priority: AlarmPriority, burst: MappingFields)] = []
+        for priority in [AlarmPriority.high, .medium, .low] {
+            guard let burstField = priorities.optional(priority.name), !burstField.node.isNull else { continue }
+            var keys = ["pulse_ms", "spacing_ms"]
+            if priority == .high { keys.append("group_gap_ms") }
+            keys.append("interburst_ms")
+            if priority == .low { keys.append("pulses") }
+            guard let burst = mapping(burstField, expected: "a mapping with the \(priority.name) priority burst timing (\(keys.joined(separator: ", ")))",
+                                      allowedKeys: keys)
+            else {
+                complete = false
+                continue
+            }
+            func value(_ key: String, in range: ClosedRange<Int>, _ current: Int) -> Int {
+                guard let valueField = burst.optional(key) else { return current }
+                if let value = integer(valueField, in: range, defaultHint: "\(current)") { return value }
+                complete = false
+                return current
+            }
+            // Wide bounds here: the standard's ranges are checked below, with their own message.
+            var burstTiming = timing[priority]
+            burstTiming.pulseMilliseconds = value("pulse_ms", in: 0...600_000, burstTiming.pulseMilliseconds)
+            burstTiming.spacingMilliseconds = value("spacing_ms", in: 0...600_000, burstTiming.spacingMilliseconds)
+            if priority == .high {
+                burstTiming.groupGapMilliseconds = value("group_gap_ms", in: 0...600_000, burstTiming.groupGapMilliseconds)
+            }
+            burstTiming.interburstMilliseconds = value("interburst_ms", in: 0...600_000, burstTiming.interburstMilliseconds)
+            if priority == .low { burstTiming.pulseCount = value("pulses", in: 1...2, burstTiming.pulseCount) }
+            timing[priority] = burstTiming
+            written.append((priority, burst))
+        }
+        guard complete else { return nil }
+        do throws(SignalTimingError) {
+            try timing.validate()
+        } catch {
+            for violation in error.violations {
+                let message = "\(violation.description) (the IEC 60601-1-8 range for \(violation.priority.name) priority alarm signals)"
+                var at: Field? = nil
+                for entry in written where entry.priority == violation.priority {
+                    at = entry.burst.optional(Self.timingKey(violation.field))
+                }
+                if let at {
+                    report(at, message)
+                } else {
+                    report(line: field.line, column: field.column, path: field.path, message)
+                }
+            }
+            return nil
+        }
+        return timing
+    }
+
+    /// The file's key for a `BurstTiming` member named in a `SignalTimingViolation`.
+    static func timingKey(_ member: String) -> String {
+        switch member {
+        case "pulseMilliseconds": return "pulse_ms"
+        case "spacingMilliseconds": return "spacing_ms"
+        case "groupGapMilliseconds": return "group_gap_ms"
+        case "interburstMilliseconds": return "interburst_ms"
+        case "pulseCount": return "pulses"
+        default: return member
+        }
+    }
+
+    /// `watchdog:`; an empty one (every member commented out) uses the defaults.
+    private func decodeWatchdog(_ field: Field) -> WatchdogSettings? {
+        let defaults = WatchdogSettings()
+        if field.node.isNull { return defaults }
+        guard let watchdog = mapping(field, expected: "a mapping with the watchdog settings (device, timeout_s)",
+                                     allowedKeys: ["device", "timeout_s"])
+        else { return nil }
+        var device: String? = defaults.device
+        if let deviceField = watchdog.optional("device") {
+            device = string(deviceField, expected: "a watchdog device such as /dev/watchdog").flatMap { text in
+                if text.utf8.first != UInt8(ascii: "/") || Self.firstSpaceOrControl(text) != nil {
+                    report(deviceField, "invalid watchdog device \(quote(text)): expected an absolute path such as /dev/watchdog")
+                    return nil
+                }
+                return text
+            }
+        }
+        var timeout: Int?? = .some(defaults.timeoutSeconds)
+        if let timeoutField = watchdog.optional("timeout_s") {
+            timeout = integer(timeoutField, in: 1...600, defaultHint: "the driver's own").map { $0 }
+        }
+        guard let device, let timeout else { return nil }
+        return WatchdogSettings(device: device, timeoutSeconds: timeout)
+    }
+
+    // MARK: Helpers
+
+    /// A file path setting: relative to this configuration file's directory, or absolute; no spaces.
+    func pathSetting(_ field: Field, what: String) -> String? {
+        guard let text = string(field, expected: "the path of the \(what)") else { return nil }
+        if text.isEmpty {
+            report(field, "the path is empty (expected the path of the \(what))")
+            return nil
+        }
+        if let bad = Self.firstSpaceOrControl(text) {
+            report(field, "invalid path \(quote(text)) (contains \(Self.describeCharacter(bad))): expected the path of the \(what), without spaces")
+            return nil
+        }
+        return Self.resolve(text, relativeTo: file)
+    }
+
+    /// Reports each key of `refused` present in a mapping with its own message, and returns the
+    /// mapping without them, so the usual check of the remaining keys does not report them again.
+    func refusing(_ field: Field, _ refused: [String: String]) -> (field: Field, refusedSome: Bool) {
+        guard case .mapping(let pairs) = field.node.content else { return (field, false) }
+        var kept: [YAMLPair] = []
+        for pair in pairs {
+            if let message = refused[pair.key] {
+                report(line: pair.keyLine, column: pair.keyColumn, path: Field(pair: pair, parentPath: field.path).path, message)
+            } else {
+                kept.append(pair)
+            }
+        }
+        if kept.count == pairs.count { return (field, false) }
+        var trimmed = field
+        trimmed.node.content = .mapping(kept)
+        return (trimmed, true)
+    }
+}
+
+extension GPIOLineSettings {
+    /// The same chip line, or the same development file.
+    func sameLine(as other: GPIOLineSettings) -> Bool {
+        switch (self, other) {
+        case (.chip(let path, let line, _), .chip(let otherPath, let otherLine, _)):
+            return path == otherPath && line == otherLine
+        case (.recordingFile(let path), .recordingFile(let otherPath)), (.fifo(let path), .fifo(let otherPath)),
+             (.recordingFile(let path), .fifo(let otherPath)), (.fifo(let path), .recordingFile(let otherPath)):
+            return path == otherPath
+        default:
+            return false
+        }
+    }
+
+    var describeLine: String {
+        switch self {
+        case .chip(let path, let line, _): return "GPIO line \(line) of \(path)"
+        case .recordingFile(let path): return "the file \(quote(path))"
+        case .fifo(let path): return "the FIFO \(quote(path))"
+        }
+    }
+}

@@ -1,0 +1,222 @@
+import Acquisition
+import Alarms
+import Config
+import Platform
+import RegisterMaps
+
+/// The alarm engine with what surrounds it at run time, without threads: sample records in,
+/// events out to the alarm log and to the publisher, the retained state of each bed marked
+/// for republishing. `AlarmStation` runs it on the alarm thread; commands from the publisher
+/// reach it through the station's lock.
+struct AlarmDesk {
+    private(set) var engine = AlarmEngine()
+    private var logFile: AlarmLogFile
+    private let devices: [PlannedDevice]
+    /// Configured beds, in configuration order (the index publishers use).
+    let bedIDs: [String]
+    private let roles: [DeviceRole]
+    /// Observations of each bed gathered until one of its devices ends its cycle.
+    private var pendingObservations: [[AlarmObservation]]
+    /// Events not yet taken by the publisher, in order.
+    private(set) var outgoing: [AlarmEvent] = []
+    /// Beds whose retained state changed since the publisher last took it.
+    private(set) var changedBeds: [Bool]
+    private(set) var logFailures = 0
+    private var lastLogError: SystemError?
+    /// Overruns of each loop when last looked at, and the times of the recent ones.
+    private var overrunsSeen: [UInt64]
+    private var recentOverruns: [Int64] = []
+    private var overrunFaultActive = false
+
+    /// Overruns within this window that make a fault, and how long a fault needs to stay quiet to end.
+    static let overrunWindowMilliseconds: Int64 = 10_000
+    static let overrunsForFault = 3
+
+    init(config: GatewayConfig, devices: [PlannedDevice], loopCount: Int) {
+        self.devices = devices
+        bedIDs = config.beds.map { $0.id }
+        logFile = AlarmLogFile(path: config.alarms.logPath)
+        roles = devices.map { AlarmDesk.role(of: $0.profile) }
+        pendingObservations = [[AlarmObservation]](repeating: [], count: config.beds.count)
+        changedBeds = [Bool](repeating: true, count: config.beds.count)
+        overrunsSeen = [UInt64](repeating: 0, count: loopCount)
+    }
+
+    /// A monitor is what watches the patient (SpO2 or ECG), a pump what reports pump status.
+    static func role(of profile: DeviceProfile) -> DeviceRole {
+        var hasPumpStatus = false
+        for point in profile.points {
+            if point.name == "spo2" || point.name == "heart_rate" { return .monitor }
+            if point.name == "pump_status" { hasPumpStatus = true }
+        }
+        return hasPumpStatus ? .pump : .other
+    }
+
+    /// Reads the log back (latched alarms and event numbers survive a restart) and applies each
+    /// bed's limits. Returns what to tell the operator.
+    mutating func start(config: GatewayConfig, now: Int64, wall: Int64) -> [String] {
+        var notes: [String] = []
+        do throws(SystemError) {
+            var recovery = try logFile.load()
+            // A bed no longer configured could never be acknowledged by command: not restored.
+            let configured = bedIDs
+            recovery.beds.removeAll { bed in !configured.contains(bed.bed) }
+            engine.restore(recovery, monotonicMilliseconds: now)
+            var restored = 0
+            for bed in recovery.beds { restored += bed.active.count }
+            if restored > 0 { notes.append("alarm log: \(restored) alarm(s) still active from before the restart") }
+            if recovery.skippedLines > 0 {
+                notes.append("alarm log \(config.alarms.logPath): \(recovery.skippedLines) damaged line(s) skipped")
+            }
+        } catch {
+            notes.append("cannot read the alarm log: \(error.description); starting without the alarms of before")
+        }
+        for bed in config.beds {
+            do throws(AlarmSettingsError) {
+                keep(try engine.configure(bed: bed.id, settings: bed.alarms, monotonicMilliseconds: now,
+                                            wallClockMilliseconds: wall))
+            } catch {
+                // The configuration check validates the same settings; this is a last guard.
+                notes.append("bed \(bed.id): \(error.description); keeping the default limits")
+            }
+        }
+        return notes
+    }
+
+    // MARK: inputs
+
+    mutating func consume(_ record: SampleRecord, now: Int64, wall: Int64) {
+        let deviceIndex = Int(record.deviceIndex)
+        guard deviceIndex < devices.count else { return }
+        let device = devices[deviceIndex]
+        let bed = device.bedIndex
+        switch record.kind {
+        case .sample:
+            guard Int(record.pointIndex) < device.profile.points.count else { return }
+            let point = device.profile.points[Int(record.pointIndex)]
+            let quality = AlarmDesk.inputQuality(record.quality)
+            pendingObservations[bed].append(
+                AlarmObservation(point: point.name, device: device.config.id,
+                                 value: quality == .commLoss ? nil : record.value, quality: quality))
+        case .endOfDeviceCycle:
+            guard !pendingObservations[bed].isEmpty else { return }
+            keep(engine.observe(bed: bedIDs[bed], pendingObservations[bed], monotonicMilliseconds: now,
+                                  wallClockMilliseconds: wall))
+            pendingObservations[bed].removeAll(keepingCapacity: true)
+        case .deviceAnswering, .deviceSilent:
+            keep(engine.deviceState(bed: bedIDs[bed], device: device.config.id, role: roles[deviceIndex],
+                                      answering: record.kind == .deviceAnswering, monotonicMilliseconds: now,
+                                      wallClockMilliseconds: wall))
+        }
+    }
+
+    static func inputQuality(_ code: QualityCode) -> AlarmInputQuality {
+        switch code {
+        case .ok: return .ok
+        case .stale: return .stale
+        case .outOfRange: return .outOfRange
+        case .commLoss: return .commLoss
+        case .sensorOff: return .sensorOff
+        }
+    }
+
+    mutating func tick(now: Int64, wall: Int64) {
+        keep(engine.tick(monotonicMilliseconds: now, wallClockMilliseconds: wall))
+    }
+
+    /// Repeated overruns of a sampling loop are a fault of the agent: samples, and so alarms,
+    /// may be late. Present while `overrunsForFault` fell within the window.
+    mutating func checkOverruns(_ overruns: [UInt64], now: Int64, wall: Int64) {
+        for (index, count) in overruns.enumerated() where index < overrunsSeen.count {
+            if count > overrunsSeen[index] {
+                for _ in 0..<min(count - overrunsSeen[index], 16) { recentOverruns.append(now) }
+            }
+            overrunsSeen[index] = count
+        }
+        recentOverruns.removeAll { now - $0 > AlarmDesk.overrunWindowMilliseconds }
+        let present = recentOverruns.count >= AlarmDesk.overrunsForFault
+        if present != overrunFaultActive {
+            overrunFaultActive = present
+            keep(engine.agentFault("loop-overrun", present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall))
+        }
+    }
+
+    /// A fault of the box's own alarm hardware (the buzzer line cannot be driven), on every bed.
+    mutating func hardwareFault(_ fault: String, present: Bool, now: Int64, wall: Int64) {
+        keep(engine.agentFault(fault, present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall))
+    }
+
+    mutating func acknowledge(bed: String, alarm: String?, now: Int64, wall: Int64) throws(AlarmCommandError) {
+        keep(try engine.acknowledge(bed: bed, alarm: alarm, monotonicMilliseconds: now, wallClockMilliseconds: wall))
+    }
+
+    /// The button's short press: every active alarm of every bed (one button serves the room).
+    mutating func acknowledgeAll(now: Int64, wall: Int64) -> Int {
+        var count = 0
+        for bed in engine.bedIDs {
+            do throws(AlarmCommandError) {
+                let events = try engine.acknowledge(bed: bed, monotonicMilliseconds: now, wallClockMilliseconds: wall)
+                for event in events where event.type == .acknowledge { count += 1 }
+                keep(events)
+            } catch {}
+        }
+        return count
+    }
+
+    mutating func pauseAudio(now: Int64, wall: Int64) {
+        keep(engine.pauseAudio(monotonicMilliseconds: now, wallClockMilliseconds: wall))
+    }
+
+    // MARK: outputs
+
+    /// Events and changed states for the publisher; clears both.
+    mutating func takeOutgoing() -> (events: [AlarmEvent], changedBeds: [Int]) {
+        let events = outgoing
+        outgoing.removeAll(keepingCapacity: true)
+        var beds: [Int] = []
+        for index in changedBeds.indices where changedBeds[index] {
+            beds.append(index)
+            changedBeds[index] = false
+        }
+        return (events, beds)
+    }
+
+    /// Marks every bed's retained state for republishing (after a reconnect or a rebirth).
+    mutating func markAllChanged() {
+        for index in changedBeds.indices { changedBeds[index] = true }
+    }
+
+    /// Alarms active now, all beds (latched and acknowledged included).
+    var activeCount: Int {
+        var count = 0
+        for bed in engine.bedIDs { count += engine.activeAlarms(bed: bed).count }
+        return count
+    }
+
+    /// Appends to the log first: what is published has been recorded on the box.
+    private mutating func keep(_ events: [AlarmEvent]) {
+        guard !events.isEmpty else { return }
+        do throws(SystemError) {
+            try logFile.append(events)
+            if lastLogError != nil {
+                log(.info, "the alarm log \(logFile.path) is written again")
+                lastLogError = nil
+            }
+        } catch {
+            logFailures += 1
+            if lastLogError == nil {
+                log(.error, "cannot write the alarm log: \(error.description); alarms still sound and are published, "
+                    + "but a restart will not know them")
+            }
+            lastLogError = error
+        }
+        outgoing.append(contentsOf: events)
+        for event in events {
+            if event.type == .audioPaused || event.type == .audioResumed {
+                markAllChanged()
+            } else {
+                for (index, id) in bedIDs.enumerated() where id == event.bed { changedBeds[index] = true }
+            }
+        }
+    }
+}
