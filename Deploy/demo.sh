@@ -34,8 +34,10 @@ done
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$BROKER_PORT" > "$RUN_DIR/mosquitto.conf"
 mosquitto -c "$RUN_DIR/mosquitto.conf" > "$RUN_DIR/mosquitto.log" 2>&1 &
 PIDS+=($!)
-# NIBP every 30 s rather than the clinical 3-5 minutes, so the demo shows the cuff cycle.
+# NIBP every 30 s rather than the clinical 3-5 minutes, so the demo shows the cuff cycle;
+# chair-2's patient desaturates after 30 s, so the demo shows an alarm too.
 "$SIMULATOR" --port 15020 --devices monitor:2,pump:2 --seed "$RANDOM" --nibp-interval-s 30 \
+  --scenario desaturation@2 --scenario-after-s 30 \
   > "$RUN_DIR/simulator.log" 2>&1 &
 PIDS+=($!)
 "$BIN" check Deploy/demo/gateway.yaml
@@ -44,5 +46,6 @@ PIDS+=($!)
 
 echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps 15022-15023, agent log $RUN_DIR/agent.log"
 echo "demo: health on http://127.0.0.1:18081/healthz, /readyz and /metrics; the disk queue in .build/demo/queue"
-echo "demo: live vitals as the broker delivers them (Ctrl-C to stop)"
+echo "demo: chair-2 desaturates after 30 s: its alarm events show below, the buzzer's edges go to .build/demo/buzzer.edges"
+echo "demo: live vitals and alarm events as the broker delivers them (Ctrl-C to stop)"
 "$BIN" watch --port "$BROKER_PORT" --topic 'bedside/demo-clinic/edge-01/beds/+/vitals'

@@ -1,6 +1,5 @@
-/// What happened to an alarm. The contract's alarmEvent enum knows start, end, escalate,
-/// acknowledge and audio-paused; audio-resumed and limit-change go to the log (and are
-/// published only once the contract lists them: see `inContract`).
+/// What happened to an alarm; every type is in the contract's alarmEvent enum
+/// (Deploy/mqtt/asyncapi.yaml) and in the alarm log.
 public enum AlarmEventType: Sendable, Equatable {
     case start
     case end
@@ -34,9 +33,6 @@ public enum AlarmEventType: Sendable, Equatable {
         default: return nil
         }
     }
-
-    /// Whether Deploy/mqtt/asyncapi.yaml's alarmEvent.event enum accepts it.
-    public var inContract: Bool { self != .audioResumed && self != .limitChange }
 }
 
 /// One alarm event of one bed.

@@ -2,10 +2,12 @@ import JSON
 import Platform
 
 /// The contract's alarmEvent payload (Deploy/mqtt/asyncapi.yaml):
-/// {"bed","alarm","condition","priority","kind","event","time","seq"}.
+/// {"bed","alarm","condition","priority","kind","event","time","seq"}, plus "detail" when the
+/// event has one (a limit change's new rule).
 public func encodeAlarmEvent(_ event: AlarmEvent) -> String {
     var json = JSONWriter()
     writeEventMembers(&json, event)
+    if !event.detail.isEmpty { json.member("detail", event.detail) }
     json.endObject()
     return json.text
 }

@@ -7,9 +7,21 @@ extension ConfigDecoder {
 
     // MARK: Alarms
 
+    /// "/a/b/queue" -> "/a/b/<name>"; a directory without a parent gets the file inside it.
+    static func siblingPath(of directory: String, named name: String) -> String {
+        var trimmed = directory
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return name }
+        if slash == trimmed.startIndex { return "/" + name }
+        return String(trimmed[..<slash]) + "/" + name
+    }
+
     /// The top-level `alarms:` section: the alarm log and the settings every bed starts from.
-    func decodeAlarms(_ field: Field?) -> AlarmSettings? {
-        let defaults = AlarmSettings()
+    /// Without `log`, the log lives next to the disk queue's directory (the box's state
+    /// directory: /var/lib/bedside-gateway/alarms.log with the default queue).
+    func decodeAlarms(_ field: Field?, queueDirectory: String?) -> AlarmSettings? {
+        var defaults = AlarmSettings()
+        if let queueDirectory { defaults.logPath = Self.siblingPath(of: queueDirectory, named: "alarms.log") }
         // An empty `alarms:` (every line commented out) means "all defaults", not a mistake.
         guard let field, !field.node.isNull else { return defaults }
         guard let alarms = mapping(field, expected: "a mapping with the alarm settings (log, escalate_after_s, limits, technical)",

@@ -94,7 +94,7 @@ final class ConfigDecoder {
         let health = decodeHealth(settings.optional("health"))
         let commands = decodeCommands(settings.optional("commands"))
         // Box-wide alarm settings first: each bed's own start from them.
-        let alarms = decodeAlarms(settings.optional("alarms"))
+        let alarms = decodeAlarms(settings.optional("alarms"), queueDirectory: queue?.directory)
         let hardware = decodeHardware(settings.optional("hardware"))
         // Profiles first: devices may name them.
         decodeProfileFiles(settings.optional("device_profiles"))

@@ -33,8 +33,17 @@ extension BedsideGateway {
         client.onConnect = { result in
             if !result.accepted { log(.warning, "broker refused the connection: \(result.description)"); return }
             do throws(MQTTError) { try client.subscribe(topic, qos: .atLeastOnce) } catch { log(.error, error.description) }
+            // The same beds' alarm events, printed as they come.
+            if topic.hasSuffix("/vitals") {
+                let alarms = String(topic.dropLast("vitals".count)) + "alarms/events"
+                do throws(MQTTError) { try client.subscribe(alarms, qos: .atLeastOnce) } catch { log(.error, error.description) }
+            }
         }
         client.onMessage = { message in
+            if message.topic.hasSuffix("/alarms/events") {
+                printLine("ALARM " + String(decoding: message.payload, as: UTF8.self))
+                return
+            }
             do throws(VitalsMessageError) {
                 let vitals = try decodeVitalsMessage(message.payload)
                 printLine(formatVitalsLine(vitals))

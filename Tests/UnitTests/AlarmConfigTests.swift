@@ -53,6 +53,20 @@ struct AlarmConfigTests {
         #expect(emptyMembers.hardware == HardwareSettings(watchdog: WatchdogSettings()))
     }
 
+    /// Without `alarms.log`, the log sits next to the queue directory: the box's state directory.
+    @Test func theAlarmLogDefaultsToTheQueuesStateDirectory() throws {
+        let config = try ConfigLoader.parse(text: Self.base + "queue: { directory: /srv/bedside/state/queue/ }\n",
+                                            file: "/etc/bedside/config.yaml")
+        #expect(config.alarms.logPath == "/srv/bedside/state/alarms.log")
+        let relative = try ConfigLoader.parse(text: Self.base + "queue: { directory: ../state/queue }\n",
+                                              file: "/etc/bedside/config.yaml")
+        #expect(relative.alarms.logPath == "/etc/bedside/../state/alarms.log")
+        let explicit = try ConfigLoader.parse(text: Self.base + "queue: { directory: /q }\nalarms: { log: /var/log/alarms.log }\n",
+                                              file: "/etc/bedside/config.yaml")
+        #expect(explicit.alarms.logPath == "/var/log/alarms.log")
+        #expect(ConfigDecoder.siblingPath(of: "/queue", named: "alarms.log") == "/alarms.log")
+    }
+
     @Test func boxWideChangesReachEveryBed() throws {
         let text = Self.base + Self.secondBed + """
             alarms:

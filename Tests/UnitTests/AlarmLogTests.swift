@@ -156,9 +156,9 @@ struct AlarmPayloadTests {
             #expect(["physiological", "technical"].contains(parsed["kind"]?.stringValue ?? ""))
             #expect(parsed["alarm"]!.stringValue!.wholeMatch(of: idPattern) != nil)
             #expect((parsed["seq"]?.integerValue ?? -1) >= 0)
-            if event.type.inContract {
-                #expect(["start", "end", "escalate", "acknowledge", "audio-paused"].contains(parsed["event"]!.stringValue!))
-            }
+            #expect(["start", "end", "escalate", "acknowledge", "audio-paused", "audio-resumed", "limit-change"]
+                .contains(parsed["event"]!.stringValue!))
+            #expect(parsed["detail"]?.stringValue == (event.detail.isEmpty ? nil : event.detail))
         }
         #expect(events.contains { $0.type == .audioPaused })
     }
