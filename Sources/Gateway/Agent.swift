@@ -10,6 +10,7 @@ import RegisterMaps
 import StoreAndForward
 import Supervision
 import Vitals
+import Synchronization
 import Hardware
 
 public struct AgentError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Acquisition
+import Alarms
 import Config
 import Health
 import JSON

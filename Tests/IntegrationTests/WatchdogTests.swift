@@ -1,9 +1,11 @@
+import Acquisition
 import AllocationCounter
 import Foundation
 import Platform
 import Supervision
 import Synchronization
 import Testing
+import TestSupport
 
 /// A test participant: beats its heartbeat every 10 ms on its own thread while not paused.
 final class SupervisionTestBeater {
@@ -181,5 +183,62 @@ private func collect(_ fd: Int32, milliseconds: Int) -> [UInt8] {
         let allocations = allocation_counter_stop()
         #expect(allocations == 0)
         #expect(heartbeat.count == 10_001)
+    }
+}
+
+/// A real sampling loop (libmodbus against a server on loopback) as a supervised participant:
+/// when its thread hangs, the stand-in watchdog and systemd's socket stop getting kicks
+/// within one watchdog interval, and the STATUS= line names the loop.
+@Suite(.serialized) struct StalledSamplingLoopTests {
+    @Test func aStalledSamplingLoopStopsKicksAndNotificationsWithinOneWatchdogInterval() throws {
+        let directory = try supervisionTemporaryDirectory("stalled-loop")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("watchdog").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        defer { close(reader) }
+        let listener = try NotifyListener(name: directory.appendingPathComponent("notify").path)
+
+        let port = freeLoopbackPort()
+        let device = try SamplingLoopTests.Device(port: port)
+        defer { device.stop() }
+        let loop = try BusLoop(bus: SamplingLoopTests.monitorBus(port: port), periodMilliseconds: 100,
+                               realtime: RealtimeSettings())
+        // The watchdog interval: 1 s (WATCHDOG_USEC); the supervisor kicks every 500 ms.
+        let watchdog = try HardwareWatchdog(path: fifo, timeoutSeconds: nil)
+        let supervisor = Supervisor(watchdog: watchdog,
+                                    notifier: SystemdNotifier(socket: listener.name, watchdogMicroseconds: 1_000_000))
+        #expect(supervisor.kickIntervalMilliseconds == 500)
+        let heartbeat = supervisor.register("sampling loop of bus \(loop.bus.name)", expectedIntervalMilliseconds: 100)
+        // The agent's wiring: one beat per cycle. A set flag makes the loop's thread hang in its cycle.
+        let hang = Atomic<Bool>(false)
+        loop.cycleObserver = { _ in
+            heartbeat.beat()
+            while hang.load(ordering: .acquiring) { usleep(1000) }
+        }
+        try loop.start()
+        defer {
+            hang.store(false, ordering: .releasing)
+            loop.stop()
+        }
+        try supervisor.start()
+        defer { supervisor.stop() }
+
+        let healthyKicks = collect(reader, milliseconds: 1600)
+        let healthyNotes = listener.receive(milliseconds: 10)
+        #expect(healthyKicks.count >= 2, "kicks while the loop runs: \(healthyKicks.count)")
+        #expect(healthyNotes.filter { $0.contains("WATCHDOG=1") }.count >= 2, "\(healthyNotes)")
+
+        hang.store(true, ordering: .releasing)
+        let cyclesAtStall = loop.statistics.cycles
+        _ = collect(reader, milliseconds: 1000)  // one watchdog interval
+        let noticed = listener.receive(milliseconds: 10)
+        let kicksAfter = collect(reader, milliseconds: 1200)
+        let notesAfter = listener.receive(milliseconds: 10)
+        #expect(loop.statistics.cycles <= cyclesAtStall + 1, "the loop did not hang")
+        #expect(kicksAfter.isEmpty, "watchdog kicks more than one interval into the stall: \(kicksAfter.count)")
+        #expect(!notesAfter.contains { $0.contains("WATCHDOG=1") }, "\(notesAfter)")
+        #expect((noticed + notesAfter).contains { $0.contains("STATUS=") && $0.contains("sampling loop of bus") },
+                "\(noticed + notesAfter)")
     }
 }
