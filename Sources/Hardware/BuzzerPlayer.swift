@@ -202,7 +202,11 @@ public final class BuzzerPlayer: @unchecked Sendable {
                 heartbeat?()
                 continue
             }
-            mailbox.wait(until: deadline, seen: state.generation)
+            // Interburst intervals last up to 16 s: wake at least every idle period to beat,
+            // or the supervisor would take a playing buzzer for a hung one.
+            let wake = now.adding(milliseconds: idleWakeMilliseconds)
+            mailbox.wait(until: deadline < wake ? deadline : wake, seen: state.generation)
+            heartbeat?()
         }
         drive(false)
         setPlaying(nil)

@@ -40,7 +40,8 @@ public final class HardwareWatchdog {
     /// The timeout the driver reports after our request; nil when the device takes no
     /// ioctls (a stand-in) or does not report one.
     public private(set) var timeoutSeconds: Int?
-    /// False once WDIOC_KEEPALIVE answered ENOTTY: keepalive falls back to write().
+    /// False once WDIOC_KEEPALIVE answered ENOTTY (ENOSYS under qemu-user, which does not
+    /// translate watchdog ioctls): keepalive falls back to write().
     public private(set) var usesKeepaliveIoctl = true
     private var fd: Int32
 
@@ -58,7 +59,7 @@ public final class HardwareWatchdog {
             let result = bedside_watchdog_set_timeout(fd, &seconds)
             switch result {
             case 0: timeoutSeconds = Int(seconds)
-            case ENOTTY, EOPNOTSUPP, EINVAL: break // stand-in, or fixed/out-of-range timeout: read back below
+            case ENOTTY, ENOSYS, EOPNOTSUPP, EINVAL: break // stand-in, or fixed/out-of-range timeout: read back below
             default:
                 // Nothing was supervised yet: disarm with the magic character rather than
                 // leave a timer running that no one kicks.
@@ -84,7 +85,7 @@ public final class HardwareWatchdog {
         if usesKeepaliveIoctl {
             let result = bedside_watchdog_keepalive(fd)
             if result == 0 { return }
-            if result != ENOTTY && result != EINVAL && result != EOPNOTSUPP {
+            if result != ENOTTY && result != ENOSYS && result != EINVAL && result != EOPNOTSUPP {
                 throw WatchdogError("WDIOC_KEEPALIVE", device: path, errno: result)
             }
             usesKeepaliveIoctl = false

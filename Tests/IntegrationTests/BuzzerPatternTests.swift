@@ -102,6 +102,25 @@ struct BuzzerPatternTests {
         print("buzzer \(priority.name): \(measured.count) segments, max deviation \(format3(maxDeviation)) ms")
     }
 
+    /// The player beats its watchdog heartbeat at least every idle period even inside a
+    /// 15.5 s low interburst, so the supervisor never takes a playing buzzer for a hung one.
+    @Test func thePlayerBeatsThroughALongInterburst() throws {
+        let line = RecordingOutputLine()
+        let beats = Locked<[Int64]>([])
+        let player = BuzzerPlayer(output: line, timing: Self.timing, idleWakeMilliseconds: 500,
+                                  heartbeat: { beats.withLock { $0.append(MonotonicInstant.now().nanoseconds) } })
+        try player.start()
+        defer { player.stop() }
+        player.request(.low)
+        sleep(milliseconds: 3500)
+        let times = beats.withLock { $0 }
+        #expect(line.edges.count == 4, "two low pulses, then the interburst: \(line.edges.count) edges")
+        var longest: Int64 = 0
+        for index in times.indices.dropFirst() { longest = max(longest, times[index] - times[index - 1]) }
+        #expect(times.count >= 6, "\(times.count) beats in 3.5 s")
+        #expect(longest <= 500_000_000 + Self.tolerance * 1_000_000, "longest silence \(longest / 1_000_000) ms")
+    }
+
     @Test func silenceStopsAHighBurstMidPulse() throws {
         let line = RecordingOutputLine()
         let player = BuzzerPlayer(output: line, timing: Self.timing)
