@@ -3,7 +3,9 @@
 # (90 %) to the agent's buzzer line going active, over N fresh trials on loopback, beside the
 # issue's requirement: the high-priority pattern starts within one sampling period + the
 # condition delay + 100 ms (here 250 ms + 0 ms, spo2-low's default delay, + 100 ms = 350 ms).
-# Prints min, p50, p99, max and mean, each beside the bound and as a ratio to it.
+# Prints min, p50, p99, max and mean, each beside the bound and as a ratio to it. Each trial
+# starts the agent after a random 0-250 ms pause (stratified over the trials) to vary its
+# sampling phase against the simulator's value changes.
 # The orchestration (one trial, step by step) is Deploy/bench/alarm_latency.py.
 #
 # Usage: Deploy/bench-alarm.sh [--trials N (20)] [--agent CMD] [--keep]
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --agent) [ $# -ge 2 ] || fail "--agent needs a command"; AGENT="$2"; shift 2 ;;
     --agent=*) AGENT="${1#*=}"; shift ;;
     --keep) KEEP=(--keep); shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) fail "unknown argument $1 (see --help)" ;;
   esac
 done
