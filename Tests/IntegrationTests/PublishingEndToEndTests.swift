@@ -224,7 +224,9 @@ struct PublishingEndToEndTests {
         #expect((value("bedside_mqtt_acknowledged_total") ?? 0) >= 30)
         #expect(value("bedside_mqtt_connected") == 1)
         #expect(value("bedside_queue_pending_messages") != nil && value("bedside_queue_dropped_total") == 0)
-        #expect(value("bedside_alarms_active") == 0)
+        // monitor-3's comm loss, and no buzzer configured (a technical alarm on each of the 3 beds).
+        #expect((value("bedside_alarms_active") ?? 0) >= 4, "\(rig.agentOutput)")
+        #expect((value("bedside_alarm_sounding_priority") ?? 0) >= 2)
 
         // Not ready: monitor-3 does not answer; the reason names it. The clock check agrees
         // with the kernel as read independently.
