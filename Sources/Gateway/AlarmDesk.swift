@@ -3,6 +3,7 @@ import Alarms
 import Config
 import Platform
 import RegisterMaps
+import Vitals
 
 /// The alarm engine with what surrounds it at run time, without threads: sample records in,
 /// events out to the alarm log and to the publisher, the retained state of each bed marked
@@ -110,14 +111,9 @@ struct AlarmDesk {
         }
     }
 
+    /// AlarmInputQuality spells its cases as Vitals.Quality does.
     static func inputQuality(_ code: QualityCode) -> AlarmInputQuality {
-        switch code {
-        case .ok: return .ok
-        case .stale: return .stale
-        case .outOfRange: return .outOfRange
-        case .commLoss: return .commLoss
-        case .sensorOff: return .sensorOff
-        }
+        AlarmInputQuality(rawValue: code.quality.rawValue) ?? .stale
     }
 
     mutating func tick(now: Int64, wall: Int64) {

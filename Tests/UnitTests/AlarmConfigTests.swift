@@ -504,19 +504,6 @@ struct AlarmConfigTests {
             _ = try? ConfigLoader.parse(bytes: Array(original[0..<length]), file: "t.yaml")
         }
         let interesting = Array("{}[]:,-#&*!|>'\"\n\t %@`?~\\0123456789.".utf8) + [0x00, 0xFF]
-        var random = SplitMix64(seed: 0xA1A2_0000_0000_0001)
-        for _ in 0..<600 {
-            var bytes = original
-            for _ in 0..<(1 + random.next(below: 4)) {
-                let position = random.next(below: bytes.count)
-                switch random.next(below: 4) {
-                case 0: bytes[position] = UInt8(truncatingIfNeeded: random.next(below: 256))
-                case 1: bytes[position] = interesting[random.next(below: interesting.count)]
-                case 2: bytes.insert(interesting[random.next(below: interesting.count)], at: position)
-                default: bytes.remove(at: position)
-                }
-            }
-            _ = try? ConfigLoader.parse(bytes: bytes, file: "m.yaml")
-        }
+        ConfigTests.parseMutations(of: original, interesting: interesting, seed: 0xA1A2_0000_0000_0001)
     }
 }

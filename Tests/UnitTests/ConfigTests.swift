@@ -290,7 +290,13 @@ private let fullConfig = """
 
         // Insertions of YAML's structural characters reach more of libyaml than random bytes alone.
         let interesting = Array("{}[]:,-#&*!|>'\"\n\t %@`?~\\".utf8) + [0x00, 0xFF, 0xC3, 0x80]
-        var random = SplitMix64(seed: 0x5EED_CAFE_F00D_0001)
+        ConfigTests.parseMutations(of: original, interesting: interesting, seed: 0x5EED_CAFE_F00D_0001)
+    }
+
+    /// Parses 600 mutations of `original` (1-4 random byte changes, insertions of `interesting`
+    /// bytes, removals each); only a crash or a hang can fail it.
+    static func parseMutations(of original: [UInt8], interesting: [UInt8], seed: UInt64) {
+        var random = SplitMix64(seed: seed)
         for _ in 0..<600 {
             var bytes = original
             for _ in 0..<(1 + random.next(below: 4)) {
