@@ -204,51 +204,124 @@ extension ConfigDecoder {
 
     // MARK: Hardware
 
-    /// The top-level `hardware:` section. Every member is optional; the agent warns at start
-    /// about each one missing.
-    func decodeHardware(_ field: Field?) -> HardwareSettings? {
-        let defaults = HardwareSettings()
-        guard let field, !field.node.isNull else { return defaults }
+    /// The top-level `hardware:` section, and a board profile's. Every member is optional; the
+    /// agent warns at start about each one missing. A part the section does not give is
+    /// `base`'s (a board's); `buzzer_timing` and `watchdog` change `base`'s member by member.
+    func decodeHardware(_ field: Field?, base: HardwareBase) -> HardwareSettings? {
+        guard let field, !field.node.isNull else { return base.settings }
         guard let hardware = mapping(field, expected: "a mapping with the alarm hardware (buzzer, button, status_led, buzzer_timing, watchdog)",
                                      allowedKeys: ["buzzer", "button", "status_led", "buzzer_timing", "watchdog"])
         else { return nil }
         var complete = true
+        let parts: [(key: String, what: String, input: Bool, fromBase: GPIOLineSettings?)] = [
+            ("buzzer", "buzzer", false, base.settings.buzzer), ("button", "button", true, base.settings.button),
+            ("status_led", "status LED", false, base.settings.statusLED),
+        ]
+        // The board's parts kept here come first: a part given here must not take their lines.
         var used: [GPIOLineUse] = []
-        func gpioLine(_ key: String, what: String, input: Bool) -> GPIOLineSettings? {
-            guard let lineField = hardware.optional(key) else { return nil }
-            guard let decoded = decodeGPIOLine(lineField, what: what, input: input) else {
-                complete = false
-                return nil
-            }
-            for first in used where first.settings.sameLine(as: decoded.settings) {
-                report(decoded.at, "\(decoded.settings.describeLine) is already used by \(first.path) (line \(first.line)); "
-                    + "the buzzer, the button and the status LED each need their own")
-                complete = false
-                return nil
-            }
-            used.append(GPIOLineUse(settings: decoded.settings, path: lineField.path, line: decoded.at.node.line))
-            return decoded.settings
+        for part in parts where hardware.optional(part.key) == nil {
+            if let kept = part.fromBase { used.append(GPIOLineUse(settings: kept, usedBy: "the \(part.what) of \(base.origin)")) }
         }
-        let buzzer = gpioLine("buzzer", what: "buzzer", input: false)
-        let button = gpioLine("button", what: "button", input: true)
-        let statusLED = gpioLine("status_led", what: "status LED", input: false)
-        let timing = decodeBuzzerTiming(hardware.optional("buzzer_timing"))
-        var watchdog: WatchdogSettings?? = .some(nil)
-        if let watchdogField = hardware.optional("watchdog") { watchdog = decodeWatchdog(watchdogField).map { $0 } }
+        var decodedParts: [GPIOLineSettings?] = []
+        for part in parts {
+            guard let lineField = hardware.optional(part.key) else {
+                decodedParts.append(part.fromBase)
+                continue
+            }
+            guard let decoded = decodeGPIOLine(lineField, what: part.what, input: part.input),
+                  fitsBoard(decoded, base) else {
+                complete = false
+                decodedParts.append(nil)
+                continue
+            }
+            var free = true
+            for first in used where first.settings.sameLine(as: decoded.settings) {
+                report(decoded.at, "\(decoded.settings.describeLine) is already used by \(first.usedBy); "
+                    + "the buzzer, the button and the status LED each need their own")
+                free = false
+                break
+            }
+            guard free else {
+                complete = false
+                decodedParts.append(nil)
+                continue
+            }
+            used.append(GPIOLineUse(settings: decoded.settings, usedBy: "\(lineField.path) (line \(decoded.at.node.line))"))
+            decodedParts.append(decoded.settings)
+        }
+        var timing: SignalTiming? = base.settings.buzzerTiming
+        if let timingField = hardware.optional("buzzer_timing") { timing = decodeBuzzerTiming(timingField, base: base.settings.buzzerTiming) }
+        var watchdog: WatchdogSettings?? = .some(base.settings.watchdog)
+        if let watchdogField = hardware.optional("watchdog") { watchdog = decodeWatchdog(watchdogField, base: base).map { $0 } }
         guard complete, let timing, let watchdog else { return nil }
-        return HardwareSettings(buzzer: buzzer, button: button, statusLED: statusLED, buzzerTiming: timing, watchdog: watchdog)
+        return HardwareSettings(buzzer: decodedParts[0], button: decodedParts[1], statusLED: decodedParts[2],
+                                buzzerTiming: timing, watchdog: watchdog)
+    }
+
+    /// What a `hardware:` section starts from and is checked against: nothing for a
+    /// configuration without `board:`; the board's parts, chips and watchdog timeouts otherwise;
+    /// in a board's own file, its chips and timeouts, every chip listed.
+    struct HardwareBase {
+        var settings = HardwareSettings()
+        /// Where `settings`, `chips` and `watchdogTimeouts` come from, for messages: "this board"
+        /// or the board's id and file.
+        var origin = "the defaults"
+        var chips: [BoardGPIOChip] = []
+        /// A board's own parts must use the chips it lists; a configuration may also use others
+        /// (an I/O expander the board does not have).
+        var requiresListedChips = false
+        var watchdogTimeouts: ClosedRange<Int>? = nil
+    }
+
+    /// The base of a configuration's `hardware:`: the board's, when `board:` names one.
+    func hardwareBase() -> HardwareBase {
+        guard let board, let boardFile else { return HardwareBase() }
+        return HardwareBase(settings: board.hardware, origin: "board \(quote(board.id)) (\(boardFile))", chips: board.gpioChips,
+                            watchdogTimeouts: board.watchdogTimeouts)
+    }
+
+    /// A chip line must exist on its chip and be free of the board's own wiring.
+    private func fitsBoard(_ decoded: DecodedGPIOLine, _ base: HardwareBase) -> Bool {
+        guard case .chip(let path, let line, _) = decoded.settings, let chipField = decoded.chipField else { return true }
+        var chip: BoardGPIOChip? = nil
+        for listed in base.chips where listed.path == path { chip = listed }
+        guard let chip else {
+            if !base.requiresListedChips { return true }
+            var listed: [String] = []
+            for known in base.chips { listed.append(known.path) }
+            report(chipField, "\(path) is not listed under gpio_chips; add it there with its number of lines"
+                + (listed.isEmpty ? "" : ", or use a listed chip (\(listed.joined(separator: ", ")))"))
+            return false
+        }
+        if Int(line) >= chip.lineCount {
+            report(decoded.at, "line \(line) does not exist: \(path) has \(chip.lineCount) lines (0...\(chip.lineCount - 1)) on \(base.origin)")
+            return false
+        }
+        if chip.reservedLines.contains(Int(line)) {
+            report(decoded.at, "line \(line) of \(path) is reserved on \(base.origin) (gpio_chips lists it: the board wires it "
+                + "to something else); choose another line")
+            return false
+        }
+        return true
     }
 
     /// A line as first configured, for lines used twice.
     private struct GPIOLineUse {
         var settings: GPIOLineSettings
-        var path: String
-        var line: Int
+        /// "hardware.buzzer (line 12)", or the board part's owner.
+        var usedBy: String
+    }
+
+    /// A decoded part with where to report about it: `at`, its line (or file), and `chipField`.
+    struct DecodedGPIOLine {
+        var settings: GPIOLineSettings
+        var at: Field
+        var chipField: Field?
     }
 
     /// Either a GPIO line (`chip`, `line`, `active_low`) or, on development boxes, a file:
     /// `record_to` for outputs, `fifo` for inputs. `at` is where a line used twice is reported.
-    private func decodeGPIOLine(_ field: Field, what: String, input: Bool) -> (settings: GPIOLineSettings, at: Field)? {
+    private func decodeGPIOLine(_ field: Field, what: String, input: Bool) -> DecodedGPIOLine? {
         let fileKey = input ? "fifo" : "record_to"
         let refusal = input
             ? "'record_to' is for outputs (buzzer, status_led); an input such as the \(what) reads a FIFO on development boxes: use 'fifo'"
@@ -275,7 +348,7 @@ extension ConfigDecoder {
                 complete = false
             }
             guard let path = pathSetting(fileField, what: input ? "FIFO" : "recording file"), complete else { return nil }
-            return (input ? .fifo(path) : .recordingFile(path), fileField)
+            return DecodedGPIOLine(settings: input ? .fifo(path) : .recordingFile(path), at: fileField, chipField: nil)
         }
         guard let chipField else {
             if !refusedSome {
@@ -292,10 +365,10 @@ extension ConfigDecoder {
         var activeLow: Bool? = false
         if let activeLowField = gpio.optional("active_low") { activeLow = boolean(activeLowField, defaultHint: "false") }
         guard let chip, let lineField, let offset, let activeLow else { return nil }
-        return (.chip(path: chip, line: UInt32(offset), activeLow: activeLow), lineField)
+        return DecodedGPIOLine(settings: .chip(path: chip, line: UInt32(offset), activeLow: activeLow), at: lineField, chipField: chipField)
     }
 
-    private func gpioChip(_ field: Field) -> String? {
+    func gpioChip(_ field: Field) -> String? {
         guard let text = string(field, expected: "a GPIO character device such as /dev/gpiochip0") else { return nil }
         let prefix = "/dev/"
         if !text.utf8.starts(with: prefix.utf8) || text.utf8.count == prefix.utf8.count {
@@ -310,11 +383,11 @@ extension ConfigDecoder {
         return text
     }
 
-    /// `buzzer_timing:` by priority, each member over `SignalTiming()`'s, then checked against
+    /// `buzzer_timing:` by priority, each member over `base`'s, then checked against
     /// IEC 60601-1-8; each value outside the standard is reported where it was written.
-    private func decodeBuzzerTiming(_ field: Field?) -> SignalTiming? {
-        var timing = SignalTiming()
-        guard let field, !field.node.isNull else { return timing }
+    private func decodeBuzzerTiming(_ field: Field, base: SignalTiming) -> SignalTiming? {
+        var timing = base
+        if field.node.isNull { return timing }
         guard let priorities = mapping(field, expected: "a mapping of burst timings by priority (high, medium, low)",
                                        allowedKeys: Self.alarmPriorityNames)
         else { return nil }
@@ -383,9 +456,10 @@ extension ConfigDecoder {
         }
     }
 
-    /// `watchdog:`; an empty one (every member commented out) uses the defaults.
-    private func decodeWatchdog(_ field: Field) -> WatchdogSettings? {
-        let defaults = WatchdogSettings()
+    /// `watchdog:`, member by member over `base`'s (the board's); an empty one (every member
+    /// commented out) keeps them. `timeout_s` must be one the board's watchdog driver accepts.
+    private func decodeWatchdog(_ field: Field, base: HardwareBase) -> WatchdogSettings? {
+        let defaults = base.settings.watchdog ?? WatchdogSettings()
         if field.node.isNull { return defaults }
         guard let watchdog = mapping(field, expected: "a mapping with the watchdog settings (device, timeout_s)",
                                      allowedKeys: ["device", "timeout_s"])
@@ -402,7 +476,13 @@ extension ConfigDecoder {
         }
         var timeout: Int?? = .some(defaults.timeoutSeconds)
         if let timeoutField = watchdog.optional("timeout_s") {
-            timeout = integer(timeoutField, in: 1...600, defaultHint: "the driver's own").map { $0 }
+            timeout = integer(timeoutField, in: 1...600, defaultHint: defaults.timeoutSeconds.map { "\($0)" } ?? "the driver's own")
+                .flatMap { seconds in
+                    guard let supported = base.watchdogTimeouts, !supported.contains(seconds) else { return seconds }
+                    report(timeoutField, "\(seconds) s is outside the timeouts the watchdog driver accepts on \(base.origin) "
+                        + "(\(supported.lowerBound)...\(supported.upperBound) s, its watchdog_timeouts_s); choose one within them")
+                    return nil
+                }.map { $0 }
         }
         guard let device, let timeout else { return nil }
         return WatchdogSettings(device: device, timeoutSeconds: timeout)

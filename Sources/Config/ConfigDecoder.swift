@@ -51,8 +51,14 @@ final class ConfigDecoder {
     private(set) var errors: [ConfigError] = []
     /// Profiles loaded from `device_profiles` files so far, in file order.
     private(set) var profiles: [DeviceProfile] = []
-    /// Every profile file read (resolved paths, in listing order): errors sort by file in this order.
-    private(set) var profileFiles: [String] = []
+    /// Every file read besides this one (resolved paths: the board profile, then the device
+    /// profile files in listing order): errors sort by file in this order.
+    private(set) var includedFiles: [String] = []
+    /// The profile `board:` names, once it checked out: the defaults of the hardware parts, the
+    /// real-time settings and the serial lines' RS-485 settings.
+    var board: BoardProfile?
+    /// Where `board` was read from, for messages about values taken from it.
+    var boardFile: String?
     /// Profile names declared in files that had errors: devices naming them are not reported
     /// a second time as using an unknown profile.
     private var brokenProfileNames: [String] = []
@@ -69,6 +75,9 @@ final class ConfigDecoder {
         errors.append(ConfigError(file: file, line: line, column: column, keyPath: path, message: message))
     }
 
+    /// Problems found in a file this one names, already positioned in that file.
+    func record(_ found: [ConfigError]) { errors += found }
+
     /// Problems with a value point at the value itself.
     func report(_ field: Field, _ message: String) {
         report(line: field.node.line, column: field.node.column, path: field.path, message)
@@ -83,8 +92,11 @@ final class ConfigDecoder {
         }
         let rootField = Field(node: root, path: "", line: root.line, column: root.column)
         guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, device_profiles, beds)",
-                                     allowedKeys: ["site", "box", "mqtt", "sampling", "queue", "health", "commands",
+                                     allowedKeys: ["site", "box", "board", "mqtt", "sampling", "queue", "health", "commands",
                                                    "alarms", "hardware", "device_profiles", "beds"]) else { return nil }
+
+        // The board first: it gives the defaults of sampling, hardware and the serial lines.
+        if let boardField = settings.optional("board") { decodeBoardFile(boardField) }
 
         let site = required(settings, "site").flatMap { id($0) }
         let box = required(settings, "box").flatMap { id($0) }
@@ -95,7 +107,7 @@ final class ConfigDecoder {
         let commands = decodeCommands(settings.optional("commands"))
         // Box-wide alarm settings first: each bed's own start from them.
         let alarms = decodeAlarms(settings.optional("alarms"), queueDirectory: queue?.directory)
-        let hardware = decodeHardware(settings.optional("hardware"))
+        let hardware = decodeHardware(settings.optional("hardware"), base: hardwareBase())
         // Profiles first: devices may name them.
         decodeProfileFiles(settings.optional("device_profiles"))
         let beds = required(settings, "beds").flatMap { decodeBeds($0, alarmDefaults: alarms?.defaults) }
@@ -104,7 +116,8 @@ final class ConfigDecoder {
               let hardware, errors.isEmpty
         else { return nil }
         return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
-                             queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware)
+                             queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware,
+                             board: board)
     }
 
     private func decodeMQTT(_ field: Field, site: String, box: String) -> MQTTSettings? {
@@ -129,18 +142,24 @@ final class ConfigDecoder {
                             sessionExpirySeconds: sessionExpiry, credentials: credentials, tls: tls)
     }
 
+    /// A board's `realtime:` gives the defaults of `priority` and `cpu`.
     private func decodeSampling(_ field: Field?) -> SamplingSettings? {
         let defaultInterval = 1000
+        let defaultPriority = board?.realtime.priority ?? SamplingSettings.defaultPriority
+        let defaultCPU = board?.realtime.cpu
         // An empty `sampling:` (every line commented out) means "all defaults", not a mistake.
-        guard let field, !field.node.isNull else { return SamplingSettings(intervalMilliseconds: defaultInterval) }
+        guard let field, !field.node.isNull else {
+            return SamplingSettings(intervalMilliseconds: defaultInterval, realtimePriority: defaultPriority, cpu: defaultCPU)
+        }
         guard let sampling = mapping(field, expected: "a mapping with the sampling settings",
                                      allowedKeys: ["interval_ms", "priority", "cpu"])
         else { return nil }
         let interval = optionalInteger(sampling, "interval_ms", in: 10...60000, default: defaultInterval)
-        let priority = optionalInteger(sampling, "priority", in: 0...99, default: SamplingSettings.defaultPriority)
-        var cpu: Int?
+        let priority = optionalInteger(sampling, "priority", in: SamplingSettings.priorityRange, default: defaultPriority)
+        var cpu = defaultCPU
         if let field = sampling.optional("cpu") {
-            guard let pinned = integer(field, in: 0...1023, defaultHint: "none") else { return nil }
+            guard let pinned = integer(field, in: SamplingSettings.cpuRange, defaultHint: defaultCPU.map { "\($0)" } ?? "none")
+            else { return nil }
             cpu = pinned
         }
         guard let interval, let priority else { return nil }
@@ -255,8 +274,11 @@ final class ConfigDecoder {
         guard let rtu = mapping(field, expected: "a mapping with the device's serial line settings",
                                 allowedKeys: ["device", "baud", "parity", "data_bits", "stop_bits", "rs485_rts", "rts_delay_us"])
         else { return nil }
-        let defaults = SerialLineSettings(device: "")
         let device = required(rtu, "device").flatMap { serialDevice($0) }
+        // A port the board describes starts from its RS-485 wiring.
+        let port = device.flatMap { board?.serialPort($0) }
+        let defaults = SerialLineSettings(device: "", rs485RTS: port?.rs485RTS ?? false,
+                                          rtsDelayMicroseconds: port?.rtsDelayMicroseconds ?? 0)
         var baud: Int? = defaults.baud
         if let baudField = rtu.optional("baud") {
             baud = integer(baudField, in: Int.min...Int.max, defaultHint: "\(defaults.baud)").flatMap { value in
@@ -275,14 +297,14 @@ final class ConfigDecoder {
         let dataBits = optionalInteger(rtu, "data_bits", in: 7...8, default: defaults.dataBits)
         let stopBits = optionalInteger(rtu, "stop_bits", in: 1...2, default: defaults.stopBits)
         var rs485RTS: Bool? = defaults.rs485RTS
-        if let rtsField = rtu.optional("rs485_rts") { rs485RTS = boolean(rtsField, defaultHint: "false") }
+        if let rtsField = rtu.optional("rs485_rts") { rs485RTS = boolean(rtsField, defaultHint: defaults.rs485RTS ? "true" : "false") }
         let rtsDelay = optionalInteger(rtu, "rts_delay_us", in: 0...1_000_000, default: defaults.rtsDelayMicroseconds)
         guard let device, let baud, let parity, let dataBits, let stopBits, let rs485RTS, let rtsDelay else { return nil }
         return .rtu(SerialLineSettings(device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits,
                                        rs485RTS: rs485RTS, rtsDelayMicroseconds: rtsDelay))
     }
 
-    private func serialDevice(_ field: Field) -> String? {
+    func serialDevice(_ field: Field) -> String? {
         guard let text = string(field, expected: "the path of a serial device, like /dev/ttyUSB0") else { return nil }
         if text.utf8.first != UInt8(ascii: "/") {
             report(field, "invalid serial device \(quote(text)): expected an absolute path, like /dev/ttyUSB0 or /dev/ttyAMA0")
@@ -583,18 +605,24 @@ final class ConfigDecoder {
         }
     }
 
-    private func loadProfileFile(_ path: String, listedAt item: Field) {
+    /// The YAML of a file this configuration names (`what`: "device profile file"), or nil
+    /// after reporting at `item` why it cannot be read.
+    func loadIncludedFile(_ path: String, what: String, listedAt item: Field) -> YAMLLoadResult? {
         let bytes: [UInt8]
         do throws(SystemError) {
             bytes = try readFile(path, limit: YAMLLoader.maximumSize)
         } catch {
             report(item, error.errno == EFBIG
-                ? "cannot read device profile file \(path): it is larger than the 1 MiB limit; a profile is a few KiB, so check that this is the right file"
-                : "cannot read device profile file: \(error.description)")
-            return
+                ? "cannot read \(what) \(path): it is larger than the 1 MiB limit; a profile is a few KiB, so check that this is the right file"
+                : "cannot read \(what): \(error.description)")
+            return nil
         }
-        profileFiles.append(path)
-        let loaded = YAMLLoader.load(bytes, file: path)
+        includedFiles.append(path)
+        return YAMLLoader.load(bytes, file: path)
+    }
+
+    private func loadProfileFile(_ path: String, listedAt item: Field) {
+        guard let loaded = loadIncludedFile(path, what: "device profile file", listedAt: item) else { return }
         errors += loaded.errors
         guard loaded.isComplete else { return }
         let decoder = ConfigDecoder(file: path)

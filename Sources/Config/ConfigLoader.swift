@@ -26,7 +26,7 @@ public enum ConfigLoader {
         try parse(bytes: Array(text.utf8), file: file)
     }
 
-    /// Relative paths under `device_profiles` are resolved from the directory of `file`.
+    /// Relative paths under `board` and `device_profiles` are resolved from the directory of `file`.
     static func parse(bytes: [UInt8], file: String) throws(ConfigErrors) -> GatewayConfig {
         let loaded = YAMLLoader.load(bytes, file: file)
         var errors = loaded.errors
@@ -36,7 +36,7 @@ public enum ConfigLoader {
             let decoder = ConfigDecoder(file: file)
             config = decoder.decodeRoot(loaded.root)
             errors += decoder.errors
-            files += decoder.profileFiles
+            files += decoder.includedFiles
         }
         if let config, errors.isEmpty { return config }
         throw report(errors, file: file, fileOrder: files)
@@ -55,15 +55,36 @@ public enum ConfigLoader {
     }
 
     static func parseProfile(bytes: [UInt8], file: String) throws(ConfigErrors) -> DeviceProfile {
+        try parseStandalone(bytes: bytes, file: file) { decoder, root in decoder.decodeProfile(root).profile }
+    }
+
+    /// Reads and checks one board profile (Boards/<id>.yaml), the file a configuration's
+    /// `board:` names; its `board:` id must be the file's name without `.yaml`.
+    public static func loadBoard(path: String) throws(ConfigErrors) -> BoardProfile {
+        try parseBoard(bytes: readSource(path, kind: "a board profile", name: "board profile"), file: path)
+    }
+
+    /// Checks board profile text; `file` names it in error messages and gives the expected id.
+    public static func parseBoard(text: String, file: String) throws(ConfigErrors) -> BoardProfile {
+        try parseBoard(bytes: Array(text.utf8), file: file)
+    }
+
+    static func parseBoard(bytes: [UInt8], file: String) throws(ConfigErrors) -> BoardProfile {
+        try parseStandalone(bytes: bytes, file: file) { decoder, root in decoder.decodeBoard(root) }
+    }
+
+    /// A file that names no other file (a device or board profile), checked by `decode`.
+    private static func parseStandalone<Value>(bytes: [UInt8], file: String,
+                                               _ decode: (ConfigDecoder, YAMLNode?) -> Value?) throws(ConfigErrors) -> Value {
         let loaded = YAMLLoader.load(bytes, file: file)
         var errors = loaded.errors
-        var profile: DeviceProfile? = nil
+        var value: Value? = nil
         if loaded.isComplete {
             let decoder = ConfigDecoder(file: file)
-            profile = decoder.decodeProfile(loaded.root).profile
+            value = decode(decoder, loaded.root)
             errors += decoder.errors
         }
-        if let profile, errors.isEmpty { return profile }
+        if let value, errors.isEmpty { return value }
         throw report(errors, file: file, fileOrder: [file])
     }
 

@@ -17,12 +17,17 @@ public struct GatewayConfig: Sendable {
     public var health: HealthSettings
     public var commands: CommandSettings
     public var alarms: AlarmSettings
+    /// The configuration's own `hardware:` over the board's parts.
     public var hardware: HardwareSettings
+    /// The profile `board:` names; its values are already merged into `hardware`, `sampling`
+    /// and the serial lines' RS-485 settings.
+    public var board: BoardProfile?
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
-                alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings()) {
+                alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
+                board: BoardProfile? = nil) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -34,6 +39,7 @@ public struct GatewayConfig: Sendable {
         self.commands = commands
         self.alarms = alarms
         self.hardware = hardware
+        self.board = board
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.
@@ -154,6 +160,10 @@ public struct SamplingSettings: Sendable {
 
     /// Above most kernel threads' default of 50, below the watchdog and migration threads at 99.
     public static let defaultPriority = 80
+    /// `sampling.priority` and a board's `realtime.priority`; 0 keeps normal scheduling.
+    public static let priorityRange = 0...99
+    /// `sampling.cpu` and a board's `realtime.cpu`.
+    public static let cpuRange = 0...1023
 }
 
 /// A treatment chair. Its id is opaque: never a patient's name or record number.

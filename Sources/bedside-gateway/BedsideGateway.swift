@@ -42,6 +42,7 @@ struct BedsideGateway {
         usage:
           bedside-gateway run --config FILE      sample the configured devices and publish to MQTT
           bedside-gateway check FILE...           check configuration files; exit 2 on any error
+          bedside-gateway check --board FILE...   check board profiles (Boards/*.yaml); exit 2 on any error
           bedside-simulator [options]             simulated devices for tests and demos (a separate program)
           bedside-gateway watch [options]         show vitals arriving at a broker
               --host ADDR (127.0.0.1)  --port N (1883)  --topic PATTERN (bedside/+/+/beds/+/vitals)
@@ -82,6 +83,11 @@ struct BedsideGateway {
     static func checkConfigs(_ arguments: inout CommandLineArguments) -> Int32 {
         var paths: [String] = []
         while let path = arguments.next() { paths.append(path) }
+        if paths.first == "--board" {
+            paths.removeFirst()
+            if paths.isEmpty { return arguments.fail("check --board needs at least one FILE") }
+            return checkBoards(paths)
+        }
         if paths.isEmpty { return arguments.fail("check needs at least one FILE") }
         var failed = false
         for path in paths {
@@ -98,6 +104,20 @@ struct BedsideGateway {
                 var devices = 0
                 for bed in config.beds { devices += bed.devices.count }
                 printLine("\(path): ok (\(config.beds.count) bed(s), \(devices) device(s))")
+            } catch {
+                printError(error.description)
+                failed = true
+            }
+        }
+        return failed ? 2 : 0
+    }
+
+    static func checkBoards(_ paths: [String]) -> Int32 {
+        var failed = false
+        for path in paths {
+            do {
+                let board = try ConfigLoader.loadBoard(path: path)
+                printLine("\(path): ok (board \(board.id), \(board.architecture.rawValue), \(board.serialPorts.count) serial port(s))")
             } catch {
                 printError(error.description)
                 failed = true

@@ -294,8 +294,10 @@ private let fullConfig = """
     }
 
     /// Parses 600 mutations of `original` (1-4 random byte changes, insertions of `interesting`
-    /// bytes, removals each); only a crash or a hang can fail it.
-    static func parseMutations(of original: [UInt8], interesting: [UInt8], seed: UInt64) {
+    /// bytes, removals each) with `parse` (a configuration's checker unless told); only a crash
+    /// or a hang can fail it.
+    static func parseMutations(of original: [UInt8], interesting: [UInt8], seed: UInt64,
+                               parse: ([UInt8]) -> Void = { _ = try? ConfigLoader.parse(bytes: $0, file: "m.yaml") }) {
         var random = SplitMix64(seed: seed)
         for _ in 0..<600 {
             var bytes = original
@@ -308,7 +310,7 @@ private let fullConfig = """
                 default: bytes.remove(at: position)
                 }
             }
-            _ = try? ConfigLoader.parse(bytes: bytes, file: "m.yaml")
+            parse(bytes)
         }
     }
 
@@ -353,7 +355,7 @@ let brokenFiles: [BrokenFile] = [
         "config.yaml:1:1: expected a mapping of settings (site, box, mqtt, sampling, device_profiles, beds), found a list",
     ]),
     BrokenFile(name: "unknown top-level key", text: minimal(replacing: "box: edge-01", with: "box: edge-01\nbed: chair-1"), expected: [
-        "config.yaml:3:1: bed: unknown key (expected one of: site, box, mqtt, sampling, queue, health, commands, alarms, hardware, device_profiles, beds)",
+        "config.yaml:3:1: bed: unknown key (expected one of: site, box, board, mqtt, sampling, queue, health, commands, alarms, hardware, device_profiles, beds)",
     ]),
     BrokenFile(name: "unknown nested key", text: minimal(replacing: "        profile: patient-monitor", with: "        prot: patient-monitor"), expected: [
         "config.yaml:8:9: beds[0].devices[0]: missing required key 'profile'",

@@ -44,8 +44,8 @@ private func profile(points: [String], header: String = "") -> String {
     "name: ward-monitor\n\(header)points:\n" + points.map { "  - \($0)\n" }.joined()
 }
 
-/// A scratch directory with files in it, removed at the end of the test.
-private final class Scratch {
+/// A scratch directory with files in it, removed at the end of the test (board tests use it too).
+final class Scratch {
     let directory: URL
 
     init() throws {
