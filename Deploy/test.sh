@@ -2,7 +2,9 @@
 # Every test: installs what is needed, runs the host test suite (unit tests and the
 # end-to-end tests against a real mosquitto and the Modbus simulator), builds the firmware
 # for aarch64 and x86_64 with Embedded Swift, and runs the end-to-end tests again with the
-# agent being the aarch64 firmware under qemu-aarch64 and the x86_64 firmware natively.
+# agent being the aarch64 firmware under qemu-aarch64 and the x86_64 firmware natively,
+# then builds the Debian packages and checks them (lintian, the unit's security exposure,
+# install, upgrade and purge on this machine).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -38,5 +40,9 @@ BEDSIDE_AGENT_COMMAND="$ROOT/.build-firmware/x86_64/bedside-gateway" \
   swift test --skip-build --filter EndToEndTests --skip AlarmEndToEndTests
 BEDSIDE_AGENT_COMMAND="$ROOT/.build-firmware/x86_64/bedside-gateway" \
   swift test --skip-build --filter AlarmEndToEndTests
+
+step "Debian packages: build, lintian, unit security, install/upgrade/purge"
+bash Deploy/build-packages.sh
+bash Deploy/check-packages.sh
 
 step "all tests passed"

@@ -180,15 +180,19 @@ public final class Agent {
             mqtt.stop()
             return 1
         }
+        // A thread that cannot start stops the agent with exit status 1, so that systemd's
+        // Restart=on-failure tries again (a resource shortage may pass).
+        var startFailed = false
         for loop in loops {
             do throws(SystemError) {
                 try loop.start()
             } catch {
                 log(.error, "cannot start the sampling loop of bus \(loop.bus.name): \(error.description)")
-                StopSignal.request()
+                startFailed = true
             }
         }
-        startAlarms()
+        if !startAlarms() { startFailed = true }
+        if startFailed { StopSignal.request() }
         startSupervision()
         let interval = config.sampling.intervalMilliseconds
         log(.info, "sampling \(plan.devices.count) device(s) of \(config.beds.count) bed(s) on \(loops.count) bus(es) "
@@ -204,17 +208,18 @@ public final class Agent {
         alarms.stop()
         step()
         shutDownPublishing()
-        return 0
+        return startFailed ? 1 : 0
     }
 
-    private func startAlarms() {
+    private func startAlarms() -> Bool {
         let notes = alarms.prepare(config: config, buzzerProblem: buzzerProblem)
         for note in notes { log(.warning, note) }
         do throws(SystemError) {
             try alarms.start()
+            return true
         } catch {
             log(.error, "cannot start the alarm thread: \(error.description)")
-            StopSignal.request()
+            return false
         }
     }
 

@@ -105,10 +105,14 @@ extension Agent {
         }
         report.add(silent.isEmpty ? .pass("devices", "all \(devices.count) answering")
                                   : .fail("devices", "not answering: \(silent.joined(separator: ", "))"))
-        let clock = clockSynchronisation()
-        if let clock {
+        do throws(SystemError) {
+            let clock = try ClockSynchronisation.read()
             let text = "\(clock.description)"
             report.add(clock.synchronised || !config.health.requireClockSync ? .pass("clock", text) : .fail("clock", text))
+        } catch {
+            // Unknown is not synchronised: a system call filter without adjtimex must show.
+            let text = "cannot read the clock state: \(error.description); the systemd unit must allow clock_adjtime"
+            report.add(config.health.requireClockSync ? .fail("clock", text) : .pass("clock", text))
         }
         if let failure = outbox.writeFailureMessage {
             report.add(.fail("queue", failure))
