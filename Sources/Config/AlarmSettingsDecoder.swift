@@ -283,12 +283,9 @@ extension ConfigDecoder {
     /// A chip line must exist on its chip and be free of the board's own wiring.
     private func fitsBoard(_ decoded: DecodedGPIOLine, _ base: HardwareBase) -> Bool {
         guard case .chip(let path, let line, _) = decoded.settings, let chipField = decoded.chipField else { return true }
-        var chip: BoardGPIOChip? = nil
-        for listed in base.chips where listed.path == path { chip = listed }
-        guard let chip else {
+        guard let chip = base.chips.first(where: { $0.path == path }) else {
             if !base.requiresListedChips { return true }
-            var listed: [String] = []
-            for known in base.chips { listed.append(known.path) }
+            let listed = base.chips.map { $0.path }
             report(chipField, "\(path) is not listed under gpio_chips; add it there with its number of lines"
                 + (listed.isEmpty ? "" : ", or use a listed chip (\(listed.joined(separator: ", ")))"))
             return false

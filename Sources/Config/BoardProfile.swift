@@ -39,11 +39,6 @@ public struct BoardProfile: Sendable, Equatable {
         for port in serialPorts where port.device == device { return port }
         return nil
     }
-
-    public func gpioChip(_ path: String) -> BoardGPIOChip? {
-        for chip in gpioChips where chip.path == path { return chip }
-        return nil
-    }
 }
 
 /// Which Debian package the board takes.
