@@ -1,4 +1,3 @@
-import Config
 import RegisterMaps
 import Modbus
 import Platform
@@ -63,13 +62,7 @@ public final class BusLoop {
                                       responseTimeoutMilliseconds: first.responseTimeoutMilliseconds,
                                       byteTimeoutMilliseconds: first.byteTimeoutMilliseconds)
         case let .rtu(line):
-            let parity: RTUParity
-            switch line.parity {
-            case .none: parity = .none
-            case .even: parity = .even
-            case .odd: parity = .odd
-            }
-            client = try ModbusClient(serialDevice: line.device, baud: line.baud, parity: parity,
+            client = try ModbusClient(serialDevice: line.device, baud: line.baud, parity: line.parity,
                                       dataBits: line.dataBits, stopBits: line.stopBits,
                                       rs485: line.rs485RTS ? RS485Settings(rtsDelayMicroseconds: line.rtsDelayMicroseconds) : nil,
                                       unitID: first.unitID, responseTimeoutMilliseconds: first.responseTimeoutMilliseconds,

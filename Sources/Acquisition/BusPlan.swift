@@ -1,14 +1,13 @@
-import Config
 import RegisterMaps
 
 /// One configured device, flattened: the index is what sample records carry.
 public struct PlannedDevice {
     public var index: Int
     public var bedIndex: Int
-    public var config: DeviceConfig
+    public var config: DeviceSettings
     public var profile: DeviceProfile
 
-    public init(index: Int, bedIndex: Int, config: DeviceConfig, profile: DeviceProfile) {
+    public init(index: Int, bedIndex: Int, config: DeviceSettings, profile: DeviceProfile) {
         self.index = index
         self.bedIndex = bedIndex
         self.config = config
@@ -35,11 +34,13 @@ public struct AcquisitionPlan {
     public var devices: [PlannedDevice]
     public var buses: [PlannedBus]
 
-    public init(config: GatewayConfig, profileNamed: (String) -> DeviceProfile?) {
+    /// `beds`: each bed's devices, in bed order (the bed index is what records carry);
+    /// `profileNamed` finds a device's profile; a device without one is left out.
+    public init(beds: [[DeviceSettings]], profileNamed: (String) -> DeviceProfile?) {
         devices = []
         buses = []
-        for (bedIndex, bed) in config.beds.enumerated() {
-            for device in bed.devices {
+        for (bedIndex, bedDevices) in beds.enumerated() {
+            for device in bedDevices {
                 guard let profile = profileNamed(device.profile) else { continue }
                 let planned = PlannedDevice(index: devices.count, bedIndex: bedIndex, config: device, profile: profile)
                 devices.append(planned)

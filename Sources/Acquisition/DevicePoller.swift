@@ -1,4 +1,3 @@
-import Config
 import Modbus
 import Platform
 import RegisterMaps

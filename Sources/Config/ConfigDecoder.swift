@@ -211,11 +211,11 @@ final class ConfigDecoder {
         return BedConfig(id: id, devices: devices, alarms: alarms)
     }
 
-    private func decodeDevices(_ field: Field) -> [DeviceConfig]? {
+    private func decodeDevices(_ field: Field) -> [DeviceSettings]? {
         guard let items = sequence(field, expected: "a list of devices",
                                    emptyMessage: "the list is empty; add at least one device")
         else { return nil }
-        var devices: [DeviceConfig] = []
+        var devices: [DeviceSettings] = []
         var complete = true
         for item in items {
             if let device = decodeDevice(item) { devices.append(device) } else { complete = false }
@@ -223,7 +223,7 @@ final class ConfigDecoder {
         return complete ? devices : nil
     }
 
-    private func decodeDevice(_ field: Field) -> DeviceConfig? {
+    private func decodeDevice(_ field: Field) -> DeviceSettings? {
         guard let device = mapping(field, expected: "a mapping with the device's settings",
                                    allowedKeys: ["id", "profile", "tcp", "rtu", "unit_id", "response_timeout_ms",
                                                  "byte_timeout_ms"])
@@ -249,7 +249,7 @@ final class ConfigDecoder {
             busIsConsistent = checkSerialBus(line, unitID: unitID, device: device, owner: field.path)
         }
         guard let id, let profile, let endpoint, let unitID, let timeout, let byteTimeout, busIsConsistent else { return nil }
-        return DeviceConfig(id: id, profile: profile, endpoint: endpoint, unitID: unitID,
+        return DeviceSettings(id: id, profile: profile, endpoint: endpoint, unitID: unitID,
                             responseTimeoutMilliseconds: timeout, byteTimeoutMilliseconds: byteTimeout)
     }
 

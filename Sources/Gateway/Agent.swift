@@ -74,7 +74,7 @@ public final class Agent {
         self.version = version
         let priority = config.sampling.realtimePriority
         realtime = RealtimeSettings(priority: priority > 0 ? priority : nil, cpu: config.sampling.cpu)
-        plan = AcquisitionPlan(config: config) { name in config.profile(named: name) }
+        plan = AcquisitionPlan(beds: config.beds.map { $0.devices }) { name in config.profile(named: name) }
         devices = plan.devices
         deviceStatus = [DeviceStatus](repeating: DeviceStatus(), count: plan.devices.count)
         for bus in plan.buses {
@@ -98,7 +98,7 @@ public final class Agent {
         }
         let queue: DiskQueue
         do throws(QueueError) {
-            queue = try DiskQueue(settings: DiskQueueSettings(config.queue))
+            queue = try DiskQueue(settings: config.queue)
         } catch {
             throw AgentError(description: "cannot open the disk queue: \(error.description)")
         }
@@ -403,18 +403,5 @@ public final class Agent {
         outbox.close()
         mqtt.stop()
         healthServer?.stop()
-    }
-}
-
-extension DiskQueueSettings {
-    init(_ settings: QueueSettings) {
-        let fsync: FsyncPolicy
-        switch settings.fsync {
-        case .always: fsync = .always
-        case .never: fsync = .never
-        case .interval(let milliseconds): fsync = .interval(milliseconds: milliseconds)
-        }
-        self.init(directory: settings.directory, segmentBytes: settings.segmentBytes, maximumBytes: settings.maximumBytes,
-                  fsync: fsync)
     }
 }

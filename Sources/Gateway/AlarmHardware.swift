@@ -1,14 +1,13 @@
-import Alarms
-import Config
 import Hardware
 import Platform
+import Profiles
 import Supervision
 
 /// The buzzer, button and status LED of the box, opened from the hardware settings. A line
 /// that cannot be opened is reported and left out: the agent still charts and publishes its
 /// alarms, and a missing buzzer becomes a technical alarm of its own.
 struct AlarmHardware {
-    var buzzer: BuzzerPlayer?
+    var buzzer: AlarmBuzzer?
     var button: ButtonReader?
     var led: StatusLED?
     /// Why the buzzer is missing, for the technical alarm and the log; nil when it plays.
@@ -19,9 +18,9 @@ struct AlarmHardware {
         if let line = settings.buzzer {
             do throws(GPIOError) {
                 let output = try openOutput(line)
-                hardware.buzzer = BuzzerPlayer(output: output, timing: settings.buzzerTiming,
-                                               realtimePriority: realtimePriority,
-                                               heartbeat: buzzerHeartbeat.map { heartbeat in { heartbeat.beat() } })
+                hardware.buzzer = AlarmBuzzer(output: output, timing: settings.buzzerTiming,
+                                              realtimePriority: realtimePriority,
+                                              heartbeat: buzzerHeartbeat.map { heartbeat in { heartbeat.beat() } })
             } catch {
                 hardware.buzzerProblem = "cannot drive the buzzer: \(error.description)"
             }
@@ -46,26 +45,22 @@ struct AlarmHardware {
         return hardware
     }
 
-    static func openOutput(_ line: GPIOLineSettings) throws(GPIOError) -> any GPIOOutputLine {
+    static func openOutput(_ line: GPIOOutputSettings) throws(GPIOError) -> any GPIOOutputLine {
         switch line {
         case let .chip(path, offset, activeLow):
             return try GPIOChip(path: path).requestOutput(line: offset, activeLow: activeLow)
         case let .recordingFile(path):
             return try FileRecordingOutputLine(path: path)
-        case let .fifo(path):
-            throw GPIOError(.requestOutput, chip: path, line: 0, errno: 22) // EINVAL: the config check refuses this
         }
     }
 
-    static func openInput(_ line: GPIOLineSettings) throws(GPIOError) -> any GPIOInputLine {
+    static func openInput(_ line: GPIOInputSettings) throws(GPIOError) -> any GPIOInputLine {
         switch line {
         case let .chip(path, offset, activeLow):
             // The kernel debounces too where the chip can; the debouncer decides either way.
             return try GPIOChip(path: path).requestInput(line: offset, debounceMicroseconds: 5000, activeLow: activeLow)
         case let .fifo(path):
             return try FIFOInputLine(path: path)
-        case let .recordingFile(path):
-            throw GPIOError(.requestInput, chip: path, line: 0, errno: 22)
         }
     }
 }

@@ -32,7 +32,7 @@ final class AlarmStation {
     private let loops: [BusLoop]
     /// The publisher reads these instead of the loops' own rings.
     let forwardRings: [SPSCRing<SampleRecord>]
-    private let buzzer: BuzzerPlayer?
+    private let buzzer: AlarmBuzzer?
     private let button: ButtonReader?
     private let led: StatusLED?
     private let heartbeat: Heartbeat?
@@ -47,7 +47,7 @@ final class AlarmStation {
     /// Set by the publisher: a device lost or the broker away shows on the LED.
     let degraded = Atomic<Bool>(false)
 
-    init(desk: AlarmDesk, loops: [BusLoop], buzzer: BuzzerPlayer?, button: ButtonReader?, led: StatusLED?,
+    init(desk: AlarmDesk, loops: [BusLoop], buzzer: AlarmBuzzer?, button: ButtonReader?, led: StatusLED?,
          heartbeat: Heartbeat?) {
         self.desk = Locked(desk)
         self.loops = loops

@@ -1,21 +1,52 @@
-// Plays the IEC 60601-1-8 pattern of the requested priority on a GPIO output, on a thread
-// of its own, to absolute CLOCK_MONOTONIC deadlines.
+// Plays the requested level's repeating burst on a GPIO output, on a thread of its own, to
+// absolute CLOCK_MONOTONIC deadlines. The levels are plain data (steps of on/off and their
+// durations); which alarm priority maps to which level is the caller's business.
 //
-// Switching rules (what the alarm engine can rely on):
+// Switching rules (what the caller can rely on):
 // - silence (request nil): the line goes inactive at once (within the wake-up latency of
 //   a condition variable, well under 10 ms), even mid-pulse;
-// - a higher priority than the one playing (or any priority after silence) starts at
-//   once: the current burst is cut; if the line was active it goes inactive and the new
-//   burst's first pulse starts one pulse spacing (of the new priority) later, so the old
-//   and new pulses stay distinct edges; if it was inactive the new burst starts immediately;
-// - a lower priority takes over at the next burst boundary: the current burst, including
-//   its interburst interval, plays to its end, so the rhythm is never cut by a downgrade.
+// - a higher level than the one playing (or any level after silence) starts at once: the
+//   current burst is cut; if the line was active it goes inactive and the new burst's first
+//   step starts the new level's `cutInGapMilliseconds` later, so the old and new pulses stay
+//   distinct edges; if it was inactive the new burst starts immediately;
+// - a lower level takes over at the next burst boundary: the current burst, including
+//   its final silence, plays to its end, so the rhythm is never cut by a downgrade.
 // Deadlines are absolute (first rising edge + sum of segments). If the thread wakes more
 // than `slipMilliseconds` late it re-bases on the current time instead of shortening the
 // following segments to catch up.
 import CShims
 import Platform
-import Alarms
+
+/// One stretch of constant level on the buzzer line.
+public struct BuzzerStep: Equatable, Sendable {
+    public var on: Bool
+    public var milliseconds: Int
+
+    public init(on: Bool, milliseconds: Int) {
+        self.on = on
+        self.milliseconds = milliseconds
+    }
+}
+
+/// One level's burst, played back to back while the level is requested.
+public struct BuzzerBurst: Equatable, Sendable {
+    /// Alternating steps; the last one is the silence before the next burst.
+    public var steps: [BuzzerStep]
+    /// How long the line stays inactive before this burst cuts in on an active line.
+    public var cutInGapMilliseconds: Int
+
+    public init(steps: [BuzzerStep], cutInGapMilliseconds: Int) {
+        self.steps = steps
+        self.cutInGapMilliseconds = cutInGapMilliseconds
+    }
+}
+
+/// Everything the buzzer can play: `levels[0]` the least urgent, the last the most.
+public struct BuzzerPatterns: Equatable, Sendable {
+    public var levels: [BuzzerBurst]
+
+    public init(levels: [BuzzerBurst]) { self.levels = levels }
+}
 
 public final class BuzzerPlayer: @unchecked Sendable {
     /// Request mailbox: a mutex and a CLOCK_MONOTONIC condition variable, so a new request
@@ -23,7 +54,7 @@ public final class BuzzerPlayer: @unchecked Sendable {
     private final class Mailbox {
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        var requested: AlarmPriority?
+        var requested: Int?
         var stopping = false
         var generation: UInt64 = 0
 
@@ -51,7 +82,7 @@ public final class BuzzerPlayer: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
         }
 
-        func snapshot() -> (requested: AlarmPriority?, stopping: Bool, generation: UInt64) {
+        func snapshot() -> (requested: Int?, stopping: Bool, generation: UInt64) {
             pthread_mutex_lock(mutex)
             defer { pthread_mutex_unlock(mutex) }
             return (requested, stopping, generation)
@@ -73,9 +104,9 @@ public final class BuzzerPlayer: @unchecked Sendable {
     }
 
     private let output: any GPIOOutputLine
-    public let timing: SignalTiming
+    public let patterns: BuzzerPatterns
     private let mailbox = Mailbox()
-    private let observed = Locked<(playing: AlarmPriority?, lastError: GPIOError?, errors: Int)>((nil, nil, 0))
+    private let observed = Locked<(playing: Int?, lastError: GPIOError?, errors: Int)>((nil, nil, 0))
     private let heartbeat: (() -> Void)?
     private let idleWakeMilliseconds: Int
     private let slipMilliseconds: Int
@@ -84,17 +115,17 @@ public final class BuzzerPlayer: @unchecked Sendable {
 
     /// - Parameters:
     ///   - output: the buzzer line.
-    ///   - timing: from the board profile; validate it before (`SignalTiming.validate()`).
+    ///   - patterns: one burst per level, each with at least one step of a positive duration.
     ///   - idleWakeMilliseconds: how often the thread wakes when silent (heartbeat).
     ///   - slipMilliseconds: lateness after which the schedule re-bases on now.
     ///   - realtimePriority: SCHED_FIFO priority to ask for; failure is ignored.
     ///   - heartbeat: called on the player thread after every segment and idle wake,
     ///     for the watchdog supervisor.
-    public init(output: any GPIOOutputLine, timing: SignalTiming = SignalTiming(),
+    public init(output: any GPIOOutputLine, patterns: BuzzerPatterns,
                 idleWakeMilliseconds: Int = 1000, slipMilliseconds: Int = 20,
                 realtimePriority: Int? = nil, heartbeat: (() -> Void)? = nil) {
         self.output = output
-        self.timing = timing
+        self.patterns = patterns
         self.idleWakeMilliseconds = idleWakeMilliseconds
         self.slipMilliseconds = slipMilliseconds
         self.realtimePriority = realtimePriority
@@ -107,15 +138,17 @@ public final class BuzzerPlayer: @unchecked Sendable {
         thread = try OSThread(name: "buzzer") { [self] in run() }
     }
 
-    /// The priority whose pattern should sound, or nil for silence. Cheap; any thread.
-    public func request(_ priority: AlarmPriority?) {
-        mailbox.update { $0.requested = priority }
+    /// The level (an index into `patterns.levels`) that should sound, or nil for silence.
+    /// Cheap; any thread. A level without a burst, or with no steps, is silence.
+    public func request(_ level: Int?) {
+        let playable = level.flatMap { patterns.levels.indices.contains($0) && !patterns.levels[$0].steps.isEmpty ? $0 : nil }
+        mailbox.update { $0.requested = playable }
     }
 
-    public var requested: AlarmPriority? { mailbox.snapshot().requested }
+    public var requested: Int? { mailbox.snapshot().requested }
 
     /// What the thread is playing now (after the switching rules above).
-    public var playing: AlarmPriority? { observed.withLock { $0.playing } }
+    public var playing: Int? { observed.withLock { $0.playing } }
 
     /// The last failed write to the line, and how many writes failed.
     public var lastError: GPIOError? { observed.withLock { $0.lastError } }
@@ -139,14 +172,14 @@ public final class BuzzerPlayer: @unchecked Sendable {
         }
     }
 
-    private func setPlaying(_ priority: AlarmPriority?) {
-        observed.withLock { $0.playing = priority }
+    private func setPlaying(_ level: Int?) {
+        observed.withLock { $0.playing = level }
     }
 
     private func run() {
         if let realtimePriority { _ = makeCurrentThreadRealtime(priority: realtimePriority, cpu: nil) }
-        var playing: AlarmPriority? = nil
-        var segments: [SignalSegment] = []
+        var playing: Int? = nil
+        var segments: [BuzzerStep] = []
         var index = 0
         var deadline = MonotonicInstant.now()
         var lineActive = false
@@ -163,17 +196,17 @@ public final class BuzzerPlayer: @unchecked Sendable {
                 playing = nil
                 setPlaying(nil)
             } else if let wanted = state.requested, playing == nil || wanted > playing! {
-                // Higher priority (or first request): start now.
+                // Higher level (or first request): start now.
                 let now = MonotonicInstant.now()
                 if lineActive {
                     drive(false)
                     lineActive = false
-                    deadline = now.adding(milliseconds: timing[wanted].spacingMilliseconds)
+                    deadline = now.adding(milliseconds: patterns.levels[wanted].cutInGapMilliseconds)
                 } else {
                     deadline = now
                 }
                 playing = wanted
-                segments = SignalPattern.burst(wanted, timing: timing)
+                segments = patterns.levels[wanted].steps
                 index = 0
                 setPlaying(wanted)
             }
@@ -188,9 +221,9 @@ public final class BuzzerPlayer: @unchecked Sendable {
             let now = MonotonicInstant.now()
             if now >= deadline {
                 if index == 0, let wanted = state.requested, wanted != current {
-                    // Burst boundary: a lower priority takes over here.
+                    // Burst boundary: a lower level takes over here.
                     playing = wanted
-                    segments = SignalPattern.burst(wanted, timing: timing)
+                    segments = patterns.levels[wanted].steps
                     setPlaying(wanted)
                 }
                 let segment = segments[index]

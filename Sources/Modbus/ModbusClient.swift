@@ -2,9 +2,9 @@ import CModbus
 import CShims
 import RegisterMaps
 
-/// Parity of a serial line, as libmodbus's RTU backend takes it. (Config has its own
-/// `SerialParity`; Modbus does not depend on Config, so the caller maps one to the other.)
-public enum RTUParity: Sendable, Equatable {
+/// Parity of a serial line, as libmodbus's RTU backend takes it; the raw value is how a
+/// configuration file writes it.
+public enum SerialParity: String, Sendable, Equatable {
     case none, even, odd
 
     /// 'N', 'E' or 'O', the letter libmodbus and most device manuals use.
@@ -94,7 +94,7 @@ public final class ModbusClient {
     /// line share one client: pass each one's unit id to `read(_:unit:into:)`. `unitID` is
     /// the one `read(_:into:)` addresses. With `rs485`, `connect()` also switches the line
     /// to RS-485 mode with RTS (see there for what happens where the port cannot do it).
-    public convenience init(serialDevice device: String, baud: Int, parity: RTUParity, dataBits: Int, stopBits: Int,
+    public convenience init(serialDevice device: String, baud: Int, parity: SerialParity, dataBits: Int, stopBits: Int,
                             rs485: RS485Settings? = nil, unitID: Int, responseTimeoutMilliseconds: Int,
                             byteTimeoutMilliseconds: Int? = nil) throws(ModbusError) {
         let name = "\(device) unit \(unitID)"

@@ -48,7 +48,7 @@ public final class ModbusRTUServer {
     /// Opens `device` (e.g. a pty from socat) at the given settings and serves `units`
     /// (1...247, no duplicates), each with a register map of `registers` registers and
     /// `bits` bits per table.
-    public init(device: String, baud: Int = 19_200, parity: RTUParity = .even, dataBits: Int = 8, stopBits: Int = 1,
+    public init(device: String, baud: Int = 19_200, parity: SerialParity = .even, dataBits: Int = 8, stopBits: Int = 1,
                 units: [Int], registers: Int = 256, bits: Int = 256) throws(ModbusError) {
         self.device = device
         let name = "RTU server \(device)"

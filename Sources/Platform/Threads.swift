@@ -53,6 +53,14 @@ public struct RealtimeOutcome {
     public var affinity: SystemError?
 }
 
+/// What `makeCurrentThreadRealtime` can be asked for.
+public enum RealtimeLimits {
+    /// SCHED_FIFO priorities Linux accepts (1...99), and 0 for normal scheduling.
+    public static let priorityRange = 0...99
+    /// CPUs a thread can be pinned to (the kernel's CPU set size).
+    public static let cpuRange = 0...1023
+}
+
 /// Puts the calling thread on SCHED_FIFO at `priority` and, if `cpu` is not nil, pins it.
 /// Failure (no CAP_SYS_NICE, no RLIMIT_RTPRIO) leaves the thread at normal priority.
 public func makeCurrentThreadRealtime(priority: Int, cpu: Int?) -> RealtimeOutcome {

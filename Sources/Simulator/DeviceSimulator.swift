@@ -87,7 +87,7 @@ public struct SimulatorOptions {
     /// A serial line (or pty) to serve RTU devices on; nil for none.
     public var rtuDevice: String?
     public var rtuBaud = 19_200
-    public var rtuParity: RTUParity = .even
+    public var rtuParity: SerialParity = .even
     public var rtuDataBits = 8
     public var rtuStopBits = 1
     /// Unit ids on the RTU line, one device each.

@@ -1,36 +1,6 @@
 import CShims
 import Platform
 
-/// When appended records are forced to the storage device. A killed process loses nothing
-/// either way (the data is in the kernel); only a power loss can take unsynced records.
-public enum FsyncPolicy: Equatable {
-    /// fdatasync after every append: nothing accepted is lost, at one flash write per message.
-    case always
-    /// fdatasync from `maintenance(now:)` once this long has passed with unsynced data.
-    case interval(milliseconds: Int)
-    /// Left to the kernel's writeback (about 30 s on Linux).
-    case never
-}
-
-public struct DiskQueueSettings {
-    public var directory: String
-    /// A new segment file starts when an append would make the newest one larger.
-    public var segmentBytes: Int
-    /// Bound on all segment files together; beyond it the oldest segment is dropped whole.
-    public var maximumBytes: Int
-    public var fsync: FsyncPolicy
-    public var checkpointIntervalMilliseconds: Int
-
-    public init(directory: String, segmentBytes: Int = 1 << 20, maximumBytes: Int = 64 << 20,
-                fsync: FsyncPolicy = .interval(milliseconds: 1000), checkpointIntervalMilliseconds: Int = 1000) {
-        self.directory = directory
-        self.segmentBytes = segmentBytes
-        self.maximumBytes = maximumBytes
-        self.fsync = fsync
-        self.checkpointIntervalMilliseconds = checkpointIntervalMilliseconds
-    }
-}
-
 /// What opening the queue found on disk.
 public struct RecoveryReport: Equatable {
     public var segmentsFound = 0
@@ -54,7 +24,7 @@ public struct RecoveryReport: Equatable {
 /// delivery got. After a crash, records acknowledged after the last checkpoint are delivered
 /// again: a few duplicates, never a loss. Not thread-safe: one thread (the publisher) owns it.
 public final class DiskQueue {
-    public let settings: DiskQueueSettings
+    public let settings: QueueSettings
     public private(set) var recovery = RecoveryReport()
     /// Unacknowledged records deleted by the size bound (or discarded as unreadable) since start.
     public private(set) var droppedCount: UInt64 = 0
@@ -85,7 +55,7 @@ public final class DiskQueue {
     private var checkpointSchedule: IntervalSchedule
     private var closed = false
 
-    public init(settings: DiskQueueSettings) throws(QueueError) {
+    public init(settings: QueueSettings) throws(QueueError) {
         self.settings = settings
         var directory = settings.directory
         while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
@@ -528,7 +498,7 @@ public final class DiskQueue {
         return value
     }
 
-    private static func validate(_ settings: DiskQueueSettings) throws(QueueError) {
+    private static func validate(_ settings: QueueSettings) throws(QueueError) {
         var problem = ""
         if settings.directory.isEmpty {
             problem = "no queue directory is configured"

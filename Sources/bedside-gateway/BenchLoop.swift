@@ -28,7 +28,7 @@ extension BedsideGateway {
         }
         if let problem = arguments.problem { return arguments.fail(problem) }
 
-        let device = DeviceConfig(id: "bench-monitor", profile: BuiltinProfiles.patientMonitor.name,
+        let device = DeviceSettings(id: "bench-monitor", profile: BuiltinProfiles.patientMonitor.name,
                                   endpoint: .tcp(host: host, port: port), unitID: 1, responseTimeoutMilliseconds: 500)
         let bus = PlannedBus(name: "tcp://\(host):\(port)", endpoint: device.endpoint,
                              devices: [PlannedDevice(index: 0, bedIndex: 0, config: device, profile: BuiltinProfiles.patientMonitor)])

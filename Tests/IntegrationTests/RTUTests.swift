@@ -332,7 +332,7 @@ struct RTUTests {
         } catch {
             #expect(error.description.contains("/nonexistent/tty"), "\(error.description)")
         }
-        #expect(RTUParity(letter: "E") == .even && RTUParity(letter: "x") == nil && RTUParity.odd.letter == "O")
+        #expect(SerialParity(letter: "E") == .even && SerialParity(letter: "x") == nil && SerialParity.odd.letter == "O")
     }
 
     /// The client's read path, switching units on a shared line and reading registers and

@@ -57,7 +57,7 @@ struct SamplingLoopTests {
     }
 
     static func monitorBus(port: Int, timeoutMilliseconds: Int = 500) -> PlannedBus {
-        let config = DeviceConfig(id: "monitor-1", profile: "patient-monitor", endpoint: .tcp(host: "127.0.0.1", port: port),
+        let config = DeviceSettings(id: "monitor-1", profile: "patient-monitor", endpoint: .tcp(host: "127.0.0.1", port: port),
                                   unitID: 1, responseTimeoutMilliseconds: timeoutMilliseconds)
         let device = PlannedDevice(index: 0, bedIndex: 0, config: config, profile: BuiltinProfiles.patientMonitor)
         return PlannedBus(name: "tcp://127.0.0.1:\(port)", endpoint: config.endpoint, devices: [device])

@@ -10,7 +10,7 @@ struct BedAssemblerTests {
     let pump = BuiltinProfiles.infusionPump
 
     func device(_ index: Int, bed: Int, profile: DeviceProfile) -> PlannedDevice {
-        let config = DeviceConfig(id: "device-\(index)", profile: profile.name, endpoint: .tcp(host: "h", port: 502 + index),
+        let config = DeviceSettings(id: "device-\(index)", profile: profile.name, endpoint: .tcp(host: "h", port: 502 + index),
                                   unitID: 1, responseTimeoutMilliseconds: 100)
         return PlannedDevice(index: index, bedIndex: bed, config: config, profile: profile)
     }

@@ -14,8 +14,8 @@ enum DiskQueueFixture {
     static func removeBase(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
     static func settings(_ directory: String, segmentBytes: Int = 1 << 20, maximumBytes: Int = 64 << 20,
-                         fsync: FsyncPolicy = .never) -> DiskQueueSettings {
-        DiskQueueSettings(directory: directory, segmentBytes: segmentBytes, maximumBytes: maximumBytes, fsync: fsync)
+                         fsync: QueueFsync = .never) -> QueueSettings {
+        QueueSettings(directory: directory, maximumBytes: maximumBytes, segmentBytes: segmentBytes, fsync: fsync)
     }
 
     /// A varied record for position `n`: topics, payload sizes and bytes differ from one to the next.
