@@ -3,6 +3,16 @@
 // ordinary host Swift; Deploy/build-firmware.sh compiles the same library modules with
 // Embedded Swift for aarch64 and x86_64. Nothing here may depend on a Swift package that
 // cannot compile in Embedded mode, so the only dependencies are Debian's C libraries.
+//
+// The rule of the module graph: runtime modules (Modbus, Acquisition, MQTT, StoreAndForward,
+// Alarms, Hardware, Supervision, Health, Commands) never import the configuration parser
+// (Config, Profiles, YAMLReader). Each owns the plain settings values it runs with
+// (MQTTSettings in MQTT, QueueSettings in StoreAndForward, ...); Config parses the file and
+// produces them; Gateway wires them together. So the real-time loop links no YAML parser, a
+// runtime module can be tested with a literal settings value, and a new setting is added
+// where it is used. Hardware plays plain on/off steps and never imports Alarms.
+// Every target declares exactly the modules it imports (Tests/UnitTests/PackageGraphTests.swift
+// checks it); Deploy/build-firmware.sh compiles the library modules in dependency order.
 import PackageDescription
 
 let agentSwiftSettings: [SwiftSetting] = []
@@ -28,48 +38,65 @@ let package = Package(
         .target(name: "JSON", swiftSettings: agentSwiftSettings),
         .target(name: "Metrics", swiftSettings: agentSwiftSettings),
         .target(name: "RegisterMaps", swiftSettings: agentSwiftSettings),
-        .target(name: "Vitals", dependencies: ["Platform", "RegisterMaps", "JSON"], swiftSettings: agentSwiftSettings),
-        .target(name: "Modbus", dependencies: ["CModbus", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
-        .target(name: "MQTT", dependencies: ["CMosquitto", "Platform"], swiftSettings: agentSwiftSettings),
-        .target(name: "Config", dependencies: ["CYAML", "Platform", "RegisterMaps", "MQTT", "Alarms"], swiftSettings: agentSwiftSettings),
-        .target(name: "Acquisition",
-                dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "Config"],
+        .target(name: "Vitals", dependencies: ["JSON", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
+        // Runtime modules: each owns the plain settings values it runs with.
+        .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
+        .target(name: "MQTT", dependencies: ["CMosquitto", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
+        .target(name: "Acquisition", dependencies: ["Metrics", "Modbus", "Platform", "RegisterMaps", "Vitals"],
                 swiftSettings: agentSwiftSettings),
-        .target(name: "Simulator", dependencies: ["Platform", "RegisterMaps", "Modbus", "Vitals", "JSON"], swiftSettings: agentSwiftSettings),
         // Every message on disk until the broker acknowledged it.
-        .target(name: "StoreAndForward", dependencies: ["Platform"], swiftSettings: agentSwiftSettings),
+        .target(name: "StoreAndForward", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
         // Commands from the command topic: parsing, authorisation, replies.
-        .target(name: "Commands", dependencies: ["Platform", "JSON"], swiftSettings: agentSwiftSettings),
+        .target(name: "Commands", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
         // Remote health: HTTP endpoints over libmicrohttpd and the Prometheus text format.
-        .target(name: "Health", dependencies: ["CMicroHTTPD", "Platform"], swiftSettings: agentSwiftSettings),
-        // Issue 5: alarm rules and IEC 60601-1-8 signal patterns (pure), the GPIO character
-        // device and its recording stand-in, and the watchdog and systemd notification.
-        .target(name: "Alarms", dependencies: ["Platform", "JSON"], swiftSettings: agentSwiftSettings),
-        .target(name: "Hardware", dependencies: ["CShims", "Platform", "Alarms"], swiftSettings: agentSwiftSettings),
+        .target(name: "Health", dependencies: ["CMicroHTTPD", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
+        // Alarm rules and IEC 60601-1-8 signal patterns: pure logic, no clock, no line.
+        .target(name: "Alarms", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
+        // GPIO lines (character device and development stand-ins) and the buzzer player, which
+        // plays plain on/off steps: it knows nothing of alarm priorities.
+        .target(name: "Hardware", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
+        // The hardware watchdog, heartbeats and systemd notification.
         .target(name: "Supervision", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
+        .target(name: "Simulator", dependencies: ["JSON", "Modbus", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
+
+        // Parsing. A positioned YAML reader (tree, field reader, errors at file:line:column),
+        // used by two schemas: device and board profile files (what the simulator needs too)
+        // and the agent's configuration, which produces the runtime modules' settings.
+        .target(name: "YAMLReader", dependencies: ["CShims", "CYAML", "Platform"], swiftSettings: agentSwiftSettings),
+        .target(name: "Profiles", dependencies: ["Alarms", "Hardware", "Platform", "RegisterMaps", "Supervision", "YAMLReader"],
+                swiftSettings: agentSwiftSettings),
+        .target(name: "Config",
+                dependencies: ["Acquisition", "Alarms", "CShims", "Commands", "Health", "MQTT", "Modbus", "Platform", "Profiles",
+                               "RegisterMaps", "StoreAndForward", "YAMLReader"],
+                swiftSettings: agentSwiftSettings),
+
+        // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
-                dependencies: ["Platform", "Metrics", "RegisterMaps", "Vitals", "Modbus", "MQTT", "Config", "JSON", "Acquisition",
-                               "StoreAndForward", "Commands", "Health", "Supervision", "Alarms", "Hardware"],
+                dependencies: ["Acquisition", "Alarms", "Commands", "Config", "Hardware", "Health", "JSON", "MQTT", "Metrics",
+                               "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
-                          dependencies: ["Platform", "Config", "Gateway", "Acquisition", "MQTT", "Vitals", "JSON", "Commands", "Metrics", "Modbus"],
+                          dependencies: ["Acquisition", "Commands", "Config", "Gateway", "MQTT", "Metrics", "Modbus", "Platform",
+                                         "Profiles", "RegisterMaps", "Vitals"],
                           swiftSettings: agentSwiftSettings),
-        // The device simulator, a separate program so that the agent carries none of it.
-        .executableTarget(name: "bedside-simulator", dependencies: ["Platform", "Config", "Modbus", "Simulator"],
+        // The device simulator, a separate program so that the agent carries none of it. It
+        // reads device profile files through Profiles, never the agent's configuration.
+        .executableTarget(name: "bedside-simulator", dependencies: ["Modbus", "Platform", "Profiles", "Simulator"],
                           swiftSettings: agentSwiftSettings),
 
         // Tests: host Swift with Swift Testing. They may use Foundation; the agent may not.
-        .target(name: "TestSupport", dependencies: ["MQTT", "Platform"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["MQTT"], path: "Tests/TestSupport"),
         // Interposes malloc in the test executable to count a thread's allocations.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
-                    dependencies: ["JSON", "Metrics", "RegisterMaps", "Vitals", "Config", "Simulator", "Platform",
-                                   "Acquisition", "Gateway", "StoreAndForward", "Commands", "Health", "MQTT",
-                                   "Alarms", "Hardware", "Supervision"]),
+                    dependencies: ["Acquisition", "Alarms", "CShims", "Commands", "Config", "Gateway", "Hardware", "Health", "JSON",
+                                   "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
+                                   "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["TestSupport", "AllocationCounter", "Acquisition", "Config", "Modbus", "MQTT", "RegisterMaps", "Simulator", "Platform", "Vitals",
-                                   "StoreAndForward", "Commands", "Health", "Alarms", "Hardware", "Supervision"]),
+                    dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Config", "Gateway", "Hardware", "Health", "MQTT",
+                                   "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator", "Supervision", "TestSupport",
+                                   "Vitals"]),
     ],
     swiftLanguageModes: [.v5]
 )

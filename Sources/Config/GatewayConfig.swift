@@ -1,6 +1,11 @@
+import Acquisition
 import Alarms
+import Commands
+import Health
 import MQTT
+import Profiles
 import RegisterMaps
+import StoreAndForward
 
 /// The agent's configuration as typed values, after every check has passed.
 public struct GatewayConfig: Sendable {

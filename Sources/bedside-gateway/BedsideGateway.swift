@@ -3,6 +3,7 @@ import Config
 import Modbus
 import Gateway
 import Platform
+import Profiles
 
 /// Command-line entry: parses arguments and hands over to the module that does the work.
 @main
@@ -116,7 +117,7 @@ struct BedsideGateway {
         var failed = false
         for path in paths {
             do {
-                let board = try ConfigLoader.loadBoard(path: path)
+                let board = try ProfileLoader.loadBoard(path: path)
                 printLine("\(path): ok (board \(board.id), \(board.architecture.rawValue), \(board.serialPorts.count) serial port(s))")
             } catch {
                 printError(error.description)

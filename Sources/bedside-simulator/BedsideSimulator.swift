@@ -1,4 +1,4 @@
-import Config
+import Profiles
 import Modbus
 import Platform
 import Simulator
@@ -103,7 +103,7 @@ struct BedsideSimulator {
                     options.patternProfile = profile
                 } else {
                     do {
-                        options.patternProfile = try ConfigLoader.loadProfile(path: text)
+                        options.patternProfile = try ProfileLoader.loadProfile(path: text)
                     } catch {
                         printError(error.description)
                         return arguments.fail("--pattern-profile '\(text)' is neither a built-in profile nor a valid profile file")

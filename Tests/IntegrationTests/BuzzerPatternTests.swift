@@ -2,6 +2,7 @@ import Testing
 import Platform
 import Alarms
 @testable import Hardware
+import Gateway
 
 /// The real buzzer player thread on the recording GPIO backend: pulse and gap durations
 /// measured from the recorded edges (CLOCK_MONOTONIC at each `set`).
@@ -55,7 +56,7 @@ struct BuzzerPatternTests {
     func twoBurstsMatchThePatternAndTheStandard(priority: AlarmPriority) throws {
         try Self.timing.validate()
         let line = RecordingOutputLine()
-        let player = BuzzerPlayer(output: line, timing: Self.timing)
+        let player = AlarmBuzzer(output: line, timing: Self.timing)
         try player.start()
         defer { player.stop() }
         let burst = SignalPattern.burst(priority, timing: Self.timing)
@@ -107,7 +108,7 @@ struct BuzzerPatternTests {
     @Test func thePlayerBeatsThroughALongInterburst() throws {
         let line = RecordingOutputLine()
         let beats = Locked<[Int64]>([])
-        let player = BuzzerPlayer(output: line, timing: Self.timing, idleWakeMilliseconds: 500,
+        let player = AlarmBuzzer(output: line, timing: Self.timing, idleWakeMilliseconds: 500,
                                   heartbeat: { beats.withLock { $0.append(MonotonicInstant.now().nanoseconds) } })
         try player.start()
         defer { player.stop() }
@@ -123,7 +124,7 @@ struct BuzzerPatternTests {
 
     @Test func silenceStopsAHighBurstMidPulse() throws {
         let line = RecordingOutputLine()
-        let player = BuzzerPlayer(output: line, timing: Self.timing)
+        let player = AlarmBuzzer(output: line, timing: Self.timing)
         try player.start()
         defer { player.stop() }
         player.request(.high)
@@ -145,7 +146,7 @@ struct BuzzerPatternTests {
 
     @Test func silenceToHighStartsAtOnce() throws {
         let line = RecordingOutputLine()
-        let player = BuzzerPlayer(output: line, timing: Self.timing)
+        let player = AlarmBuzzer(output: line, timing: Self.timing)
         try player.start()
         defer { player.stop() }
         sleep(milliseconds: 50)
@@ -161,7 +162,7 @@ struct BuzzerPatternTests {
 
     @Test func highInterruptsALowInterburstAtOnce() throws {
         let line = RecordingOutputLine()
-        let player = BuzzerPlayer(output: line, timing: Self.timing)
+        let player = AlarmBuzzer(output: line, timing: Self.timing)
         try player.start()
         defer { player.stop() }
         player.request(.low)
@@ -183,7 +184,7 @@ struct BuzzerPatternTests {
 
     @Test func highCutsAMediumPulseAndStartsOneSpacingLater() throws {
         let line = RecordingOutputLine()
-        let player = BuzzerPlayer(output: line, timing: Self.timing)
+        let player = AlarmBuzzer(output: line, timing: Self.timing)
         try player.start()
         defer { player.stop() }
         player.request(.medium)
@@ -204,7 +205,7 @@ struct BuzzerPatternTests {
 
     @Test func aLowerPriorityWaitsForTheBurstBoundary() throws {
         let line = RecordingOutputLine()
-        let player = BuzzerPlayer(output: line, timing: Self.timing)
+        let player = AlarmBuzzer(output: line, timing: Self.timing)
         try player.start()
         defer { player.stop() }
         player.request(.high)

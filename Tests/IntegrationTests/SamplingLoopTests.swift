@@ -1,6 +1,7 @@
 import AllocationCounter
 import Acquisition
 import Config
+import Profiles
 import Foundation
 import Modbus
 import Platform

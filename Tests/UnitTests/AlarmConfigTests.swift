@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Config
+import Supervision
+import Profiles
 import Alarms
 
 /// The `alarms:` sections (box-wide and per bed) and `hardware:`.

@@ -1,5 +1,6 @@
 import Acquisition
 import Config
+import Profiles
 import RegisterMaps
 import Testing
 @testable import Gateway

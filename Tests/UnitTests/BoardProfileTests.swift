@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import Config
+import YAMLReader
+import Modbus
+import Supervision
+@testable import Profiles
 
 private let repositoryRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -14,7 +18,7 @@ private func shippedBoardText(_ id: String) throws -> String {
 /// Rendered errors of board text checked on its own, or [] when it loads.
 private func boardErrors(_ text: String, file: String = "qemu-virt-aarch64.yaml") -> [String] {
     do {
-        _ = try ConfigLoader.parseBoard(text: text, file: file)
+        _ = try ProfileLoader.parseBoard(text: text, file: file)
         return []
     } catch {
         return error.errors.map(\.description)
@@ -66,7 +70,7 @@ private func serialLine(of config: GatewayConfig) -> SerialLineSettings? {
         for file in files {
             let path = boardsDirectory.appendingPathComponent(file).path
             do {
-                let board = try ConfigLoader.loadBoard(path: path)
+                let board = try ProfileLoader.loadBoard(path: path)
                 #expect(board.id + ".yaml" == file)
                 #expect(!board.sources.isEmpty)
                 if let timeout = board.hardware.watchdog?.timeoutSeconds, let supported = board.watchdogTimeouts {
@@ -79,7 +83,7 @@ private func serialLine(of config: GatewayConfig) -> SerialLineSettings? {
     }
 
     @Test func theQemuBoardKeepsThePowerButtonLineFree() throws {
-        let board = try ConfigLoader.parseBoard(text: try shippedBoardText("qemu-virt-aarch64"), file: "qemu-virt-aarch64.yaml")
+        let board = try ProfileLoader.parseBoard(text: try shippedBoardText("qemu-virt-aarch64"), file: "qemu-virt-aarch64.yaml")
         #expect(board.architecture == .arm64)
         #expect(board.hardware.buzzer == .chip(path: "/dev/gpiochip0", line: 0, activeLow: false))
         #expect(board.hardware.statusLED == .chip(path: "/dev/gpiochip0", line: 1, activeLow: false))
@@ -218,11 +222,11 @@ private func serialLine(of config: GatewayConfig) -> SerialLineSettings? {
     @Test func truncatedAndMutatedBoardsNeverCrash() throws {
         let original = Array(try shippedBoardText("raspberry-pi-4").utf8)
         for length in 0...original.count {
-            _ = try? ConfigLoader.parseBoard(bytes: Array(original[0..<length]), file: "raspberry-pi-4.yaml")
+            _ = try? ProfileLoader.parseBoard(bytes: Array(original[0..<length]), file: "raspberry-pi-4.yaml")
         }
         let interesting = Array("{}[]:,-#&*!|>'\"\n\t %@`?~\\0123456789".utf8) + [0x00, 0xFF]
         ConfigTests.parseMutations(of: original, interesting: interesting, seed: 0xB0A2_D000_0000_0001) { bytes in
-            _ = try? ConfigLoader.parseBoard(bytes: bytes, file: "raspberry-pi-4.yaml")
+            _ = try? ProfileLoader.parseBoard(bytes: bytes, file: "raspberry-pi-4.yaml")
         }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import YAMLReader
 @testable import Commands
 @testable import Config
+import Profiles
 import Gateway
 import JSON
 import RegisterMaps

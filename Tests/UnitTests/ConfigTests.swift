@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import Config
+import YAMLReader
+import Modbus
+import Profiles
 import RegisterMaps
 
 /// Rendered errors for a text, or [] when it loads.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Config
+import YAMLReader
+@testable import Profiles
 import RegisterMaps
 
 private let repositoryRoot = URL(fileURLWithPath: #filePath)
@@ -10,7 +12,7 @@ private let exampleProfilePath = repositoryRoot.appendingPathComponent("Deploy/p
 /// Rendered errors of a profile file checked on its own, or [] when it loads.
 private func profileErrors(_ text: String) -> [String] {
     do {
-        _ = try ConfigLoader.parseProfile(text: text, file: "monitor.yaml")
+        _ = try ProfileLoader.parseProfile(text: text, file: "monitor.yaml")
         return []
     } catch {
         return error.errors.map(\.description)
@@ -86,7 +88,7 @@ private func loadErrors(_ path: String) -> [String] {
 
 @Suite struct ProfileFileTests {
     @Test func exampleProfileLoadsOnItsOwnAndFromAConfig() throws {
-        let example = try ConfigLoader.loadProfile(path: exampleProfilePath)
+        let example = try ProfileLoader.loadProfile(path: exampleProfilePath)
         #expect(example.name == "example-monitor")
         #expect(example.largestGap == 4)
         #expect(example.points.map(\.name) == ["spo2", "pulse_rate", "heart_rate", "etco2", "respiratory_rate",
@@ -196,7 +198,7 @@ private func loadErrors(_ path: String) -> [String] {
             "{name: d, function: input-registers, address: 0, type: int16, unit: '1', scale: 0.5, offset: -3}",
             "{name: e, function: input-registers, address: 1, type: float32, unit: '1'}",
         ], header: "summary: a test\nlargest_gap: 1998\n")
-        let loaded = try ConfigLoader.parseProfile(text: text, file: "p.yaml")
+        let loaded = try ProfileLoader.parseProfile(text: text, file: "p.yaml")
         #expect(loaded.summary == "a test")
         #expect(loaded.largestGap == 1998)
         let a = loaded.points[0]
@@ -212,7 +214,7 @@ private func loadErrors(_ path: String) -> [String] {
         #expect(loaded.points[4].validRange.upperBound == Double(Float.greatestFiniteMagnitude))
         #expect(!loaded.points[4].isInRange(.infinity))
         // Summary and largest_gap are optional.
-        let minimal = try ConfigLoader.parseProfile(text: minimalProfile, file: "p.yaml")
+        let minimal = try ProfileLoader.parseProfile(text: minimalProfile, file: "p.yaml")
         #expect(minimal.summary == "")
         #expect(minimal.largestGap == 0)
         #expect(minimal.points[0].type == .uint16)
@@ -239,7 +241,7 @@ private func loadErrors(_ path: String) -> [String] {
     @Test func truncatedAndMutatedProfilesNeverCrash() throws {
         let original = Array(try String(contentsOfFile: exampleProfilePath, encoding: .utf8).utf8)
         for length in stride(from: 0, through: original.count, by: 7) {
-            _ = try? ConfigLoader.parseProfile(bytes: Array(original[0..<length]), file: "t.yaml")
+            _ = try? ProfileLoader.parseProfile(bytes: Array(original[0..<length]), file: "t.yaml")
         }
         let interesting = Array("{}[]:,-#&*!|>'\"\n\t %@`?~\\.e0".utf8) + [0x00, 0xFF]
         var state: UInt64 = 0x5EED_0000_0000_0003
@@ -259,7 +261,7 @@ private func loadErrors(_ path: String) -> [String] {
                 default: bytes.remove(at: position)
                 }
             }
-            _ = try? ConfigLoader.parseProfile(bytes: bytes, file: "m.yaml")
+            _ = try? ProfileLoader.parseProfile(bytes: bytes, file: "m.yaml")
         }
     }
 }

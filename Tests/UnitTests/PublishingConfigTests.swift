@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import Config
+import Health
+import StoreAndForward
+import Profiles
 import Commands
 import MQTT
 

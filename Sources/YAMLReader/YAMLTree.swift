@@ -2,8 +2,8 @@ import CYAML
 
 /// A YAML node with its 1-based source position, so every configuration error can point at
 /// the line and column to fix.
-struct YAMLNode {
-    enum Content {
+public struct YAMLNode {
+    public enum Content {
         case scalar(text: String, quoted: Bool)
         case sequence([YAMLNode])
         case mapping([YAMLPair])
@@ -12,40 +12,40 @@ struct YAMLNode {
         case invalid
     }
 
-    var content: Content
-    var line: Int
-    var column: Int
+    public var content: Content
+    public var line: Int
+    public var column: Int
 
     /// YAML's null spellings; only unquoted, because `"null"` is deliberately a string.
-    var isNull: Bool {
+    public var isNull: Bool {
         guard case .scalar(let text, let quoted) = content, !quoted else { return false }
         return text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL"
     }
 }
 
 /// Keys are plain text: the schema has no use for lists or mappings as keys.
-struct YAMLPair {
-    var key: String
-    var keyLine: Int
-    var keyColumn: Int
-    var value: YAMLNode
+public struct YAMLPair {
+    public var key: String
+    public var keyLine: Int
+    public var keyColumn: Int
+    public var value: YAMLNode
 }
 
 /// What reading the YAML produced: the root node (nil when the text is empty or reading had to
 /// stop) and the problems found on the way. Problems that do not stop reading (aliases,
 /// duplicate keys, tags) are collected so decoding can still report everything else.
-struct YAMLLoadResult {
-    var root: YAMLNode?
-    var errors: [ConfigError]
+public struct YAMLLoadResult {
+    public var root: YAMLNode?
+    public var errors: [ConfigError]
     /// False when reading stopped early (syntax error, nesting, second document): `root` is then unusable.
-    var isComplete: Bool
+    public var isComplete: Bool
 }
 
-enum YAMLLoader {
-    static let maximumDepth = 64
-    static let maximumSize = 1 << 20
+public enum YAMLLoader {
+    public static let maximumDepth = 64
+    public static let maximumSize = 1 << 20
 
-    static func load(_ bytes: [UInt8], file: String) -> YAMLLoadResult {
+    public static func load(_ bytes: [UInt8], file: String) -> YAMLLoadResult {
         let builder = TreeBuilder(file: file)
         if bytes.count > maximumSize {
             builder.fail(line: 0, column: 0, path: "", YAMLLoader.tooLargeMessage(bytes.count))
@@ -86,7 +86,7 @@ enum YAMLLoader {
         return builder.result
     }
 
-    static func tooLargeMessage(_ size: Int) -> String {
+    public static func tooLargeMessage(_ size: Int) -> String {
         "the file is \(size) bytes, more than the 1 MiB limit; a gateway configuration is a few KiB, so check that this is the right file"
     }
 }
@@ -343,7 +343,7 @@ private final class TreeBuilder {
     }
 }
 
-func hex(_ value: UInt32, digits: Int) -> String {
+public func hex(_ value: UInt32, digits: Int) -> String {
     var text = String(value, radix: 16, uppercase: true)
     while text.utf8.count < digits { text = "0" + text }
     return text

@@ -1,228 +1,58 @@
 import Alarms
+import Hardware
+import Supervision
+import YAMLReader
 
-/// The box's own alarm system: `alarms:` (box-wide, and per bed) and `hardware:` (buzzer,
-/// button, status LED, buzzer timing, watchdog).
-extension ConfigDecoder {
-    static let alarmPriorityNames = ["high", "medium", "low"]
+/// The `hardware:` section: a configuration's and a board profile's (the board gives its
+/// parts' defaults, the configuration changes them).
+/// What a `hardware:` section starts from and is checked against: nothing for a
+/// configuration without `board:`; the board's parts, chips and watchdog timeouts otherwise;
+/// in a board's own file, its chips and timeouts, every chip listed.
+public struct HardwareBase {
+    public var settings = HardwareSettings()
+    /// Where `settings`, `chips` and `watchdogTimeouts` come from, for messages: "this board"
+    /// or the board's id and file.
+    public var origin = "the defaults"
+    public var chips: [BoardGPIOChip] = []
+    /// A board's own parts must use the chips it lists; a configuration may also use others
+    /// (an I/O expander the board does not have).
+    public var requiresListedChips = false
+    public var watchdogTimeouts: ClosedRange<Int>? = nil
 
-    // MARK: Alarms
-
-    /// "/a/b/queue" -> "/a/b/<name>"; a directory without a parent gets the file inside it.
-    static func siblingPath(of directory: String, named name: String) -> String {
-        var trimmed = directory
-        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
-        guard let slash = trimmed.lastIndex(of: "/") else { return name }
-        if slash == trimmed.startIndex { return "/" + name }
-        return String(trimmed[..<slash]) + "/" + name
+    public init(settings: HardwareSettings = HardwareSettings(), origin: String = "the defaults", chips: [BoardGPIOChip] = [],
+                requiresListedChips: Bool = false, watchdogTimeouts: ClosedRange<Int>? = nil) {
+        self.settings = settings
+        self.origin = origin
+        self.chips = chips
+        self.requiresListedChips = requiresListedChips
+        self.watchdogTimeouts = watchdogTimeouts
     }
+}
 
-    /// The top-level `alarms:` section: the alarm log and the settings every bed starts from.
-    /// Without `log`, the log lives next to the disk queue's directory (the box's state
-    /// directory: /var/lib/bedside-gateway/alarms.log with the default queue).
-    func decodeAlarms(_ field: Field?, queueDirectory: String?) -> AlarmSettings? {
-        var defaults = AlarmSettings()
-        if let queueDirectory { defaults.logPath = Self.siblingPath(of: queueDirectory, named: "alarms.log") }
-        // An empty `alarms:` (every line commented out) means "all defaults", not a mistake.
-        guard let field, !field.node.isNull else { return defaults }
-        guard let alarms = mapping(field, expected: "a mapping with the alarm settings (log, escalate_after_s, limits, technical)",
-                                   allowedKeys: ["log", "escalate_after_s", "limits", "technical"])
-        else { return nil }
-        var logPath: String? = defaults.logPath
-        if let logField = alarms.optional("log") { logPath = pathSetting(logField, what: "alarm log file") }
-        let settings = decodeAlarmChanges(alarms, owner: field, base: defaults.defaults)
-        guard let logPath, let settings else { return nil }
-        return AlarmSettings(logPath: logPath, defaults: settings)
-    }
-
-    /// A bed's own `alarms:` section, applied over the box-wide settings `base` (nil when those
-    /// had errors: the bed's section is then still checked, but not validated as a whole).
-    func decodeBedAlarms(_ field: Field?, base: BedAlarmSettings?) -> BedAlarmSettings? {
-        guard let field, !field.node.isNull else { return base }
-        let (checked, _) = refusing(field, ["log": "the alarm log is box-wide: set it under the top-level 'alarms:' section, not per bed"])
-        guard let alarms = mapping(checked, expected: "a mapping with the bed's alarm settings (escalate_after_s, limits, technical)",
-                                   allowedKeys: ["escalate_after_s", "limits", "technical"])
-        else { return nil }
-        return decodeAlarmChanges(alarms, owner: field, base: base)
-    }
-
-    /// `escalate_after_s`, `limits` and `technical`, member by member over `base`, then validated.
-    private func decodeAlarmChanges(_ alarms: MappingFields, owner: Field, base: BedAlarmSettings?) -> BedAlarmSettings? {
-        var settings = base ?? BedAlarmSettings()
-        var complete = true
-        if let escalateField = alarms.optional("escalate_after_s") {
-            if let seconds = integer(escalateField, in: 1...3600, defaultHint: "\(settings.escalateAfterMilliseconds / 1000)") {
-                settings.escalateAfterMilliseconds = Int64(seconds) * 1000
-            } else {
-                complete = false
-            }
-        }
-        let limitsField = alarms.optional("limits")
-        if let limitsField, !applyLimits(limitsField, to: &settings) { complete = false }
-        if let technicalField = alarms.optional("technical"), !applyTechnical(technicalField, to: &settings.technical) {
-            complete = false
-        }
-        guard complete, base != nil else { return nil }
-        do throws(AlarmSettingsError) {
-            try settings.validate()
-        } catch {
-            // Only the limits can fail here (the rest is range-checked above), and only after a change.
-            let at = limitsField ?? owner
-            report(line: at.line, column: at.column, path: at.path, Self.alarmSettingsProblem(error, settings))
-            return nil
-        }
-        return settings
-    }
-
-    static func alarmSettingsProblem(_ error: AlarmSettingsError, _ settings: BedAlarmSettings) -> String {
-        guard case .limitsCross(let low, let high) = error, let lowRule = settings.limit(low), let highRule = settings.limit(high)
-        else { return error.description }
-        return error.description + " (\(low) \(formatThreshold(lowRule.threshold)), \(high) \(formatThreshold(highRule.threshold))): "
-            + "a low limit at or above the high limit of the same value would alarm all the time or never"
-    }
-
-    /// `limits:`, a mapping keyed by condition name; each condition changes only the members it gives.
-    private func applyLimits(_ field: Field, to settings: inout BedAlarmSettings) -> Bool {
-        if field.node.isNull { return true }
-        var conditions: [String] = []
-        for rule in BedAlarmSettings.defaultLimits { conditions.append(rule.condition) }
-        guard let limits = mapping(field, expected: "a mapping of alarm limits by condition (\(conditions.joined(separator: ", ")))",
-                                   allowedKeys: conditions)
-        else { return false }
-        var complete = true
-        for pair in limits.pairs where conditions.contains(pair.key) {
-            guard let rule = settings.limit(pair.key) else { continue }
-            if let changed = decodeLimit(Field(pair: pair, parentPath: limits.path), base: rule) {
-                settings.setLimit(changed)
-            } else {
-                complete = false
-            }
-        }
-        return complete
-    }
-
-    private func decodeLimit(_ field: Field, base: LimitRule) -> LimitRule? {
-        // A condition with every member commented out changes nothing.
-        if field.node.isNull { return base }
-        guard let limit = mapping(field, expected: "a mapping with the limit's settings (threshold, priority, delay_s, enabled)",
-                                  allowedKeys: ["threshold", "priority", "delay_s", "enabled"])
-        else { return nil }
-        var rule = base
-        var complete = true
-        if let thresholdField = limit.optional("threshold") {
-            if let value = number(thresholdField, defaultHint: Self.formatThreshold(base.threshold)) {
-                rule.threshold = value
-            } else {
-                complete = false
-            }
-        }
-        if let priorityField = limit.optional("priority") {
-            if let priority = choice(priorityField, Self.alarmPriorityNames, what: "alarm priority", defaultHint: base.priority.name)
-                .flatMap({ AlarmPriority(name: $0) }) {
-                rule.priority = priority
-            } else {
-                complete = false
-            }
-        }
-        if let delayField = limit.optional("delay_s") {
-            if let seconds = integer(delayField, in: 0...120, defaultHint: "\(base.delayMilliseconds / 1000)") {
-                rule.delayMilliseconds = Int64(seconds) * 1000
-            } else {
-                complete = false
-            }
-        }
-        if let enabledField = limit.optional("enabled") {
-            if let enabled = boolean(enabledField, defaultHint: base.enabled ? "true" : "false") {
-                rule.enabled = enabled
-            } else {
-                complete = false
-            }
-        }
-        return complete ? rule : nil
-    }
-
-    /// `technical:`: the technical alarms' priorities and delays.
-    private func applyTechnical(_ field: Field, to settings: inout TechnicalAlarmSettings) -> Bool {
-        if field.node.isNull { return true }
-        guard let technical = mapping(field, expected: "a mapping with the technical alarms' priorities",
-                                      allowedKeys: ["monitor_comm_loss", "pump_comm_loss", "other_comm_loss", "spo2_sensor_off",
-                                                    "other_sensor_off", "nibp_stale", "nibp_stale_after_s", "pump_occlusion",
-                                                    "pump_air_in_line", "agent_fault", "sensor_off_delay_ms"])
-        else { return false }
-        var complete = true
-        func priority(_ key: String, _ current: AlarmPriority) -> AlarmPriority {
-            guard let priorityField = technical.optional(key) else { return current }
-            if let name = choice(priorityField, Self.alarmPriorityNames, what: "alarm priority", defaultHint: current.name),
-               let priority = AlarmPriority(name: name) {
-                return priority
-            }
-            complete = false
-            return current
-        }
-        func milliseconds(_ key: String, in range: ClosedRange<Int>, scale: Int64, _ current: Int64) -> Int64 {
-            guard let numberField = technical.optional(key) else { return current }
-            if let value = integer(numberField, in: range, defaultHint: "\(current / scale)") { return Int64(value) * scale }
-            complete = false
-            return current
-        }
-        var changed = settings
-        changed.monitorCommLoss = priority("monitor_comm_loss", settings.monitorCommLoss)
-        changed.pumpCommLoss = priority("pump_comm_loss", settings.pumpCommLoss)
-        changed.otherCommLoss = priority("other_comm_loss", settings.otherCommLoss)
-        changed.spo2SensorOff = priority("spo2_sensor_off", settings.spo2SensorOff)
-        changed.otherSensorOff = priority("other_sensor_off", settings.otherSensorOff)
-        changed.nibpStale = priority("nibp_stale", settings.nibpStale)
-        changed.nibpStaleAfterMilliseconds = milliseconds("nibp_stale_after_s", in: 60...3600, scale: 1000,
-                                                          settings.nibpStaleAfterMilliseconds)
-        changed.pumpOcclusion = priority("pump_occlusion", settings.pumpOcclusion)
-        changed.pumpAirInLine = priority("pump_air_in_line", settings.pumpAirInLine)
-        changed.agentFault = priority("agent_fault", settings.agentFault)
-        changed.sensorOffDelayMilliseconds = milliseconds("sensor_off_delay_ms", in: 0...60000, scale: 1,
-                                                          settings.sensorOffDelayMilliseconds)
-        settings = changed
-        return complete
-    }
-
-    /// A threshold as the file would write it: whole numbers without a point, others to three
-    /// decimals (no `Double.description`, whose digits differ under Embedded Swift).
-    static func formatThreshold(_ value: Double) -> String {
-        guard value.isFinite, value.magnitude < 1e15 else { return "?" }
-        let scaled = Int64((value * 1000).rounded(.toNearestOrAwayFromZero))
-        let magnitude = scaled < 0 ? -scaled : scaled
-        var text = (scaled < 0 ? "-" : "") + String(magnitude / 1000)
-        var fraction = magnitude % 1000
-        if fraction != 0 {
-            var digits = String(fraction)
-            while digits.utf8.count < 3 { digits = "0" + digits }
-            while fraction % 10 == 0 {
-                fraction /= 10
-                digits.removeLast()
-            }
-            text += "." + digits
-        }
-        return text
-    }
-
-    // MARK: Hardware
+extension YAMLFieldReader {
+    /// Priority names as the files write them, most urgent first.
+    public static let alarmPriorityNames = ["high", "medium", "low"]
 
     /// The top-level `hardware:` section, and a board profile's. Every member is optional; the
     /// agent warns at start about each one missing. A part the section does not give is
     /// `base`'s (a board's); `buzzer_timing` and `watchdog` change `base`'s member by member.
-    func decodeHardware(_ field: Field?, base: HardwareBase) -> HardwareSettings? {
+    public func decodeHardware(_ field: Field?, base: HardwareBase) -> HardwareSettings? {
         guard let field, !field.node.isNull else { return base.settings }
         guard let hardware = mapping(field, expected: "a mapping with the alarm hardware (buzzer, button, status_led, buzzer_timing, watchdog)",
                                      allowedKeys: ["buzzer", "button", "status_led", "buzzer_timing", "watchdog"])
         else { return nil }
         var complete = true
-        let parts: [(key: String, what: String, input: Bool, fromBase: GPIOLineSettings?)] = [
-            ("buzzer", "buzzer", false, base.settings.buzzer), ("button", "button", true, base.settings.button),
-            ("status_led", "status LED", false, base.settings.statusLED),
+        let parts: [(key: String, what: String, input: Bool, fromBase: GPIOLinePlace?)] = [
+            ("buzzer", "buzzer", false, base.settings.buzzer.map(GPIOLinePlace.init)),
+            ("button", "button", true, base.settings.button.map(GPIOLinePlace.init)),
+            ("status_led", "status LED", false, base.settings.statusLED.map(GPIOLinePlace.init)),
         ]
         // The board's parts kept here come first: a part given here must not take their lines.
         var used: [GPIOLineUse] = []
         for part in parts where hardware.optional(part.key) == nil {
             if let kept = part.fromBase { used.append(GPIOLineUse(settings: kept, usedBy: "the \(part.what) of \(base.origin)")) }
         }
-        var decodedParts: [GPIOLineSettings?] = []
+        var decodedParts: [GPIOLinePlace?] = []
         for part in parts {
             guard let lineField = hardware.optional(part.key) else {
                 decodedParts.append(part.fromBase)
@@ -254,30 +84,8 @@ extension ConfigDecoder {
         var watchdog: WatchdogSettings?? = .some(base.settings.watchdog)
         if let watchdogField = hardware.optional("watchdog") { watchdog = decodeWatchdog(watchdogField, base: base).map { $0 } }
         guard complete, let timing, let watchdog else { return nil }
-        return HardwareSettings(buzzer: decodedParts[0], button: decodedParts[1], statusLED: decodedParts[2],
+        return HardwareSettings(buzzer: decodedParts[0]?.output, button: decodedParts[1]?.input, statusLED: decodedParts[2]?.output,
                                 buzzerTiming: timing, watchdog: watchdog)
-    }
-
-    /// What a `hardware:` section starts from and is checked against: nothing for a
-    /// configuration without `board:`; the board's parts, chips and watchdog timeouts otherwise;
-    /// in a board's own file, its chips and timeouts, every chip listed.
-    struct HardwareBase {
-        var settings = HardwareSettings()
-        /// Where `settings`, `chips` and `watchdogTimeouts` come from, for messages: "this board"
-        /// or the board's id and file.
-        var origin = "the defaults"
-        var chips: [BoardGPIOChip] = []
-        /// A board's own parts must use the chips it lists; a configuration may also use others
-        /// (an I/O expander the board does not have).
-        var requiresListedChips = false
-        var watchdogTimeouts: ClosedRange<Int>? = nil
-    }
-
-    /// The base of a configuration's `hardware:`: the board's, when `board:` names one.
-    func hardwareBase() -> HardwareBase {
-        guard let board, let boardFile else { return HardwareBase() }
-        return HardwareBase(settings: board.hardware, origin: "board \(quote(board.id)) (\(boardFile))", chips: board.gpioChips,
-                            watchdogTimeouts: board.watchdogTimeouts)
     }
 
     /// A chip line must exist on its chip and be free of the board's own wiring.
@@ -304,14 +112,14 @@ extension ConfigDecoder {
 
     /// A line as first configured, for lines used twice.
     private struct GPIOLineUse {
-        var settings: GPIOLineSettings
+        var settings: GPIOLinePlace
         /// "hardware.buzzer (line 12)", or the board part's owner.
         var usedBy: String
     }
 
     /// A decoded part with where to report about it: `at`, its line (or file), and `chipField`.
     struct DecodedGPIOLine {
-        var settings: GPIOLineSettings
+        var settings: GPIOLinePlace
         var at: Field
         var chipField: Field?
     }
@@ -484,45 +292,49 @@ extension ConfigDecoder {
         guard let device, let timeout else { return nil }
         return WatchdogSettings(device: device, timeoutSeconds: timeout)
     }
-
-    // MARK: Helpers
-
-    /// A file path setting: relative to this configuration file's directory, or absolute; no spaces.
-    func pathSetting(_ field: Field, what: String) -> String? {
-        guard let text = string(field, expected: "the path of the \(what)") else { return nil }
-        if text.isEmpty {
-            report(field, "the path is empty (expected the path of the \(what))")
-            return nil
-        }
-        if let bad = Self.firstSpaceOrControl(text) {
-            report(field, "invalid path \(quote(text)) (contains \(Self.describeCharacter(bad))): expected the path of the \(what), without spaces")
-            return nil
-        }
-        return Self.resolve(text, relativeTo: file)
-    }
-
-    /// Reports each key of `refused` present in a mapping with its own message, and returns the
-    /// mapping without them, so the usual check of the remaining keys does not report them again.
-    func refusing(_ field: Field, _ refused: [String: String]) -> (field: Field, refusedSome: Bool) {
-        guard case .mapping(let pairs) = field.node.content else { return (field, false) }
-        var kept: [YAMLPair] = []
-        for pair in pairs {
-            if let message = refused[pair.key] {
-                report(line: pair.keyLine, column: pair.keyColumn, path: Field(pair: pair, parentPath: field.path).path, message)
-            } else {
-                kept.append(pair)
-            }
-        }
-        if kept.count == pairs.count { return (field, false) }
-        var trimmed = field
-        trimmed.node.content = .mapping(kept)
-        return (trimmed, true)
-    }
 }
 
-extension GPIOLineSettings {
+/// Where a part's line is, whichever its direction: lines used twice are found across the
+/// buzzer, the button and the LED before each is given its own type.
+enum GPIOLinePlace: Equatable {
+    case chip(path: String, line: UInt32, activeLow: Bool)
+    case recordingFile(String)
+    case fifo(String)
+
+    init(_ output: GPIOOutputSettings) {
+        switch output {
+        case let .chip(path, line, activeLow): self = .chip(path: path, line: line, activeLow: activeLow)
+        case let .recordingFile(path): self = .recordingFile(path)
+        }
+    }
+
+    init(_ input: GPIOInputSettings) {
+        switch input {
+        case let .chip(path, line, activeLow): self = .chip(path: path, line: line, activeLow: activeLow)
+        case let .fifo(path): self = .fifo(path)
+        }
+    }
+
+    /// As an output; nil for a FIFO, which the decoder only accepts for inputs.
+    var output: GPIOOutputSettings? {
+        switch self {
+        case let .chip(path, line, activeLow): return .chip(path: path, line: line, activeLow: activeLow)
+        case let .recordingFile(path): return .recordingFile(path)
+        case .fifo: return nil
+        }
+    }
+
+    /// As an input; nil for a recording file, which the decoder only accepts for outputs.
+    var input: GPIOInputSettings? {
+        switch self {
+        case let .chip(path, line, activeLow): return .chip(path: path, line: line, activeLow: activeLow)
+        case let .fifo(path): return .fifo(path)
+        case .recordingFile: return nil
+        }
+    }
+
     /// The same chip line, or the same development file.
-    func sameLine(as other: GPIOLineSettings) -> Bool {
+    func sameLine(as other: GPIOLinePlace) -> Bool {
         switch (self, other) {
         case (.chip(let path, let line, _), .chip(let otherPath, let otherLine, _)):
             return path == otherPath && line == otherLine

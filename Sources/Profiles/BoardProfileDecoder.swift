@@ -1,11 +1,14 @@
+import Platform
+import YAMLReader
+
 /// Board profiles (Boards/<id>.yaml) on their own and as a configuration's `board:`.
-extension ConfigDecoder {
+extension YAMLFieldReader {
     static let boardKeys = ["board", "name", "architecture", "sources", "hardware", "gpio_chips", "watchdog_timeouts_s",
                             "serial_ports", "realtime"]
 
     /// Checks one board profile. Its `hardware:` is checked by the configuration's own code,
     /// against the board's chips and watchdog timeouts.
-    func decodeBoard(_ root: YAMLNode?) -> BoardProfile? {
+    public func decodeBoard(_ root: YAMLNode?) -> BoardProfile? {
         guard let root, !root.isNull else {
             report(line: 1, column: 1, path: "", "the file is empty (expected a board profile: board, name, architecture, sources, hardware, ...)")
             return nil
@@ -160,27 +163,23 @@ extension ConfigDecoder {
         guard let realtime = mapping(field, expected: "a mapping with the real-time sampling threads' cpu and priority",
                                      allowedKeys: ["cpu", "priority"])
         else { return nil }
-        let cpu = required(realtime, "cpu").flatMap { integer($0, in: SamplingSettings.cpuRange) }
-        let priority = required(realtime, "priority").flatMap { integer($0, in: SamplingSettings.priorityRange) }
+        let cpu = required(realtime, "cpu").flatMap { integer($0, in: RealtimeLimits.cpuRange) }
+        let priority = required(realtime, "priority").flatMap { integer($0, in: RealtimeLimits.priorityRange) }
         guard let cpu, let priority else { return nil }
         return BoardRealtime(cpu: cpu, priority: priority)
     }
 
-    // MARK: In a configuration
-
-    /// A configuration's `board: PATH` (relative to its directory, or absolute): the board's
-    /// problems are reported against the board's file, like device profile files'.
-    func decodeBoardFile(_ field: Field) {
-        guard let path = pathSetting(field, what: "board profile (such as /usr/share/bedside-gateway/boards/raspberry-pi-4.yaml)"),
-              let loaded = loadIncludedFile(path, what: "board profile", listedAt: field)
-        else { return }
-        record(loaded.errors)
-        guard loaded.isComplete else { return }
-        let decoder = ConfigDecoder(file: path)
-        let decoded = decoder.decodeBoard(loaded.root)
-        record(decoder.errors)
-        guard loaded.errors.isEmpty, let decoded else { return }
-        board = decoded
-        boardFile = path
+    /// The path of a serial device: a board's serial port and a configuration's `rtu.device`.
+    public func serialDevice(_ field: Field) -> String? {
+        guard let text = string(field, expected: "the path of a serial device, like /dev/ttyUSB0") else { return nil }
+        if text.utf8.first != UInt8(ascii: "/") {
+            report(field, "invalid serial device \(quote(text)): expected an absolute path, like /dev/ttyUSB0 or /dev/ttyAMA0")
+            return nil
+        }
+        if let bad = Self.firstSpaceOrControl(text) {
+            report(field, "invalid serial device \(quote(text)) (contains \(Self.describeCharacter(bad))): expected a path like /dev/ttyUSB0")
+            return nil
+        }
+        return text
     }
 }

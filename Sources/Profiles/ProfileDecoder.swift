@@ -1,10 +1,11 @@
 import RegisterMaps
+import YAMLReader
 
 /// A profile's name and where it was written, so a collision between two files can point at both.
-struct ProfileName {
-    var text: String
-    var line: Int
-    var column: Int
+public struct ProfileName {
+    public var text: String
+    public var line: Int
+    public var column: Int
 }
 
 /// A decoded point with where its settings were written, for the checks across points.
@@ -21,7 +22,7 @@ private struct PointReference {
     var field: Field
 }
 
-extension ConfigDecoder {
+extension YAMLFieldReader {
     static let profileKeys = ["name", "summary", "largest_gap", "points"]
     static let pointKeys = ["name", "function", "address", "type", "word_order", "scale", "offset", "decimals",
                             "unit", "mdc", "mdc_code", "range", "poll_interval_ms", "bits"]
@@ -30,7 +31,7 @@ extension ConfigDecoder {
 
     /// Checks one device profile file (see Deploy/profiles/example-monitor.yaml). Returns the
     /// profile when it is complete, and its name whenever the name itself was readable.
-    func decodeProfile(_ root: YAMLNode?) -> (profile: DeviceProfile?, name: ProfileName?) {
+    public func decodeProfile(_ root: YAMLNode?) -> (profile: DeviceProfile?, name: ProfileName?) {
         guard let root, !root.isNull else {
             report(line: 1, column: 1, path: "", "the file is empty (expected a device profile: name, points)")
             return (nil, nil)
@@ -294,95 +295,6 @@ extension ConfigDecoder {
         }
         used[name] = FirstUse(path: owner, line: field.node.line)
         return name
-    }
-
-    // MARK: Scalars of profile files
-
-    /// A name that goes into messages and topics: the same characters as an id.
-    func name(_ field: Field, what: String) -> String? {
-        guard let text = string(field, expected: "a \(what)") else { return nil }
-        if let problem = Self.idProblem(text) {
-            report(field, "invalid \(what) \(quote(text)) (\(problem)): use 1 to 64 ASCII letters, digits, '-', '_' or '.'")
-            return nil
-        }
-        return text
-    }
-
-    /// One of a fixed set of words.
-    func choice(_ field: Field, _ options: [String], what: String, defaultHint: String? = nil) -> String? {
-        guard let scalar = scalarText(field, expected: "a \(what) (\(options.joined(separator: ", ")))", defaultHint: defaultHint)
-        else { return nil }
-        if options.contains(scalar.text) { return scalar.text }
-        report(field, "unknown \(what) \(quote(scalar.text)) (expected one of: \(options.joined(separator: ", ")))")
-        return nil
-    }
-
-    /// One of an enumeration's raw values.
-    func choice<T: RawRepresentable & CaseIterable>(_ field: Field, of type: T.Type, what: String,
-                                                    defaultHint: String? = nil) -> T? where T.RawValue == String {
-        var options: [String] = []
-        for value in T.allCases { options.append(value.rawValue) }
-        return choice(field, options, what: what, defaultHint: defaultHint).flatMap { T(rawValue: $0) }
-    }
-
-    func boolean(_ field: Field, defaultHint: String? = nil) -> Bool? {
-        guard let scalar = scalarText(field, expected: "true or false", defaultHint: defaultHint) else { return nil }
-        if !scalar.quoted {
-            switch scalar.text {
-            case "true", "True", "TRUE": return true
-            case "false", "False", "FALSE": return false
-            default: break
-            }
-        }
-        report(field, "expected true or false, found \(describe(field.node))")
-        return nil
-    }
-
-    /// A decimal number such as 1, -3, 0.1 or 2.5e-3; parsed with `Double(String)` after a strict
-    /// check of its characters, so hex, "nan", "inf" and "1_000" are refused, never guessed at.
-    func number(_ field: Field, defaultHint: String? = nil) -> Double? {
-        guard let scalar = scalarText(field, expected: "a number", defaultHint: defaultHint) else { return nil }
-        let text = scalar.text
-        if scalar.quoted {
-            report(field, "expected a number, found a quoted string \(quote(text)) (write numbers without quotes)")
-            return nil
-        }
-        guard Self.isDecimalNumber(text), let value = Double(text) else {
-            report(field, "expected a number, found \(quote(text))")
-            return nil
-        }
-        guard value.isFinite else {
-            report(field, "\(text) is too large for a number")
-            return nil
-        }
-        return value
-    }
-
-    /// [+-]digits[.digits][(e|E)[+-]digits], with digits on at least one side of the point.
-    static func isDecimalNumber(_ text: String) -> Bool {
-        var bytes = Array(text.utf8)[...]
-        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
-        func digits(_ bytes: inout ArraySlice<UInt8>) -> Int {
-            var count = 0
-            while let first = bytes.first, isDigit(first) {
-                bytes.removeFirst()
-                count += 1
-            }
-            return count
-        }
-        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { bytes.removeFirst() }
-        var mantissa = digits(&bytes)
-        if bytes.first == UInt8(ascii: ".") {
-            bytes.removeFirst()
-            mantissa += digits(&bytes)
-        }
-        if mantissa == 0 { return false }
-        if let first = bytes.first, first == UInt8(ascii: "e") || first == UInt8(ascii: "E") {
-            bytes.removeFirst()
-            if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") { bytes.removeFirst() }
-            if digits(&bytes) == 0 { return false }
-        }
-        return bytes.isEmpty
     }
 
     private func validRange(_ field: Field) -> ClosedRange<Double>? {
