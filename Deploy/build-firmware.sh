@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the bedside-gateway agent as Embedded Swift firmware from the same sources as the
-# host (`swift build`) build. See DESIGN.md section 3 for the recipe.
+# host (`swift build`) build: each library module compiled on its own (whole-module,
+# Embedded), in dependency order, then linked with --gc-sections.
 #
 # Usage: Deploy/build-firmware.sh [--smoke] [aarch64] [x86_64]
 #   targets   aarch64 and/or x86_64 (default: both)
@@ -14,8 +15,8 @@ set -euo pipefail
 # Swift library modules, compiled in this order. This list MUST follow Package.swift's
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
-MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Alarms Config Acquisition Simulator
-         StoreAndForward Commands Health Hardware Supervision Gateway)
+MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Acquisition StoreAndForward Commands Health
+         Alarms Hardware Supervision Simulator YAMLReader Profiles Config Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"

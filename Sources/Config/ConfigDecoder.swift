@@ -29,7 +29,6 @@ final class ConfigDecoder: YAMLFieldReader {
     /// Where each file profile's name was written, for collisions between files.
     var profileNameUses: [String: FirstUse] = [:]
 
-
     /// A serial line as first configured, with the unit ids already on it.
     struct SerialLineUse {
         var settings: SerialLineSettings

@@ -27,5 +27,4 @@ public enum ConfigLoader {
         if let config, errors.isEmpty { return config }
         throw YAMLFiles.report(errors, file: file, fileOrder: files)
     }
-
 }
