@@ -94,9 +94,8 @@ let package = Package(
                                    "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Config", "Gateway", "Hardware", "Health", "MQTT",
-                                   "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator", "Supervision", "TestSupport",
-                                   "Vitals"]),
+                    dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
+                                   "Platform", "RegisterMaps", "Simulator", "Supervision", "TestSupport", "Vitals"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,7 +6,6 @@ import YAMLReader
 
 /// `beds:` and their devices: ids, profiles, how each device is reached, and the serial lines they share.
 extension ConfigDecoder {
-
     /// `alarmDefaults`: the box-wide alarm settings, nil when they had errors.
     func decodeBeds(_ field: Field, alarmDefaults: BedAlarmSettings?) -> [BedConfig]? {
         guard let items = sequence(field, expected: "a list of beds", emptyMessage: "the list is empty; add at least one bed")

@@ -1,12 +1,7 @@
-import Alarms
 import CShims
-import Commands
-import Health
 import Modbus
-import MQTT
 import Profiles
 import RegisterMaps
-import StoreAndForward
 import YAMLReader
 
 /// Checks a YAML tree against the agent's configuration schema, one section per file

@@ -5,7 +5,6 @@ import YAMLReader
 
 /// Files a configuration names: `device_profiles` and `board:`.
 extension ConfigDecoder {
-
     // MARK: Profile files
 
     /// Reads every file listed under `device_profiles` (paths relative to this file's directory)

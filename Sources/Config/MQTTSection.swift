@@ -1,7 +1,7 @@
 import MQTT
 import YAMLReader
 
-/// `mqtt:`: the broker, the client id and the topic prefix; TLS and credentials in CredentialsAndTLS.swift.
+/// `mqtt:`: the broker, the client id and the topic prefix; TLS and credentials in TLSAndCredentials.swift.
 extension ConfigDecoder {
     func decodeMQTT(_ field: Field, site: String, box: String) -> MQTTSettings? {
         guard let mqtt = mapping(field, expected: "a mapping with the MQTT broker settings",

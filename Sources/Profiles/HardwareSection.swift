@@ -3,21 +3,22 @@ import Hardware
 import Supervision
 import YAMLReader
 
-/// The `hardware:` section: a configuration's and a board profile's (the board gives its
-/// parts' defaults, the configuration changes them).
+// The `hardware:` section: a configuration's and a board profile's (the board gives its
+// parts' defaults, the configuration changes them).
+
 /// What a `hardware:` section starts from and is checked against: nothing for a
 /// configuration without `board:`; the board's parts, chips and watchdog timeouts otherwise;
 /// in a board's own file, its chips and timeouts, every chip listed.
 public struct HardwareBase {
-    public var settings = HardwareSettings()
+    public var settings: HardwareSettings
     /// Where `settings`, `chips` and `watchdogTimeouts` come from, for messages: "this board"
     /// or the board's id and file.
-    public var origin = "the defaults"
-    public var chips: [BoardGPIOChip] = []
+    public var origin: String
+    public var chips: [BoardGPIOChip]
     /// A board's own parts must use the chips it lists; a configuration may also use others
     /// (an I/O expander the board does not have).
-    public var requiresListedChips = false
-    public var watchdogTimeouts: ClosedRange<Int>? = nil
+    public var requiresListedChips: Bool
+    public var watchdogTimeouts: ClosedRange<Int>?
 
     public init(settings: HardwareSettings = HardwareSettings(), origin: String = "the defaults", chips: [BoardGPIOChip] = [],
                 requiresListedChips: Bool = false, watchdogTimeouts: ClosedRange<Int>? = nil) {

@@ -1,7 +1,5 @@
 import AllocationCounter
 import Acquisition
-import Config
-import Profiles
 import Foundation
 import Modbus
 import Platform

@@ -1,6 +1,4 @@
 import Acquisition
-import Config
-import Profiles
 import RegisterMaps
 import Testing
 @testable import Gateway
