@@ -6,18 +6,16 @@ import Platform
 /// played by the Hardware module's `BuzzerPlayer`, which only knows levels of plain on/off
 /// steps. Level i plays `AlarmBuzzer.priorities[i]`, so a higher priority is a higher level
 /// and keeps the player's switching rules (cut in at once upwards, at a burst boundary downwards).
-public final class AlarmBuzzer: @unchecked Sendable {
+public final class AlarmBuzzer: Sendable {
     /// Least urgent first: the player's level order.
     static let priorities: [AlarmPriority] = [.low, .medium, .high]
 
-    public let timing: SignalTiming
     private let player: BuzzerPlayer
 
     /// - Parameters: as `BuzzerPlayer`'s; `timing` is validated before (`SignalTiming.validate()`).
     public init(output: any GPIOOutputLine, timing: SignalTiming = SignalTiming(),
                 idleWakeMilliseconds: Int = 1000, slipMilliseconds: Int = 20,
                 realtimePriority: Int? = nil, heartbeat: (() -> Void)? = nil) {
-        self.timing = timing
         player = BuzzerPlayer(output: output, patterns: Self.patterns(timing), idleWakeMilliseconds: idleWakeMilliseconds,
                               slipMilliseconds: slipMilliseconds, realtimePriority: realtimePriority, heartbeat: heartbeat)
     }
@@ -54,12 +52,9 @@ public final class AlarmBuzzer: @unchecked Sendable {
     /// The priority whose pattern should sound, or nil for silence. Cheap; any thread.
     public func request(_ priority: AlarmPriority?) { player.request(Self.level(priority)) }
 
-    public var requested: AlarmPriority? { Self.priority(player.requested) }
-
     /// What the player sounds now (after its switching rules).
     public var playing: AlarmPriority? { Self.priority(player.playing) }
 
-    /// The last failed write to the line, and how many writes failed.
-    public var lastError: GPIOError? { player.lastError }
+    /// How many writes to the line failed.
     public var errorCount: Int { player.errorCount }
 }
