@@ -78,7 +78,7 @@ let package = Package(
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
                           dependencies: ["Acquisition", "Commands", "Config", "Gateway", "MQTT", "Metrics", "Modbus", "Platform",
-                                         "Profiles", "RegisterMaps", "Vitals"],
+                                         "Profiles", "RegisterMaps", "Vitals", "YAMLReader"],
                           swiftSettings: agentSwiftSettings),
         // The device simulator, a separate program so that the agent carries none of it. It
         // reads device profile files through Profiles, never the agent's configuration.

@@ -1,3 +1,4 @@
+import Modbus
 import RegisterMaps
 
 /// One configured device, flattened: the index is what sample records carry.

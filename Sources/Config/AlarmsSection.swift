@@ -1,4 +1,5 @@
 import Alarms
+import Profiles
 import YAMLReader
 
 /// `alarms:`: the alarm log and the limits every bed starts from, box-wide and per bed.

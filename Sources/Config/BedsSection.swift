@@ -1,6 +1,7 @@
 import Acquisition
 import Alarms
 import Modbus
+import Profiles
 import RegisterMaps
 import YAMLReader
 

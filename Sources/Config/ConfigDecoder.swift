@@ -1,7 +1,13 @@
+import Acquisition
+import Alarms
+import Commands
 import CShims
+import Health
 import Modbus
+import MQTT
 import Profiles
 import RegisterMaps
+import StoreAndForward
 import YAMLReader
 
 /// Checks a YAML tree against the agent's configuration schema, one section per file

@@ -1,6 +1,7 @@
 import CShims
 import Platform
 import Profiles
+import RegisterMaps
 import YAMLReader
 
 /// Files a configuration names: `device_profiles` and `board:`.

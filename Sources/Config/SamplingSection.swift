@@ -1,4 +1,5 @@
 import Acquisition
+import Profiles
 import YAMLReader
 
 /// `sampling:`: the bus loops' period and where their threads run.

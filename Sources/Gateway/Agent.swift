@@ -12,6 +12,7 @@ import Supervision
 import Vitals
 import Synchronization
 import Hardware
+import Profiles
 
 public struct AgentError: Error, CustomStringConvertible {
     public var description: String

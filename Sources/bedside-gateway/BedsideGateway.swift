@@ -4,6 +4,7 @@ import Modbus
 import Gateway
 import Platform
 import Profiles
+import YAMLReader
 
 /// Command-line entry: parses arguments and hands over to the module that does the work.
 @main
