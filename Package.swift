@@ -82,7 +82,7 @@ let package = Package(
                           swiftSettings: agentSwiftSettings),
         // The device simulator, a separate program so that the agent carries none of it. It
         // reads device profile files through Profiles, never the agent's configuration.
-        .executableTarget(name: "bedside-simulator", dependencies: ["Modbus", "Platform", "Profiles", "Simulator"],
+        .executableTarget(name: "bedside-simulator", dependencies: ["Modbus", "Platform", "Profiles", "Simulator", "YAMLReader"],
                           swiftSettings: agentSwiftSettings),
 
         // Tests: host Swift with Swift Testing. They may use Foundation; the agent may not.

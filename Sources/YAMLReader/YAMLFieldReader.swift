@@ -1,6 +1,3 @@
-import CShims
-import Platform
-
 /// A value in the file together with its key path and where its key was written: a missing
 /// value has no text of its own to point at, so its errors point at the key.
 public struct Field {

@@ -1,4 +1,5 @@
 import Profiles
+import YAMLReader
 import Modbus
 import Platform
 import Simulator
