@@ -21,6 +21,15 @@ MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Acquisition Store
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"
 PRODUCT="bedside-gateway"
+# Which library modules each program links: the modules it imports, directly or through
+# another module (Package.swift), and no others. Embedded Swift emits the metadata of generic
+# types (e.g. a dictionary's storage) as weak symbols in each module's one .data section; the
+# linker takes the first definition on the command line and keeps that module's whole .data,
+# and with it whatever that refers to, so linking a module a program does not use can carry
+# that module's code into the program past --gc-sections.
+AGENT_MODULES=(Platform JSON Metrics RegisterMaps Vitals Modbus MQTT Acquisition StoreAndForward Commands Health
+               Alarms Hardware Supervision YAMLReader Profiles Config Gateway)
+SIMULATOR_MODULES=(Platform JSON RegisterMaps Modbus Alarms Hardware Supervision Simulator YAMLReader Profiles)
 # The device simulator: a program of its own (tests, demos, the emulated box), not in the agent.
 SIMULATOR_DIR="bedside-simulator"
 SIMULATOR_MODULE="bedside_simulator"
@@ -183,18 +192,20 @@ EOF
     run "$module" "$SWIFTC" "${swift_flags[@]}" -module-name "$module" \
       -emit-module -emit-module-path "$dir/$module.swiftmodule" \
       -c "${srcs[@]}" -o "$dir/obj/$module.o"
-    case "$module" in
-      "$EXECUTABLE_MODULE" | "$SIMULATOR_MODULE") ;;
-      *) objects+=("$dir/obj/$module.o") ;;
-    esac
   done
 
-  # 4. Link each program with the library objects it reaches, then strip.
-  local program main
+  # 4. Link each program with the C shims and its own library modules, then strip.
+  local program main linked
   for program in "$PRODUCT" "$SIMULATOR_PRODUCT"; do
     main="$EXECUTABLE_MODULE"
-    [ "$program" = "$SIMULATOR_PRODUCT" ] && main="$SIMULATOR_MODULE"
-    run "link-$program" "$CC" -o "$dir/$program.unstripped" "${objects[@]}" "$dir/obj/$main.o" \
+    linked=("${AGENT_MODULES[@]}")
+    if [ "$program" = "$SIMULATOR_PRODUCT" ]; then
+      main="$SIMULATOR_MODULE"
+      linked=("${SIMULATOR_MODULES[@]}")
+    fi
+    local program_objects=("${objects[@]}")
+    for module in "${linked[@]}"; do program_objects+=("$dir/obj/$module.o"); done
+    run "link-$program" "$CC" -o "$dir/$program.unstripped" "${program_objects[@]}" "$dir/obj/$main.o" \
       "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" \
       -Wl,--gc-sections -Wl,--as-needed \
       -lmodbus -lmosquitto -lyaml -lmicrohttpd -lpthread -lm
