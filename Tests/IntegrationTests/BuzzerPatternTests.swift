@@ -9,8 +9,8 @@ import Gateway
 ///
 /// Bounds: every measured duration must lie inside the IEC 60601-1-8 range and within
 /// `tolerance` of the configured pattern. The design target is ±10 ms; the asserted bound is
-/// looser (this is a shared 2-core VM where others compile in parallel, and DESIGN.md
-/// section 5 keeps hard timing out of tests); the measured maximum is printed.
+/// looser (this is a shared 2-core VM where others compile in parallel, and a test that
+/// asserts hard real-time bounds fails on load, not on a defect); the measured maximum is printed.
 /// Measured here (2-core VM, tests in parallel, others compiling): max deviation <= 0.1 ms,
 /// switch latency < 0.1 ms;
 /// see the printed "buzzer <priority>: max deviation" lines.
