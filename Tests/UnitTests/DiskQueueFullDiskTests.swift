@@ -50,7 +50,7 @@ struct DiskQueueFullDiskTests {
             }
         }
         let error = try #require(failure)
-        #expect(error.errno == ENOSPC)
+        #expect(error.errno == .noSpace)
         #expect(error.description.contains("No space left on device (errno 28)"))
         #expect(error.description.hasPrefix("cannot write queue segment \(directory)/")
                 || error.description.hasPrefix("cannot create queue segment \(directory)/"), "\(error.description)")
