@@ -135,8 +135,7 @@ extension ConfigDecoder {
         }
         let path = Self.resolve(text, relativeTo: file)
         if access(path, R_OK) != 0 {
-            let reason = String(cString: strerror(bedside_errno()))
-            report(field, "cannot read the \(what) \(quote(path)): \(reason)")
+            report(field, "cannot read the \(what) \(quote(path)): \(Errno.current.description)")
             return nil
         }
         return path

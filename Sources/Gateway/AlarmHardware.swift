@@ -53,7 +53,7 @@ struct AlarmHardware {
         case let .recordingFile(path):
             return try FileRecordingOutputLine(path: path)
         case let .fifo(path):
-            throw GPIOError(.requestOutput, chip: path, line: 0, errno: 22) // EINVAL: the config check refuses this
+            throw GPIOError(.requestOutput, chip: path, line: 0, errno: .invalidArgument) // the config check refuses this
         }
     }
 
@@ -65,7 +65,7 @@ struct AlarmHardware {
         case let .fifo(path):
             return try FIFOInputLine(path: path)
         case let .recordingFile(path):
-            throw GPIOError(.requestInput, chip: path, line: 0, errno: 22)
+            throw GPIOError(.requestInput, chip: path, line: 0, errno: .invalidArgument)
         }
     }
 }

@@ -235,7 +235,7 @@ public final class HealthServer {
             throw HealthError.invalidAddress(address)
         }
         func failure(_ operation: String) -> HealthError {
-            HealthError.cannotListen(address: address, port: port, operation: operation, errno: bedside_errno())
+            HealthError.cannotListen(address: address, port: port, operation: operation, errno: .current)
         }
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         if fd < 0 { throw failure("socket") }

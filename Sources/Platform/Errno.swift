@@ -52,6 +52,7 @@ public struct Errno: RawRepresentable, Error, Equatable, Hashable, Sendable, Cus
     public static var readOnlyFileSystem: Errno { Errno(EROFS) }
     public static var brokenPipe: Errno { Errno(EPIPE) }
     public static var noFunction: Errno { Errno(ENOSYS) }
+    public static var notSupported: Errno { Errno(EOPNOTSUPP) }
     public static var messageTooLong: Errno { Errno(EMSGSIZE) }
     public static var addressInUse: Errno { Errno(EADDRINUSE) }
     public static var addressNotAvailable: Errno { Errno(EADDRNOTAVAIL) }
