@@ -76,16 +76,13 @@ struct AlarmLogFailureTests {
     func aFullDiskIsCountedShownOnReadinessAndCaughtUpWhenSpaceReturns() throws {
         let base = Self.makeDirectory("fulldisk")
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let mountPoint = base + "/mnt"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
-        let mounted = DiskQueueFullDiskTests.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", mountPoint])
-        try #require(mounted.status == 0, "cannot mount a tmpfs: \(mounted.output)")
-        defer { _ = DiskQueueFullDiskTests.run("/bin/umount", [mountPoint]) }
-        let path = mountPoint + "/alarms.log"
+        let tmpfs = try MountedTmpfs(at: base + "/mnt", size: "64k")
+        defer { tmpfs.unmount() }
+        let path = tmpfs.path + "/alarms.log"
         var desk = Self.desk(logPath: path)
 
         // Fill the file system until the kernel refuses another byte.
-        let filler = mountPoint + "/filler"
+        let filler = tmpfs.path + "/filler"
         let fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         try #require(fd >= 0)
         let block = [UInt8](repeating: 0xAB, count: 4096)
