@@ -94,7 +94,3 @@ int bedside_gpio_read_event(int line_fd, int timeout_ms, struct bedside_gpio_eve
     event->line_seqno = raw.line_seqno;
     return 1;
 }
-
-int bedside_gpio_close(int fd) {
-    return close(fd) < 0 ? -errno : 0;
-}

@@ -48,7 +48,7 @@ public final class FIFOInputLine: GPIOInputLine {
     }
 
     // Opened for reading edges; the write end exists only to keep the FIFO open: nothing to lose.
-    deinit { _ = close(fd) }
+    deinit { releaseDescriptor(fd) }
 
     public func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent? {
         if let edge = takeLine() { return edge }

@@ -21,7 +21,7 @@ public struct GPIOChip: Sendable {
     public func requestOutput(line: UInt32, initiallyActive: Bool = false,
                               activeLow: Bool = false) throws(GPIOError) -> GPIOCharacterDeviceOutput {
         let chipFD = try open(line: line)
-        defer { _ = bedside_gpio_close(chipFD) }
+        defer { releaseDescriptor(chipFD) }
         let fd = bedside_gpio_request_output(chipFD, line, initiallyActive ? 1 : 0, activeLow ? 1 : 0, consumer)
         if fd < 0 { throw GPIOError(.requestOutput, chip: path, line: line, errno: Errno(-fd)) }
         return GPIOCharacterDeviceOutput(fd: fd, chip: path, line: line)
@@ -32,7 +32,7 @@ public struct GPIOChip: Sendable {
     public func requestInput(line: UInt32, debounceMicroseconds: UInt32 = 0,
                              activeLow: Bool = false) throws(GPIOError) -> GPIOCharacterDeviceInput {
         let chipFD = try open(line: line)
-        defer { _ = bedside_gpio_close(chipFD) }
+        defer { releaseDescriptor(chipFD) }
         let fd = bedside_gpio_request_input(chipFD, line, BEDSIDE_GPIO_EDGE_BOTH, debounceMicroseconds,
                                             activeLow ? 1 : 0, consumer)
         if fd < 0 { throw GPIOError(.requestInput, chip: path, line: line, errno: Errno(-fd)) }
@@ -58,7 +58,7 @@ public final class GPIOCharacterDeviceOutput: GPIOOutputLine {
         self.line = line
     }
 
-    deinit { _ = bedside_gpio_close(fd) }
+    deinit { releaseDescriptor(fd) }
 
     public func set(_ active: Bool) throws(GPIOError) {
         let rc = bedside_gpio_set_value(fd, active ? 1 : 0)
@@ -78,7 +78,7 @@ public final class GPIOCharacterDeviceInput: GPIOInputLine {
         self.line = line
     }
 
-    deinit { _ = bedside_gpio_close(fd) }
+    deinit { releaseDescriptor(fd) }
 
     public func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent? {
         var event = bedside_gpio_event()

@@ -4,8 +4,7 @@ import CShims
 /// (a device node, a huge log) cannot exhaust memory.
 public func readFile(_ path: String, limit: Int = 4 << 20) throws(SystemError) -> [UInt8] {
     let fd = try retryOnInterrupt("open", path) { bedside_open(path, O_RDONLY | O_CLOEXEC, 0) }
-    // Nothing was written through this descriptor, so close cannot lose data: its result says nothing.
-    defer { _ = close(fd) }
+    defer { releaseDescriptor(fd) }
     var contents: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65_536)
     while true {
@@ -71,8 +70,7 @@ public func synchroniseDirectory(containing path: String) throws(SystemError) {
     do throws(SystemError) {
         _ = try retryOnInterrupt("flush directory to disk", directory) { ForcedErrno.unlessForced(.synchronise) { fsync(fd) } }
     } catch {
-        // A directory descriptor carries no data of ours: only the fsync's failure matters.
-        _ = close(fd)
+        releaseDescriptor(fd)
         throw error
     }
     try closeFile(fd, directory)
@@ -99,4 +97,11 @@ func directoryName(of path: String) -> String {
     guard let lastSlash else { return "." }
     if lastSlash == 0 { return "/" }
     return String(decoding: bytes[..<lastSlash], as: UTF8.self)
+}
+
+/// Closes a descriptor that holds no data of ours still to be written: a socket, a file or
+/// directory opened for reading. Its result is ignored on purpose: Linux frees the descriptor
+/// whatever close returns, and a failure could only concern data the kernel already took.
+public func releaseDescriptor(_ fd: Int32) {
+    _ = close(fd)
 }
