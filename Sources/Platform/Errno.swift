@@ -37,8 +37,7 @@ public struct Errno: RawRepresentable, Error, Equatable, Hashable, Sendable, Cus
     public static var ioError: Errno { Errno(EIO) }
     public static var noSuchAddressOrDevice: Errno { Errno(ENXIO) }
     public static var badFileDescriptor: Errno { Errno(EBADF) }
-    public static var resourceTemporarilyUnavailable: Errno { Errno(EAGAIN) }
-    /// The same number as `resourceTemporarilyUnavailable` on Linux.
+    /// EWOULDBLOCK, which is EAGAIN on Linux: a non-blocking descriptor has nothing now.
     public static var wouldBlock: Errno { Errno(EWOULDBLOCK) }
     public static var permissionDenied: Errno { Errno(EACCES) }
     public static var resourceBusy: Errno { Errno(EBUSY) }
