@@ -122,7 +122,8 @@ public struct AlarmLogRecovery: Sendable, Equatable {
     public init() {}
 }
 
-/// The log on disk: appends through Platform, one write per batch of events.
+/// The log on disk: appends through Platform, one write per batch of events, each batch on
+/// the storage (fdatasync) before `append` returns.
 public struct AlarmLogFile: Sendable {
     public var path: String
     var needsNewline = false
@@ -135,7 +136,7 @@ public struct AlarmLogFile: Sendable {
         do {
             bytes = try readFile(path, limit: 64 << 20)
         } catch {
-            if error.errno == 2 { return AlarmLogRecovery() } // ENOENT: first start
+            if error.errno == .noSuchFileOrDirectory { return AlarmLogRecovery() } // the first start
             throw error
         }
         let recovery = AlarmLog.recover(bytes)
@@ -143,11 +144,20 @@ public struct AlarmLogFile: Sendable {
         return recovery
     }
 
+    /// Appends the events and waits until they are on the storage. Syncing every batch is
+    /// affordable because alarm events are rare (state changes of alarms, not samples: a few
+    /// a minute on a busy ward), and it is what lets a latched alarm survive a power cut.
     public mutating func append(_ events: [AlarmEvent]) throws(SystemError) {
         if events.isEmpty && !needsNewline { return }
         // A torn tail gets its own (bad) line instead of spoiling the first new one.
         let text = (needsNewline ? "\n" : "") + AlarmLog.encode(events)
-        try appendToFile(path, text)
+        do throws(SystemError) {
+            try appendToFile(path, text, durable: true)
+        } catch {
+            // Part of the text may have reached the file: the next append starts a new line.
+            needsNewline = true
+            throw error
+        }
         needsNewline = false
     }
 }

@@ -81,25 +81,16 @@ int bedside_gpio_get_value(int line_fd) {
 
 int bedside_gpio_read_event(int line_fd, int timeout_ms, struct bedside_gpio_event *event) {
     struct pollfd pfd = { .fd = line_fd, .events = POLLIN, .revents = 0 };
-    int ready;
-    do {
-        ready = poll(&pfd, 1, timeout_ms);
-    } while (ready < 0 && errno == EINTR);
-    if (ready < 0) return -errno;
+    int ready = poll(&pfd, 1, timeout_ms);
+    if (ready < 0) return -errno; // including -EINTR: the caller decides what a signal means
     if (ready == 0) return 0;
     struct gpio_v2_line_event raw;
-    ssize_t got;
-    do {
-        got = read(line_fd, &raw, sizeof raw);
-    } while (got < 0 && errno == EINTR);
+    // The line is readable: read returns at once, so no signal can interrupt it.
+    ssize_t got = read(line_fd, &raw, sizeof raw);
     if (got < 0) return -errno;
     if ((size_t)got != sizeof raw) return -EIO;
     event->timestamp_ns = raw.timestamp_ns;
     event->rising = raw.id == GPIO_V2_LINE_EVENT_RISING_EDGE ? 1 : 0;
     event->line_seqno = raw.line_seqno;
     return 1;
-}
-
-int bedside_gpio_close(int fd) {
-    return close(fd) < 0 ? -errno : 0;
 }

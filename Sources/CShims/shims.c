@@ -3,6 +3,17 @@
 int bedside_errno(void) { return errno; }
 void bedside_set_errno(int value) { errno = value; }
 
+#define BEDSIDE_FORCED_CALL_KINDS 4
+static _Thread_local int forced_errno[BEDSIDE_FORCED_CALL_KINDS];
+
+int bedside_forced_errno(int call) {
+    return call >= 0 && call < BEDSIDE_FORCED_CALL_KINDS ? forced_errno[call] : 0;
+}
+
+void bedside_set_forced_errno(int call, int value) {
+    if (call >= 0 && call < BEDSIDE_FORCED_CALL_KINDS) forced_errno[call] = value;
+}
+
 int bedside_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 
 static int captured_argc;

@@ -4,6 +4,7 @@ import Commands
 import CShims
 import Health
 import Modbus
+import Platform
 import MQTT
 import Profiles
 import RegisterMaps
@@ -104,8 +105,7 @@ final class ConfigDecoder: YAMLFieldReader {
         }
         let path = Self.resolve(text, relativeTo: file)
         if access(path, R_OK) != 0 {
-            let reason = String(cString: strerror(bedside_errno()))
-            report(field, "cannot read the \(what) \(quote(path)): \(reason)")
+            report(field, "cannot read the \(what) \(quote(path)): \(Errno.current.description)")
             return nil
         }
         return path

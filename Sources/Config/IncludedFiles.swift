@@ -39,7 +39,7 @@ extension ConfigDecoder {
         do throws(SystemError) {
             bytes = try readFile(path, limit: YAMLLoader.maximumSize)
         } catch {
-            report(item, error.errno == EFBIG
+            report(item, error.errno == .fileTooLarge
                 ? "cannot read \(what) \(path): it is larger than the 1 MiB limit; a profile is a few KiB, so check that this is the right file"
                 : "cannot read \(what): \(error.description)")
             return nil

@@ -93,7 +93,7 @@ extension Agent {
         return report
     }
 
-    /// Ready: broker connected, every device answering, the clock synchronised, the queue writable.
+    /// Ready: broker connected, every device answering, the clock synchronised, the queue and the alarm log writable.
     private func readinessReport() -> HealthReport {
         var report = HealthReport()
         let broker = "\(config.mqtt.host):\(config.mqtt.port)"
@@ -119,6 +119,7 @@ extension Agent {
         } else {
             report.add(.pass("queue", "\(outbox.waiting) message(s) pending"))
         }
+        report.add(alarms.snapshot.logCheck)
         return report
     }
 

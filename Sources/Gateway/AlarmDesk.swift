@@ -1,6 +1,7 @@
 import Acquisition
 import Alarms
 import Config
+import Health
 import Platform
 import RegisterMaps
 import Vitals
@@ -22,8 +23,14 @@ struct AlarmDesk {
     private(set) var outgoing: [AlarmEvent] = []
     /// Beds whose retained state changed since the publisher last took it.
     private(set) var changedBeds: [Bool]
+    /// Alarm events whose first write to the alarm log failed, since the start.
     private(set) var logFailures = 0
+    /// The alarm log's line on /readyz: failing while the last attempt to write the log failed.
+    private(set) var logCheck: HealthCheck
     private var lastLogError: SystemError?
+    /// Events published but not yet in the log, oldest first, written again once a second.
+    private var unwrittenEvents: [AlarmEvent] = []
+    private var lastLogAttempt: Int64 = 0
     /// Overruns of each loop when last looked at, and the times of the recent ones.
     private var overrunsSeen: [UInt64]
     private var recentOverruns: [Int64] = []
@@ -32,11 +39,16 @@ struct AlarmDesk {
     /// Overruns within this window that make a fault, and how long a fault needs to stay quiet to end.
     static let overrunWindowMilliseconds: Int64 = 10_000
     static let overrunsForFault = 3
+    /// How often a failing alarm log is tried again, and how many unwritten events are held
+    /// for it (beyond that the oldest are given up: they were published, and counted).
+    static let logRetryMilliseconds: Int64 = 1000
+    static let unwrittenEventLimit = 1000
 
     init(config: GatewayConfig, devices: [PlannedDevice], loopCount: Int) {
         self.devices = devices
         bedIDs = config.beds.map { $0.id }
         logFile = AlarmLogFile(path: config.alarms.logPath)
+        logCheck = AlarmDesk.logWritten(config.alarms.logPath)
         roles = devices.map { AlarmDesk.role(of: $0.profile) }
         pendingObservations = [[AlarmObservation]](repeating: [], count: config.beds.count)
         changedBeds = [Bool](repeating: true, count: config.beds.count)
@@ -75,7 +87,7 @@ struct AlarmDesk {
         for bed in config.beds {
             do throws(AlarmSettingsError) {
                 keep(try engine.configure(bed: bed.id, settings: bed.alarms, monotonicMilliseconds: now,
-                                            wallClockMilliseconds: wall))
+                                            wallClockMilliseconds: wall), now: now)
             } catch {
                 // The configuration check validates the same settings; this is a last guard.
                 notes.append("bed \(bed.id): \(error.description); keeping the default limits")
@@ -102,12 +114,12 @@ struct AlarmDesk {
         case .endOfDeviceCycle:
             guard !pendingObservations[bed].isEmpty else { return }
             keep(engine.observe(bed: bedIDs[bed], pendingObservations[bed], monotonicMilliseconds: now,
-                                  wallClockMilliseconds: wall))
+                                  wallClockMilliseconds: wall), now: now)
             pendingObservations[bed].removeAll(keepingCapacity: true)
         case .deviceAnswering, .deviceSilent:
             keep(engine.deviceState(bed: bedIDs[bed], device: device.config.id, role: roles[deviceIndex],
                                       answering: record.kind == .deviceAnswering, monotonicMilliseconds: now,
-                                      wallClockMilliseconds: wall))
+                                      wallClockMilliseconds: wall), now: now)
         }
     }
 
@@ -117,7 +129,10 @@ struct AlarmDesk {
     }
 
     mutating func tick(now: Int64, wall: Int64) {
-        keep(engine.tick(monotonicMilliseconds: now, wallClockMilliseconds: wall))
+        keep(engine.tick(monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
+        if lastLogError != nil && now - lastLogAttempt >= AlarmDesk.logRetryMilliseconds {
+            writeToLog([], now: now)
+        }
     }
 
     /// Repeated overruns of a sampling loop are a fault of the agent: samples, and so alarms,
@@ -133,17 +148,18 @@ struct AlarmDesk {
         let present = recentOverruns.count >= AlarmDesk.overrunsForFault
         if present != overrunFaultActive {
             overrunFaultActive = present
-            keep(engine.agentFault("loop-overrun", present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall))
+            keep(engine.agentFault("loop-overrun", present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall),
+                 now: now)
         }
     }
 
     /// A fault of the box's own alarm hardware (the buzzer line cannot be driven), on every bed.
     mutating func hardwareFault(_ fault: String, present: Bool, now: Int64, wall: Int64) {
-        keep(engine.agentFault(fault, present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall))
+        keep(engine.agentFault(fault, present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
     }
 
     mutating func acknowledge(bed: String, alarm: String?, now: Int64, wall: Int64) throws(AlarmCommandError) {
-        keep(try engine.acknowledge(bed: bed, alarm: alarm, monotonicMilliseconds: now, wallClockMilliseconds: wall))
+        keep(try engine.acknowledge(bed: bed, alarm: alarm, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
     }
 
     /// The button's short press: every active alarm of every bed (one button serves the room).
@@ -153,14 +169,14 @@ struct AlarmDesk {
             do throws(AlarmCommandError) {
                 let events = try engine.acknowledge(bed: bed, monotonicMilliseconds: now, wallClockMilliseconds: wall)
                 for event in events where event.type == .acknowledge { count += 1 }
-                keep(events)
+                keep(events, now: now)
             } catch {}
         }
         return count
     }
 
     mutating func pauseAudio(now: Int64, wall: Int64) {
-        keep(engine.pauseAudio(monotonicMilliseconds: now, wallClockMilliseconds: wall))
+        keep(engine.pauseAudio(monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
     }
 
     // MARK: outputs
@@ -189,23 +205,10 @@ struct AlarmDesk {
         return count
     }
 
-    /// Appends to the log first: what is published has been recorded on the box.
-    private mutating func keep(_ events: [AlarmEvent]) {
+    /// Writes the events to the log, then hands them to the publisher.
+    private mutating func keep(_ events: [AlarmEvent], now: Int64) {
         guard !events.isEmpty else { return }
-        do throws(SystemError) {
-            try logFile.append(events)
-            if lastLogError != nil {
-                log(.info, "the alarm log \(logFile.path) is written again")
-                lastLogError = nil
-            }
-        } catch {
-            logFailures += 1
-            if lastLogError == nil {
-                log(.error, "cannot write the alarm log: \(error.description); alarms still sound and are published, "
-                    + "but a restart will not know them")
-            }
-            lastLogError = error
-        }
+        writeToLog(events, now: now)
         outgoing.append(contentsOf: events)
         for event in events {
             if event.type == .audioPaused || event.type == .audioResumed {
@@ -214,5 +217,49 @@ struct AlarmDesk {
                 for (index, id) in bedIDs.enumerated() where id == event.bed { changedBeds[index] = true }
             }
         }
+    }
+
+    /// Appends the events, after any still unwritten, and syncs them: what is published has
+    /// been recorded on the box. A log that cannot be written does not hold an alarm back: the
+    /// events are published all the same, counted, kept for the next attempt, and /readyz
+    /// fails until a write succeeds. An event written again after a failed sync may stand
+    /// twice in the log; replaying it twice gives the same state.
+    private mutating func writeToLog(_ events: [AlarmEvent], now: Int64) {
+        lastLogAttempt = now
+        let batch = unwrittenEvents + events
+        do throws(SystemError) {
+            try logFile.append(batch)
+            unwrittenEvents.removeAll()
+            if lastLogError != nil {
+                log(.info, "the alarm log \(logFile.path) is written again; the events that waited are in it")
+                lastLogError = nil
+                logCheck = AlarmDesk.logWritten(logFile.path)
+            }
+        } catch {
+            logFailures += events.count
+            if lastLogError == nil {
+                log(.error, AlarmDesk.logFailure(error) + "; alarms still sound and are published, "
+                    + "and the log is tried again every second")
+            }
+            lastLogError = error
+            unwrittenEvents = batch
+            if unwrittenEvents.count > AlarmDesk.unwrittenEventLimit {
+                unwrittenEvents.removeFirst(unwrittenEvents.count - AlarmDesk.unwrittenEventLimit)
+            }
+            logCheck = .fail("alarm log", AlarmDesk.logFailure(error) + "; \(unwrittenEvents.count) alarm event(s) "
+                             + "published but not recorded on the box: a restart now would not know them")
+        }
+    }
+
+    static func logWritten(_ path: String) -> HealthCheck {
+        .pass("alarm log", "every alarm event is recorded in \(path)")
+    }
+
+    /// "cannot write the alarm log /var/…/alarms.log: No space left on device (errno 28); the disk is full: free space on it"
+    static func logFailure(_ error: SystemError) -> String {
+        var text = "cannot write the alarm log: \(error.description)"
+        let advice = error.errno.storageAdvice
+        if !advice.isEmpty { text += "; " + advice }
+        return text
     }
 }

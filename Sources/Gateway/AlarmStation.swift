@@ -2,6 +2,7 @@ import Acquisition
 import Alarms
 import Config
 import Hardware
+import Health
 import Platform
 import Supervision
 import Synchronization
@@ -13,6 +14,7 @@ struct AlarmSnapshot {
     var audible: AlarmPriority?
     var audioPausedUntilMilliseconds: Int64?
     var logFailures = 0
+    var logCheck = HealthCheck.pass("alarm log", "nothing written yet")
     var buzzerErrors = 0
     /// Records the publisher's rings had no room for (the publisher stalled for seconds).
     var forwardDropped = 0
@@ -125,7 +127,7 @@ final class AlarmStation {
             }
             return AlarmSnapshot(active: desk.activeCount, audible: desk.engine.audibleSignal(now: now),
                                  audioPausedUntilMilliseconds: desk.engine.audioPausedUntil(now: now),
-                                 logFailures: desk.logFailures, buzzerErrors: buzzerErrors, forwardDropped: 0)
+                                 logFailures: desk.logFailures, logCheck: desk.logCheck, buzzerErrors: buzzerErrors, forwardDropped: 0)
         }
         buzzerFaultActive = buzzerFailing
         forwardDropped += dropped

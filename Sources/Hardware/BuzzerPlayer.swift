@@ -97,8 +97,9 @@ public final class BuzzerPlayer: @unchecked Sendable {
             defer { pthread_mutex_unlock(mutex) }
             while generation == seen {
                 let rc = pthread_cond_timedwait(condition, mutex, &ts)
-                if rc == ETIMEDOUT { return }
-                if rc != 0 && rc != EINTR { return }
+                // ETIMEDOUT at the deadline; 0 (woken, or spuriously) goes round the loop. POSIX
+                // lets pthread_cond_timedwait return no EINTR, and any other code is a bad deadline.
+                if rc != 0 { return }
             }
         }
     }

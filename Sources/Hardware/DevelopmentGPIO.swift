@@ -15,17 +15,21 @@ public final class FileRecordingOutputLine: GPIOOutputLine {
     public init(path: String) throws(GPIOError) {
         self.path = path
         fd = bedside_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        if fd < 0 { throw GPIOError(.requestOutput, chip: path, line: 0, errno: bedside_errno()) }
+        if fd < 0 { throw GPIOError(.requestOutput, chip: path, line: 0, errno: .current) }
     }
 
-    deinit { close(fd) }
+    // Every `set` reported its own write's failure; close has nothing left to report.
+    deinit { _ = close(fd) }
 
     public func set(_ active: Bool) throws(GPIOError) {
         let now = MonotonicInstant.now()
-        // One write per edge, so a reader never sees half a line from this writer.
-        var bytes = Array("\(now.nanoseconds) \(active ? 1 : 0)\n".utf8)
-        let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-        if written != bytes.count { throw GPIOError(.setValue, chip: path, line: 0, errno: bedside_errno()) }
+        // One write per edge (a short line is small enough for one), so a reader never sees
+        // half a line from this writer.
+        do throws(SystemError) {
+            try writeAll(Array("\(now.nanoseconds) \(active ? 1 : 0)\n".utf8), to: fd, path)
+        } catch {
+            throw GPIOError(.setValue, chip: path, line: 0, errno: error.errno)
+        }
     }
 }
 
@@ -40,25 +44,30 @@ public final class FIFOInputLine: GPIOInputLine {
     public init(path: String) throws(GPIOError) {
         self.path = path
         fd = bedside_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0)
-        if fd < 0 { throw GPIOError(.requestInput, chip: path, line: 0, errno: bedside_errno()) }
+        if fd < 0 { throw GPIOError(.requestInput, chip: path, line: 0, errno: .current) }
     }
 
-    deinit { close(fd) }
+    // Opened for reading edges; the write end exists only to keep the FIFO open: nothing to lose.
+    deinit { releaseDescriptor(fd) }
 
     public func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent? {
         if let edge = takeLine() { return edge }
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let ready = poll(&entry, 1, Int32(clamping: timeoutMilliseconds))
         if ready < 0 {
-            if bedside_errno() == EINTR { return nil }
-            throw GPIOError(.readEvent, chip: path, line: 0, errno: bedside_errno())
+            let error = Errno.current
+            // A signal ends the wait early, as a timeout would: the caller checks for a stop.
+            if error == .interrupted { return nil }
+            throw GPIOError(.readEvent, chip: path, line: 0, errno: error)
         }
         if ready == 0 { return nil }
         var chunk = [UInt8](repeating: 0, count: 256)
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 {
-            let error = bedside_errno()
-            if error == EAGAIN || error == EINTR { return nil }
+        let count: Int
+        do throws(Errno) {
+            count = try retryOnInterrupt { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+        } catch where error == .wouldBlock {
+            return nil // another reader took the bytes
+        } catch {
             throw GPIOError(.readEvent, chip: path, line: 0, errno: error)
         }
         pending.append(contentsOf: chunk[0..<count])

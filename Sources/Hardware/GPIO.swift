@@ -45,9 +45,9 @@ public struct GPIOError: Error, Equatable, Sendable, CustomStringConvertible {
     public var chip: String
     /// The line offset on that chip.
     public var line: UInt32
-    public var errno: Int32
+    public var errno: Errno
 
-    public init(_ operation: Operation, chip: String, line: UInt32, errno: Int32) {
+    public init(_ operation: Operation, chip: String, line: UInt32, errno: Errno) {
         self.operation = operation
         self.chip = chip
         self.line = line
@@ -55,7 +55,6 @@ public struct GPIOError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let reason = String(cString: strerror(errno))
-        return "\(operation.rawValue) \(chip) line \(line) failed: \(reason) (errno \(errno))"
+        return "\(operation.rawValue) \(chip) line \(line) failed: \(errno.descriptionWithNumber)"
     }
 }

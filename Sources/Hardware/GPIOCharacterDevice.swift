@@ -21,9 +21,9 @@ public struct GPIOChip: Sendable {
     public func requestOutput(line: UInt32, initiallyActive: Bool = false,
                               activeLow: Bool = false) throws(GPIOError) -> GPIOCharacterDeviceOutput {
         let chipFD = try open(line: line)
-        defer { _ = bedside_gpio_close(chipFD) }
+        defer { releaseDescriptor(chipFD) }
         let fd = bedside_gpio_request_output(chipFD, line, initiallyActive ? 1 : 0, activeLow ? 1 : 0, consumer)
-        if fd < 0 { throw GPIOError(.requestOutput, chip: path, line: line, errno: -fd) }
+        if fd < 0 { throw GPIOError(.requestOutput, chip: path, line: line, errno: Errno(-fd)) }
         return GPIOCharacterDeviceOutput(fd: fd, chip: path, line: line)
     }
 
@@ -32,16 +32,16 @@ public struct GPIOChip: Sendable {
     public func requestInput(line: UInt32, debounceMicroseconds: UInt32 = 0,
                              activeLow: Bool = false) throws(GPIOError) -> GPIOCharacterDeviceInput {
         let chipFD = try open(line: line)
-        defer { _ = bedside_gpio_close(chipFD) }
+        defer { releaseDescriptor(chipFD) }
         let fd = bedside_gpio_request_input(chipFD, line, BEDSIDE_GPIO_EDGE_BOTH, debounceMicroseconds,
                                             activeLow ? 1 : 0, consumer)
-        if fd < 0 { throw GPIOError(.requestInput, chip: path, line: line, errno: -fd) }
+        if fd < 0 { throw GPIOError(.requestInput, chip: path, line: line, errno: Errno(-fd)) }
         return GPIOCharacterDeviceInput(fd: fd, chip: path, line: line)
     }
 
     private func open(line: UInt32) throws(GPIOError) -> Int32 {
         let fd = bedside_gpio_open_chip(path)
-        if fd < 0 { throw GPIOError(.openChip, chip: path, line: line, errno: -fd) }
+        if fd < 0 { throw GPIOError(.openChip, chip: path, line: line, errno: Errno(-fd)) }
         return fd
     }
 }
@@ -58,11 +58,11 @@ public final class GPIOCharacterDeviceOutput: GPIOOutputLine {
         self.line = line
     }
 
-    deinit { _ = bedside_gpio_close(fd) }
+    deinit { releaseDescriptor(fd) }
 
     public func set(_ active: Bool) throws(GPIOError) {
         let rc = bedside_gpio_set_value(fd, active ? 1 : 0)
-        if rc < 0 { throw GPIOError(.setValue, chip: chip, line: line, errno: -rc) }
+        if rc < 0 { throw GPIOError(.setValue, chip: chip, line: line, errno: Errno(-rc)) }
     }
 }
 
@@ -78,12 +78,16 @@ public final class GPIOCharacterDeviceInput: GPIOInputLine {
         self.line = line
     }
 
-    deinit { _ = bedside_gpio_close(fd) }
+    deinit { releaseDescriptor(fd) }
 
     public func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent? {
         var event = bedside_gpio_event()
         let rc = bedside_gpio_read_event(fd, Int32(clamping: timeoutMilliseconds), &event)
-        if rc < 0 { throw GPIOError(.readEvent, chip: chip, line: line, errno: -rc) }
+        if rc < 0 {
+            // A signal ends the wait early, as a timeout would: the caller checks for a stop.
+            if Errno(-rc) == .interrupted { return nil }
+            throw GPIOError(.readEvent, chip: chip, line: line, errno: Errno(-rc))
+        }
         if rc == 0 { return nil }
         return GPIOEdgeEvent(rising: event.rising != 0,
                              time: MonotonicInstant(nanoseconds: Int64(bitPattern: event.timestamp_ns)))

@@ -1,4 +1,4 @@
-import CShims
+import Platform
 
 /// Why the health endpoint could not be started. Each description names the address and
 /// port and says what to change, for the person reading the journal at the clinic.
@@ -7,7 +7,7 @@ public enum HealthError: Error, Equatable, CustomStringConvertible {
     case invalidAddress(String)
     case invalidPort(Int)
     /// A system call on the listening socket failed (socket, bind, listen, getsockname).
-    case cannotListen(address: String, port: Int, operation: String, errno: Int32)
+    case cannotListen(address: String, port: Int, operation: String, errno: Errno)
     /// libmicrohttpd refused to start (it logs its own reason just before).
     case cannotStart(address: String, port: Int)
 
@@ -18,15 +18,14 @@ public enum HealthError: Error, Equatable, CustomStringConvertible {
                 + "(use a literal such as 127.0.0.1, 0.0.0.0, ::1 or ::; host names are not resolved)"
         case .invalidPort(let port):
             return "cannot listen for health checks on port \(port): a port must be 0...65535 (0 picks a free one)"
-        case .cannotListen(let address, let port, let operation, let code):
-            let reason = String(cString: strerror(code))
+        case .cannotListen(let address, let port, let operation, let errno):
             let place = HealthError.endpoint(address, port)
-            var text = "cannot listen for health checks on \(place): \(reason)"
+            var text = "cannot listen for health checks on \(place): \(errno.description)"
             if operation != "bind" { text += " (\(operation))" }
-            switch code {
-            case EADDRINUSE: text += "; another program, or a second copy of the agent, already listens there: stop it or choose another port"
-            case EADDRNOTAVAIL: text += "; this box has no such address: use 127.0.0.1, 0.0.0.0 or one of its own addresses"
-            case EACCES: text += "; ports below 1024 need privileges: choose a port above 1023"
+            switch errno {
+            case .addressInUse: text += "; another program, or a second copy of the agent, already listens there: stop it or choose another port"
+            case .addressNotAvailable: text += "; this box has no such address: use 127.0.0.1, 0.0.0.0 or one of its own addresses"
+            case .permissionDenied: text += "; ports below 1024 need privileges: choose a port above 1023"
             default: break
             }
             return text

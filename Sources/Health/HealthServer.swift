@@ -215,7 +215,7 @@ public final class HealthServer {
         /// it only if the descriptor still refers to this very socket.
         func closeIfStillOpen() {
             var info = stat()
-            if fstat(fd, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode { close(fd) }
+            if fstat(fd, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode { releaseDescriptor(fd) }
         }
     }
 
@@ -235,12 +235,13 @@ public final class HealthServer {
             throw HealthError.invalidAddress(address)
         }
         func failure(_ operation: String) -> HealthError {
-            HealthError.cannotListen(address: address, port: port, operation: operation, errno: bedside_errno())
+            HealthError.cannotListen(address: address, port: port, operation: operation, errno: .current)
         }
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         if fd < 0 { throw failure("socket") }
         // Lets a restarted agent listen again while old connections sit in TIME_WAIT; on
-        // Linux it does not let two programs listen on the same port.
+        // Linux it does not let two programs listen on the same port. Without it a restart
+        // may find the port taken for a minute, which bind then reports: not worth failing here.
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound: Int32
@@ -255,12 +256,12 @@ public final class HealthServer {
         }
         if bound != 0 {
             let error = failure("bind")
-            close(fd)
+            releaseDescriptor(fd)
             throw error
         }
         if listen(fd, backlog) != 0 {
             let error = failure("listen")
-            close(fd)
+            releaseDescriptor(fd)
             throw error
         }
         var boundAddress = sockaddr_in6() // large enough for either family; the port is at the same offset
@@ -271,7 +272,7 @@ public final class HealthServer {
         var info = stat()
         if named != 0 || fstat(fd, &info) != 0 {
             let error = failure("getsockname")
-            close(fd)
+            releaseDescriptor(fd)
             throw error
         }
         return ListeningSocket(fd: fd, port: Int(UInt16(bigEndian: boundAddress.sin6_port)),

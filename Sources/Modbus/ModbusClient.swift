@@ -1,5 +1,6 @@
 import CModbus
 import CShims
+import Platform
 import RegisterMaps
 
 /// Parity of a serial line, as libmodbus's RTU backend takes it; the raw value is how a
@@ -100,7 +101,7 @@ public final class ModbusClient {
         let name = "\(device) unit \(unitID)"
         guard baud > 0, (5...8).contains(dataBits), (1...2).contains(stopBits) else {
             throw ModbusError("serial settings \(baud) baud \(dataBits)\(parity.letter)\(stopBits)", device: name,
-                              code: EINVAL)
+                              code: Errno.invalidArgument.rawValue)
         }
         guard let context = modbus_new_rtu(device, Int32(baud), parity.cValue, Int32(dataBits), Int32(stopBits)) else {
             throw ModbusError("create Modbus RTU context", device: name)
@@ -162,13 +163,13 @@ public final class ModbusClient {
 
     private func enableRS485(_ settings: RS485Settings) throws(ModbusError) {
         if modbus_rtu_set_serial_mode(context, MODBUS_RTU_RS485) != 0 {
-            throw ModbusError("enable RS-485 mode (TIOCSRS485)", device: endpoint, code: bedside_errno(),
+            throw ModbusError("enable RS-485 mode (TIOCSRS485)", device: endpoint, code: Errno.current.rawValue,
                               isRS485Unavailable: true)
         }
         let rts = settings.rtsHighWhileSending ? MODBUS_RTU_RTS_UP : MODBUS_RTU_RTS_DOWN
         if modbus_rtu_set_rts(context, rts) != 0 || modbus_rtu_set_rts_delay(context, Int32(settings.rtsDelayMicroseconds)) != 0 {
             let error = ModbusError("drive RS-485 direction with RTS (delay \(settings.rtsDelayMicroseconds) µs)",
-                                    device: endpoint, code: bedside_errno(), isRS485Unavailable: true)
+                                    device: endpoint, code: Errno.current.rawValue, isRS485Unavailable: true)
             _ = modbus_rtu_set_rts(context, MODBUS_RTU_RTS_NONE)
             _ = modbus_rtu_set_serial_mode(context, MODBUS_RTU_RS232)
             throw error
@@ -218,7 +219,7 @@ public final class ModbusClient {
         if received != count {
             let error = ModbusError("read \(block.function.rawValue) \(block.start)+\(block.count)",
                                     device: "\(endpoint) unit \(unit)",
-                                    code: received < 0 ? bedside_errno() : Int32(MODBUS_ENOBASE) + 13)
+                                    code: received < 0 ? Errno.current.rawValue : Int32(MODBUS_ENOBASE) + 13)
             recover(after: error)
             throw error
         }

@@ -1,5 +1,5 @@
 import CModbus
-import CShims
+import Platform
 
 /// Why a Modbus exchange failed, sorted into the kinds an operator acts on differently.
 public enum ModbusFailureKind: Equatable, Sendable {
@@ -18,14 +18,15 @@ public enum ModbusFailureKind: Equatable, Sendable {
 public struct ModbusError: Error, CustomStringConvertible {
     public var operation: String
     public var device: String
-    /// errno, or libmodbus's own code (MODBUS_ENOBASE + n).
+    /// libmodbus's code: an errno, or one of its own above MODBUS_ENOBASE (modbus_strerror
+    /// words both, so this stays one number rather than an Errno).
     public var code: Int32
     /// Set when a serial port could not be put into RS-485 mode with RTS (a pty, an adapter
     /// without kernel RS-485 support). The line was left open in RS-232 mode: the caller
     /// decides whether to go on without RS-485 or to `disconnect()`.
     public var isRS485Unavailable: Bool
 
-    public init(_ operation: String, device: String, code: Int32 = bedside_errno(), isRS485Unavailable: Bool = false) {
+    public init(_ operation: String, device: String, code: Int32 = Errno.current.rawValue, isRS485Unavailable: Bool = false) {
         self.operation = operation
         self.device = device
         self.code = code
@@ -39,9 +40,11 @@ public struct ModbusError: Error, CustomStringConvertible {
         // EMBBADCRC ... EMBBADSLAVE follow the exceptions: CRC, data, exception code,
         // unknown exception, too much data, unexpected unit id.
         if code > base && offset >= 12 && offset <= 17 { return .malformedReply }
-        switch code {
-        case ETIMEDOUT: return .timeout
-        case ECONNREFUSED, ECONNRESET, EPIPE, ENOTCONN, EHOSTUNREACH, ENETUNREACH, EBADF: return .connection
+        switch Errno(code) {
+        case .timedOut: return .timeout
+        case .connectionRefused, .connectionReset, .brokenPipe, .socketNotConnected, .noRouteToHost, .networkUnreachable,
+             .badFileDescriptor:
+            return .connection
         default: return .other
         }
     }

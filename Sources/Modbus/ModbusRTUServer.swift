@@ -52,16 +52,16 @@ public final class ModbusRTUServer {
                 units: [Int], registers: Int = 256, bits: Int = 256) throws(ModbusError) {
         self.device = device
         let name = "RTU server \(device)"
-        if units.isEmpty { throw ModbusError("serve no unit ids", device: name, code: EINVAL) }
+        if units.isEmpty { throw ModbusError("serve no unit ids", device: name, code: Errno.invalidArgument.rawValue) }
         for (index, unit) in units.enumerated() {
             if !(1...247).contains(unit) || units[..<index].contains(unit) {
-                throw ModbusError("serve unit id \(unit) (1...247, each once)", device: name, code: EINVAL)
+                throw ModbusError("serve unit id \(unit) (1...247, each once)", device: name, code: Errno.invalidArgument.rawValue)
             }
         }
         var banks: [ModbusRegisterBank] = []
         for _ in units { banks.append(try ModbusRegisterBank(registers: registers, bits: bits)) }
         guard baud > 0, let context = modbus_new_rtu(device, Int32(baud), parity.cValue, Int32(dataBits), Int32(stopBits)) else {
-            throw ModbusError("create Modbus RTU context", device: name, code: baud > 0 ? bedside_errno() : EINVAL)
+            throw ModbusError("create Modbus RTU context", device: name, code: baud > 0 ? Errno.current.rawValue : Errno.invalidArgument.rawValue)
         }
         if modbus_set_slave(context, Int32(units[0])) != 0 || modbus_connect(context) != 0 {
             let error = ModbusError("open serial line", device: name)
@@ -136,18 +136,25 @@ public final class ModbusRTUServer {
         guard entry.fd == descriptor else { return 0 }
         if buffered == buffer.count { discard(buffered) }
         let room = buffer.count - buffered
-        let count = buffer.withUnsafeMutableBufferPointer { read(descriptor, $0.baseAddress! + buffered, room) }
-        if count > 0 {
-            buffered += count
-            lastByte = MonotonicInstant.now()
-        } else {
-            let code = count == 0 ? EIO : bedside_errno()
-            if code != EAGAIN && code != EINTR && code != EWOULDBLOCK {
-                let error = ModbusError("read", device: "RTU server \(device)", code: code)
-                lineError = error
-                log(.warning, "\(error.description); no longer serving this line")
-                return 0
+        var failure: Errno?
+        do throws(Errno) {
+            let count = try retryOnInterrupt { buffer.withUnsafeMutableBufferPointer { read(descriptor, $0.baseAddress! + buffered, room) } }
+            if count > 0 {
+                buffered += count
+                lastByte = MonotonicInstant.now()
+            } else {
+                failure = .ioError // end of file: the serial line is gone
             }
+        } catch where error == .wouldBlock {
+            // Nothing to read after all: answer what is already complete.
+        } catch {
+            failure = error
+        }
+        if let failure {
+            let error = ModbusError("read", device: "RTU server \(device)", code: failure.rawValue)
+            lineError = error
+            log(.warning, "\(error.description); no longer serving this line")
+            return 0
         }
         return answerCompleteFrames()
     }

@@ -52,8 +52,8 @@ public final class ModbusTCPServer {
     }
 
     deinit {
-        for client in clients { close(client) }
-        if listeningSocket >= 0 { close(listeningSocket) }
+        for client in clients { releaseDescriptor(client) }
+        if listeningSocket >= 0 { releaseDescriptor(listeningSocket) }
         modbus_free(context)
     }
 
@@ -70,9 +70,9 @@ public final class ModbusTCPServer {
     /// the port stops listening, so new connections are refused until `plugIn()`.
     public func unplug() {
         replugAt = nil
-        for client in clients { close(client) }
+        for client in clients { releaseDescriptor(client) }
         clients.removeAll(keepingCapacity: true)
-        if listeningSocket >= 0 { close(listeningSocket) }
+        if listeningSocket >= 0 { releaseDescriptor(listeningSocket) }
         listeningSocket = -1
     }
 
@@ -160,7 +160,7 @@ public final class ModbusTCPServer {
         if closed.isEmpty { return }
         for fd in closed {
             if let index = clients.firstIndex(of: fd) {
-                close(fd)
+                releaseDescriptor(fd)
                 clients.remove(at: index)
             }
         }

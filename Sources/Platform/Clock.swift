@@ -43,7 +43,9 @@ public func sleep(until deadline: MonotonicInstant) -> SleepOutcome {
     while true {
         let rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
         if rc == 0 { return .reachedDeadline }
-        if rc == EINTR { return .interrupted }
+        // clock_nanosleep returns its error instead of setting errno. Here EINTR is news, not
+        // a call to repeat: a signal may be a stop request, which the caller checks.
+        if Errno(rc) == .interrupted { return .interrupted }
         // EINVAL only for a malformed deadline, which this function never builds.
         return .reachedDeadline
     }

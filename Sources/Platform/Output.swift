@@ -1,23 +1,13 @@
 import CShims
 
-/// Writes all of `text` to a file descriptor, retrying short writes and EINTR.
-public func writeAll(_ text: String, to fd: Int32) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 {
-                if bedside_errno() == EINTR { continue }
-                return
-            }
-            offset += n
-        }
-    }
+/// Console output. A failure to write it (stdout closed, journald's pipe gone) cannot be
+/// reported anywhere else, so it is ignored on purpose.
+func writeToConsole(_ text: String, _ fd: Int32) {
+    _ = try? writeAll(Array(text.utf8), to: fd, "the console")
 }
 
-public func printLine(_ text: String) { writeAll(text + "\n", to: 1) }
-public func printError(_ text: String) { writeAll(text + "\n", to: 2) }
+public func printLine(_ text: String) { writeToConsole(text + "\n", 1) }
+public func printError(_ text: String) { writeToConsole(text + "\n", 2) }
 
 public enum LogLevel: String { case info, warning, error }
 

@@ -27,7 +27,7 @@ public final class OSThread {
         }, start)
         if result != 0 {
             Unmanaged<Start>.fromOpaque(start).release()
-            throw SystemError("start thread", name, errno: result)
+            throw SystemError("start thread", name, errno: Errno(result))
         }
     }
 
@@ -66,10 +66,10 @@ public enum RealtimeLimits {
 public func makeCurrentThreadRealtime(priority: Int, cpu: Int?) -> RealtimeOutcome {
     var outcome = RealtimeOutcome()
     let scheduling = bedside_set_realtime(Int32(priority))
-    if scheduling != 0 { outcome.scheduling = SystemError("SCHED_FIFO priority \(priority)", errno: scheduling) }
+    if scheduling != 0 { outcome.scheduling = SystemError("SCHED_FIFO priority \(priority)", errno: Errno(scheduling)) }
     if let cpu {
         let affinity = bedside_set_cpu_affinity(Int32(cpu))
-        if affinity != 0 { outcome.affinity = SystemError("pin to CPU \(cpu)", errno: affinity) }
+        if affinity != 0 { outcome.affinity = SystemError("pin to CPU \(cpu)", errno: Errno(affinity)) }
     }
     return outcome
 }
@@ -80,5 +80,5 @@ public func limitDefaultThreadStack() { bedside_limit_default_thread_stack() }
 /// Locks all current and future pages in RAM so a page fault never stalls the sampling loop.
 public func lockAllMemory() throws(SystemError) {
     let result = bedside_lock_memory()
-    if result != 0 { throw SystemError("mlockall", errno: result) }
+    if result != 0 { throw SystemError("mlockall", errno: Errno(result)) }
 }

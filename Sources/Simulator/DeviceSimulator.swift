@@ -272,7 +272,7 @@ public final class DeviceSimulator {
     public init(options: SimulatorOptions) throws(ModbusError) {
         self.options = options
         if let problem = options.problems().first {
-            throw ModbusError("simulator options: \(problem)", device: "simulator", code: 22 /* EINVAL */)
+            throw ModbusError("simulator options: \(problem)", device: "simulator", code: Errno.invalidArgument.rawValue)
         }
         let kinds = options.deviceKinds
         let startUnixSeconds = wallClockMilliseconds() / 1000

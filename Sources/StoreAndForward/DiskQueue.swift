@@ -110,12 +110,12 @@ public final class DiskQueue {
     /// (a partial write is cut off) and a later append may succeed (space freed meanwhile).
     @discardableResult
     public func append(topic: String, payload: [UInt8], streamSequence: Int64) throws(QueueError) -> UInt64 {
-        if closed { throw QueueError("append to queue", directory, errno: EBADF, detail: "the queue was closed") }
+        if closed { throw QueueError("append to queue", directory, errno: .badFileDescriptor, detail: "the queue was closed") }
         let sequence = nextSequence
         guard let record = RecordFormat.encode(queueSequence: sequence, streamSequence: streamSequence,
                                                topic: Array(topic.utf8), payload: payload),
               record.count <= settings.maximumBytes else {
-            throw QueueError("append to queue", directory, errno: EMSGSIZE,
+            throw QueueError("append to queue", directory, errno: .messageTooLong,
                              detail: "the message for \(topic) (\(payload.count) bytes) is larger than the queue allows")
         }
         do throws(QueueError) {
@@ -169,7 +169,7 @@ public final class DiskQueue {
 
     private func write(_ record: [UInt8], sequence: UInt64) throws(QueueError) {
         guard let newest = index.segments.last, activeFD >= 0 else { // prepareSegment made one
-            throw QueueError("write queue segment", directory, errno: EBADF, detail: "no segment is open for appending")
+            throw QueueError("write queue segment", directory, errno: .badFileDescriptor, detail: "no segment is open for appending")
         }
         let path = segmentPath(newest.firstSequence)
         let offset = newest.fileBytes
@@ -224,7 +224,7 @@ public final class DiskQueue {
             let bytes = try QueueFiles.readBytes(fd, count: location.length, offset: location.offset, path: path)
             if let record = RecordFormat.decode(bytes), record.queueSequence == queueSequence { return record }
             discard(queueSequence)
-            throw QueueError("read queue record \(queueSequence) from", path, errno: EIO,
+            throw QueueError("read queue record \(queueSequence) from", path, errno: .ioError,
                              detail: "the record no longer matches its checksum and was dropped")
         } catch {
             readFailures += 1
@@ -378,7 +378,7 @@ public final class DiskQueue {
                 checkpointProblem = "checkpoint \(checkpointPath) is damaged"
             }
         } catch {
-            if error.errno != ENOENT { checkpointProblem = QueueError(error).description }
+            if error.errno != .noSuchFileOrDirectory { checkpointProblem = QueueError(error).description }
         }
         if !checkpointProblem.isEmpty {
             report.notes.append("\(checkpointProblem): every record on disk is treated as not yet delivered, "
@@ -509,6 +509,6 @@ public final class DiskQueue {
         } else if case .interval(let milliseconds) = settings.fsync, milliseconds < 0 {
             problem = "the fsync interval (\(milliseconds) ms) is negative"
         }
-        if !problem.isEmpty { throw QueueError("open queue", settings.directory, errno: EINVAL, detail: problem) }
+        if !problem.isEmpty { throw QueueError("open queue", settings.directory, errno: .invalidArgument, detail: problem) }
     }
 }

@@ -1,4 +1,3 @@
-import CShims
 import Platform
 
 /// A failed queue operation: what was attempted, on which file, and the errno behind it,
@@ -7,11 +6,11 @@ public struct QueueError: Error, Equatable, CustomStringConvertible {
     /// What the queue tried, as a verb phrase: "write queue segment".
     public var operation: String
     public var path: String
-    public var errno: Int32
-    /// Replaces strerror when the problem is the queue's own (a record too large, bad settings).
+    public var errno: Errno
+    /// Replaces the errno's wording when the problem is the queue's own (a record too large, bad settings).
     public var detail: String
 
-    public init(_ operation: String, _ path: String, errno: Int32 = bedside_errno(), detail: String = "") {
+    public init(_ operation: String, _ path: String, errno: Errno = .current, detail: String = "") {
         self.operation = operation
         self.path = path
         self.errno = errno
@@ -23,22 +22,19 @@ public struct QueueError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        let reason = detail.isEmpty ? String(cString: strerror(errno)) : detail
-        var text = "cannot \(operation) \(path): \(reason) (errno \(errno))"
+        let reason = detail.isEmpty ? errno.description : detail
+        var text = "cannot \(operation) \(path): \(reason) (errno \(errno.rawValue))"
         let advice = QueueError.advice(for: errno)
         if !advice.isEmpty { text += "; " + advice }
         return text
     }
 
     /// The usual remedy for the errors a disk queue meets in the field.
-    static func advice(for errno: Int32) -> String {
+    static func advice(for errno: Errno) -> String {
         switch errno {
-        case ENOSPC, EDQUOT: return "the disk is full: free space or lower the queue's maximum size"
-        case EFBIG: return "the file size limit was reached: check ulimit -f or the service's LimitFSIZE"
-        case EACCES, EPERM: return "check the owner and mode of the queue directory"
-        case EROFS: return "the file system is mounted read-only: check the storage and its mount options"
-        case EIO: return "the storage device reports errors: check it (dmesg) and replace it if needed"
-        default: return ""
+        case .noSpace, .diskQuotaExceeded: return "the disk is full: free space or lower the queue's maximum size"
+        case .permissionDenied, .notPermitted: return "check the owner and mode of the queue directory"
+        default: return errno.storageAdvice
         }
     }
 }

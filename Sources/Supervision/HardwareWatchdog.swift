@@ -5,9 +5,9 @@ import Platform
 public struct WatchdogError: Error, Equatable, CustomStringConvertible {
     public var operation: String
     public var device: String
-    public var errno: Int32
+    public var errno: Errno
 
-    public init(_ operation: String, device: String, errno: Int32) {
+    public init(_ operation: String, device: String, errno: Errno) {
         self.operation = operation
         self.device = device
         self.errno = errno
@@ -15,19 +15,18 @@ public struct WatchdogError: Error, Equatable, CustomStringConvertible {
 
     public var advice: String {
         switch errno {
-        case EACCES, EPERM: return "the service needs access to \(device) (udev rule or group)"
-        case ENOENT, ENODEV, ENXIO:
+        case .permissionDenied, .notPermitted: return "the service needs access to \(device) (udev rule or group)"
+        case .noSuchFileOrDirectory, .noSuchDevice, .noSuchAddressOrDevice:
             return "no watchdog at \(device): load the board's driver (e.g. i6300esb, softdog) or configure the right device"
-        case EBUSY:
+        case .resourceBusy:
             return "\(device) is already open elsewhere (systemd RuntimeWatchdogSec= or a watchdog daemon); only one opener is allowed"
-        case EINVAL: return "the driver rejected the request; check the board's timeout range"
+        case .invalidArgument: return "the driver rejected the request; check the board's timeout range"
         default: return "check the watchdog driver and \(device)"
         }
     }
 
     public var description: String {
-        let reason = String(cString: strerror(errno))
-        return "watchdog \(operation) \(device) failed: \(reason) (errno \(errno)): \(advice)"
+        return "watchdog \(operation) \(device) failed: \(errno.descriptionWithNumber): \(advice)"
     }
 }
 
@@ -52,14 +51,15 @@ public final class HardwareWatchdog {
         // O_NONBLOCK: the watchdog driver ignores it, and a FIFO stand-in nobody reads fails
         // with ENXIO instead of hanging the agent's start.
         let opened = bedside_open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK, 0)
-        if opened < 0 { throw WatchdogError("open", device: path, errno: bedside_errno()) }
+        if opened < 0 { throw WatchdogError("open", device: path, errno: .current) }
         fd = opened
         if let requested {
             var seconds = Int32(clamping: requested)
-            let result = bedside_watchdog_set_timeout(fd, &seconds)
+            let result = Errno(bedside_watchdog_set_timeout(fd, &seconds))
             switch result {
-            case 0: timeoutSeconds = Int(seconds)
-            case ENOTTY, ENOSYS, EOPNOTSUPP, EINVAL: break // stand-in, or fixed/out-of-range timeout: read back below
+            case Errno(0): timeoutSeconds = Int(seconds)
+            case .inappropriateIOCTLForDevice, .noFunction, .notSupported, .invalidArgument:
+                break // stand-in, or fixed/out-of-range timeout: read back below
             default:
                 // Nothing was supervised yet: disarm with the magic character rather than
                 // leave a timer running that no one kicks.
@@ -73,7 +73,7 @@ public final class HardwareWatchdog {
 
     deinit {
         // Not a clean shutdown: close without the magic character, so the timer keeps running.
-        if fd >= 0 { close(fd) }
+        if fd >= 0 { _ = close(fd) }
     }
 
     public var isOpen: Bool { fd >= 0 }
@@ -81,12 +81,12 @@ public final class HardwareWatchdog {
     /// One keepalive: WDIOC_KEEPALIVE, or one written byte where the ioctl is not supported
     /// (the kernel's watchdog accepts writes as keepalive too; the byte is never 'V').
     public func keepalive() throws(WatchdogError) {
-        guard fd >= 0 else { throw WatchdogError("keepalive", device: path, errno: EBADF) }
+        guard fd >= 0 else { throw WatchdogError("keepalive", device: path, errno: .badFileDescriptor) }
         if usesKeepaliveIoctl {
-            let result = bedside_watchdog_keepalive(fd)
-            if result == 0 { return }
-            if result != ENOTTY && result != ENOSYS && result != EINVAL && result != EOPNOTSUPP {
-                throw WatchdogError("WDIOC_KEEPALIVE", device: path, errno: result)
+            switch Errno(bedside_watchdog_keepalive(fd)) {
+            case Errno(0): return
+            case .inappropriateIOCTLForDevice, .noFunction, .notSupported, .invalidArgument: break
+            case let failure: throw WatchdogError("WDIOC_KEEPALIVE", device: path, errno: failure)
             }
             usesKeepaliveIoctl = false
         }
@@ -103,26 +103,30 @@ public final class HardwareWatchdog {
         } catch {
             failure = error
         }
-        close(fd)
+        // The magic byte is what disarms; a watchdog driver has nothing buffered that close could lose.
+        _ = close(fd)
         fd = -1
         if let failure { throw failure }
     }
 
+    /// Disarms after a failed start, on the way to reporting that failure: a failure here
+    /// would only hide the first one, and the box resets if the timer stays armed anyway.
     private func magicClose() {
         var byte = UInt8(ascii: "V")
         _ = write(fd, &byte, 1)
-        close(fd)
+        _ = close(fd)
         fd = -1
     }
 
     private func writeByte(_ value: UInt8, operation: String) throws(WatchdogError) {
         var byte = value
-        while true {
-            let written = write(fd, &byte, 1)
-            if written == 1 { return }
-            let error = bedside_errno()
-            if written < 0 && error == EINTR { continue }
-            throw WatchdogError(operation, device: path, errno: written < 0 ? error : EIO)
+        let written: Int
+        do throws(Errno) {
+            written = try retryOnInterrupt { write(fd, &byte, 1) }
+        } catch {
+            throw WatchdogError(operation, device: path, errno: error)
         }
+        // A watchdog takes its one byte or fails; taking none is a fault of the device.
+        if written != 1 { throw WatchdogError(operation, device: path, errno: .ioError) }
     }
 }

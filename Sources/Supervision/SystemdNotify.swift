@@ -98,7 +98,7 @@ public final class SystemdNotifier {
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
+        if fd >= 0 { releaseDescriptor(fd) }
     }
 
     public var isEnabled: Bool { address != nil }

@@ -9,7 +9,7 @@ public enum YAMLFiles {
         do throws(SystemError) {
             return try readFile(path, limit: YAMLLoader.maximumSize)
         } catch {
-            let message = error.errno == EFBIG
+            let message = error.errno == .fileTooLarge
                 ? "the file is larger than the 1 MiB limit; \(kind) is a few KiB, so check that this is the right file"
                 : "cannot read the \(name): \(error.description)"
             throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, keyPath: "", message: message)])

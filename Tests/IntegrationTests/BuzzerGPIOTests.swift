@@ -12,7 +12,7 @@ struct BuzzerGPIOTests {
             #expect(error.operation == .openChip)
             #expect(error.chip == "/dev/gpiochip99")
             #expect(error.line == 17)
-            #expect(error.errno == 2) // ENOENT
+            #expect(error.errno == .noSuchFileOrDirectory)
             #expect(error.description.contains("/dev/gpiochip99 line 17"))
             print("chardev: \(error)")
         }

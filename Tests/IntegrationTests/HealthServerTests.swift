@@ -125,7 +125,7 @@ struct HealthServerTests {
             second.stop()
             Issue.record("a second server on port \(first.boundPort) started")
         } catch {
-            #expect(error == .cannotListen(address: "127.0.0.1", port: first.boundPort, operation: "bind", errno: EADDRINUSE))
+            #expect(error == .cannotListen(address: "127.0.0.1", port: first.boundPort, operation: "bind", errno: .addressInUse))
             #expect(error.description.hasPrefix("cannot listen for health checks on 127.0.0.1:\(first.boundPort): Address already in use"),
                     "\(error.description)")
         }
@@ -160,7 +160,7 @@ struct HealthServerTests {
             server = try Self.startServer(recorder: recorder, address: "::1")
         } catch let error as HealthError {
             // A machine without IPv6 on loopback cannot run this test; say so instead of passing silently.
-            if case .cannotListen(_, _, _, let code) = error, code == EADDRNOTAVAIL || code == EAFNOSUPPORT {
+            if case .cannotListen(_, _, _, let code) = error, code == .addressNotAvailable || code == Errno(EAFNOSUPPORT) {
                 withKnownIssue("no IPv6 loopback on this machine: \(error)") { throw error }
                 return
             }
@@ -170,7 +170,7 @@ struct HealthServerTests {
         let reply = try HTTPExchange.get("/healthz", port: server.boundPort, family: AF_INET6)
         #expect(reply.status == 200)
         #expect(reply.body == "ok sampling: 3 beds, last cycle 12 ms ago\n")
-        #expect(HealthError.cannotListen(address: "::1", port: 9180, operation: "bind", errno: EADDRINUSE)
+        #expect(HealthError.cannotListen(address: "::1", port: 9180, operation: "bind", errno: .addressInUse)
             .description.hasPrefix("cannot listen for health checks on [::1]:9180: "))
     }
 

@@ -236,6 +236,8 @@ struct PublishingEndToEndTests {
         let clockSynchronised = try Self.kernelClockSynchronised()
         #expect(ready.body.contains(clockSynchronised ? "ok clock" : "fail clock"), "\(ready.body)")
         #expect(ready.body.contains("ok broker"), "\(ready.body)")
+        #expect(ready.body.contains("ok alarm log: every alarm event is recorded in "), "\(ready.body)")
+        #expect(value("bedside_alarm_log_write_failures_total") == 0)
         let live = try rig.fetch("/healthz")
         #expect(live.status == 200, "\(live.body)")
         #expect(try rig.fetch("/nothing-here").status == 404)

@@ -138,7 +138,7 @@ final class NotifyListener {
             Issue.record("sendto a missing socket succeeded")
         } catch {
             #expect(error.subject == path)
-            #expect(error.errno == ENOENT || error.errno == ECONNREFUSED)
+            #expect(error.errno == .noSuchFileOrDirectory || error.errno == .connectionRefused)
         }
         let supervisor = Supervisor(watchdog: nil, notifier: notifier, kickIntervalMilliseconds: 10)
         _ = supervisor.register("bus0", expectedIntervalMilliseconds: 10, allowedStalenessMilliseconds: 1000)

@@ -155,7 +155,7 @@ private func collect(_ fd: Int32, milliseconds: Int) -> [UInt8] {
             _ = try HardwareWatchdog(path: path, timeoutSeconds: 10)
             Issue.record("opening \(path) succeeded")
         } catch {
-            #expect(error.errno == ENOENT)
+            #expect(error.errno == .noSuchFileOrDirectory)
             #expect(error.device == path)
             #expect(error.description.contains(path))
             #expect(error.description.contains("No such file or directory"))
@@ -168,7 +168,7 @@ private func collect(_ fd: Int32, milliseconds: Int) -> [UInt8] {
         defer { try? FileManager.default.removeItem(at: directory) }
         let fifo = directory.appendingPathComponent("watchdog").path
         #expect(mkfifo(fifo, 0o600) == 0)
-        #expect(throws: WatchdogError("open", device: fifo, errno: ENXIO)) {
+        #expect(throws: WatchdogError("open", device: fifo, errno: .noSuchAddressOrDevice)) {
             _ = try HardwareWatchdog(path: fifo, timeoutSeconds: 10)
         }
     }

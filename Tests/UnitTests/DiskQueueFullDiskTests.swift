@@ -7,28 +7,13 @@ import Testing
 struct DiskQueueFullDiskTests {
     typealias Fixture = DiskQueueFixture
 
-    static func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
-
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
     func fullDiskRefusesAppendsCleanlyAndRecovers() throws {
         let base = Fixture.makeBase("fulldisk")
         defer { Fixture.removeBase(base) }
-        let mountPoint = base + "/mnt"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
-        let mounted = Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", mountPoint])
-        try #require(mounted.status == 0, "cannot mount a tmpfs: \(mounted.output)")
-        defer { _ = Self.run("/bin/umount", [mountPoint]) }
+        let tmpfs = try MountedTmpfs(at: base + "/mnt", size: "64k")
+        defer { tmpfs.unmount() }
+        let mountPoint = tmpfs.path
         // Leave about 24 KiB: a few segments' worth.
         let filler = mountPoint + "/filler"
         Fixture.write([UInt8](repeating: 0xAB, count: 40 << 10), to: filler)
@@ -50,7 +35,7 @@ struct DiskQueueFullDiskTests {
             }
         }
         let error = try #require(failure)
-        #expect(error.errno == ENOSPC)
+        #expect(error.errno == .noSpace)
         #expect(error.description.contains("No space left on device (errno 28)"))
         #expect(error.description.hasPrefix("cannot write queue segment \(directory)/")
                 || error.description.hasPrefix("cannot create queue segment \(directory)/"), "\(error.description)")

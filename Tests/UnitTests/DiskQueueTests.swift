@@ -385,7 +385,7 @@ struct DiskQueueTests {
         #expect(queue.read(2) == nil)
         #expect(queue.readFailures == 1)
         let failure = try #require(queue.lastReadFailure)
-        #expect(failure.errno == EIO)
+        #expect(failure.errno == .ioError)
         #expect(failure.description.contains(segmentPath))
         #expect(failure.description.contains("checksum"))
         #expect(queue.droppedCount == 1, "a damaged record can never be delivered")
@@ -401,14 +401,14 @@ struct DiskQueueTests {
             _ = try DiskQueue(settings: Fixture.settings(base + "/plainfile/queue"))
             Issue.record("a queue below a plain file opened")
         } catch {
-            #expect(error.errno == ENOTDIR)
+            #expect(error.errno == .notDirectory)
             #expect(error.description == "cannot create queue directory \(base)/plainfile/queue: Not a directory (errno 20)")
         }
         do {
             _ = try DiskQueue(settings: Fixture.settings(base + "/q", segmentBytes: 1000, maximumBytes: 999))
             Issue.record("inconsistent sizes accepted")
         } catch {
-            #expect(error.errno == EINVAL)
+            #expect(error.errno == .invalidArgument)
             #expect(error.description.contains("maximum size (999 bytes) is below the segment size (1000 bytes)"))
         }
         let small = try DiskQueue(settings: Fixture.settings(base + "/small", segmentBytes: 100, maximumBytes: 200))
@@ -416,12 +416,12 @@ struct DiskQueueTests {
             try small.append(topic: "beds/1", payload: [UInt8](repeating: 0, count: 300), streamSequence: 1)
             Issue.record("a record larger than the queue was accepted")
         } catch {
-            #expect(error.errno == EMSGSIZE)
+            #expect(error.errno == .messageTooLong)
             #expect(error.description.contains("beds/1"))
         }
         #expect(small.writeFailures == 0)
         #expect(try small.append(topic: "beds/1", payload: [1], streamSequence: 1) == 1)
-        let full = QueueError("write queue segment", "/var/lib/bedside-gateway/queue/00000000000000000012.seg", errno: ENOSPC)
+        let full = QueueError("write queue segment", "/var/lib/bedside-gateway/queue/00000000000000000012.seg", errno: .noSpace)
         #expect(full.description.hasPrefix("cannot write queue segment /var/lib/bedside-gateway/queue/00000000000000000012.seg: "
                                            + "No space left on device (errno 28); the disk is full"))
     }

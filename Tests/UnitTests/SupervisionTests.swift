@@ -132,13 +132,13 @@ private func sample(_ id: Int, _ name: String, count: UInt64, allowed: Int64 = 3
     }
 
     @Test func watchdogErrorsNameTheDeviceAndAdvise() {
-        let denied = WatchdogError("open", device: "/dev/watchdog", errno: EACCES)
+        let denied = WatchdogError("open", device: "/dev/watchdog", errno: .permissionDenied)
         #expect(denied.description
             == "watchdog open /dev/watchdog failed: Permission denied (errno 13): the service needs access to /dev/watchdog (udev rule or group)")
-        let missing = WatchdogError("open", device: "/dev/watchdog1", errno: ENOENT)
+        let missing = WatchdogError("open", device: "/dev/watchdog1", errno: .noSuchFileOrDirectory)
         #expect(missing.description.contains("/dev/watchdog1"))
         #expect(missing.description.contains("No such file or directory"))
-        #expect(WatchdogError("open", device: "/dev/watchdog", errno: EBUSY).description.contains("already open"))
+        #expect(WatchdogError("open", device: "/dev/watchdog", errno: .resourceBusy).description.contains("already open"))
     }
 }
 

@@ -29,6 +29,12 @@
 int bedside_errno(void);
 void bedside_set_errno(int value);
 
+/// Errors forced onto the calling thread's file system calls, for tests (Platform's
+/// ForcedErrno): per kind of call, 0 for none or the errno the call fails with.
+/// Thread-local, so a test forcing failures does not disturb tests running beside it.
+int bedside_forced_errno(int call);
+void bedside_set_forced_errno(int call, int value);
+
 /// open(2) is variadic, which Swift cannot call.
 int bedside_open(const char *path, int flags, mode_t mode);
 

@@ -34,9 +34,8 @@ int bedside_gpio_request_input(int chip_fd, uint32_t offset, int edges, uint32_t
 int bedside_gpio_set_value(int line_fd, int value);
 /// GPIO_V2_LINE_GET_VALUES_IOCTL: 0/1 or -errno.
 int bedside_gpio_get_value(int line_fd);
-/// Waits up to timeout_ms (-1: forever) for one edge: 1 with *event filled, 0 on timeout, -errno.
+/// Waits up to timeout_ms (-1: forever) for one edge: 1 with *event filled, 0 on timeout, -errno
+/// (-EINTR when a signal ended the wait).
 int bedside_gpio_read_event(int line_fd, int timeout_ms, struct bedside_gpio_event *event);
-/// close(fd): 0 or -errno.
-int bedside_gpio_close(int fd);
 
 #endif
