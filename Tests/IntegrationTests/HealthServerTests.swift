@@ -194,7 +194,12 @@ struct HealthServerTests {
         }
         defer { server.stop() }
         let holder = try HTTPExchange.connect(port: server.boundPort, receiveTimeoutSeconds: 10)
-        Thread.sleep(forTimeInterval: 0.3) // let libmicrohttpd accept it
+        // A reply on a kept-alive connection shows libmicrohttpd has accepted it and holds the
+        // one slot; the reply is small enough to come in one piece.
+        try HTTPExchange.write("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n", to: holder)
+        var holderReply = [UInt8](repeating: 0, count: 1024)
+        let holderReceived = recv(holder, &holderReply, holderReply.count, 0)
+        try #require(holderReceived > 0, "the first connection was not served (recv gave \(holderReceived))")
         let waiting = try HTTPExchange.connect(port: server.boundPort, receiveTimeoutSeconds: 1)
         defer { close(waiting) }
         try HTTPExchange.write("GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", to: waiting)
