@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the bedside-gateway agent as Embedded Swift firmware from the same sources as the
-# host (`swift build`) build. See DESIGN.md section 3 for the recipe.
+# host (`swift build`) build. README.md's "Firmware" section explains the recipe and what
+# Embedded Swift leaves out.
 #
 # Usage: Deploy/build-firmware.sh [--smoke] [aarch64] [x86_64]
 #   targets   aarch64 and/or x86_64 (default: both)

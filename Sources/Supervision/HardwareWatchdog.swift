@@ -2,6 +2,8 @@ import CShims
 import Platform
 
 /// A failed watchdog operation: what was attempted, on which device, the errno, and advice.
+/// `description` says what failed and `advice` what to do about it, apart, so that a caller
+/// that adds its own consequence ("running without the hardware watchdog") writes each once.
 public struct WatchdogError: Error, Equatable, CustomStringConvertible {
     public var operation: String
     public var device: String
@@ -27,7 +29,7 @@ public struct WatchdogError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         let reason = String(cString: strerror(errno))
-        return "watchdog \(operation) \(device) failed: \(reason) (errno \(errno)): \(advice)"
+        return "watchdog \(operation) \(device) failed: \(reason) (errno \(errno))"
     }
 }
 
