@@ -14,6 +14,7 @@ import Alarms
 /// Measured here (2-core VM, tests in parallel, others compiling): max deviation <= 0.1 ms,
 /// switch latency < 0.1 ms;
 /// see the printed "buzzer <priority>: max deviation" lines.
+@Suite(.tags(.slow))
 struct BuzzerPatternTests {
     static let tolerance: Int64 = 40
     /// How fast silence and a higher priority must reach the line (design: at once).

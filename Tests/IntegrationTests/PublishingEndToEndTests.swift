@@ -8,7 +8,7 @@ import Vitals
 /// process (`agentCommand()`, so CI reruns these against the firmware). Nothing may be lost:
 /// every test checks per-bed sequence numbers at the subscriber, which de-duplicates by
 /// bed + sequence as the topic contract tells subscribers to.
-@Suite
+@Suite(.tags(.slow))
 struct PublishingEndToEndTests {
     static let prefix = "bedside/test/box-1"
 
