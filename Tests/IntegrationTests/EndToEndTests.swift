@@ -6,7 +6,7 @@ import Vitals
 
 /// The whole path as a user runs it: Debian's mosquitto, the simulator serving patient
 /// monitors over Modbus TCP, and the agent as a separate process, all on loopback.
-@Suite(.serialized, .tags(.slow))
+@Suite(.serialized)
 struct EndToEndTests {
     struct ServedRecord {
         var wallMilliseconds: Int64

@@ -197,7 +197,7 @@ struct HealthServerTests {
         let holder = try HTTPExchange.connect(port: server.boundPort, receiveTimeoutSeconds: 10)
         // libmicrohttpd must have accepted the holder (it then has no room for another).
         try #require(waitUntil(timeout: 5) { LoopbackTCPTable.acceptedEverything(port: server.boundPort) },
-                     "libmicrohttpd did not accept the first connection")
+                     "libmicrohttpd did not accept the first connection: \(LoopbackTCPTable.entries().filter { $0.localPort == server.boundPort })")
         let waiting = try HTTPExchange.connect(port: server.boundPort, receiveTimeoutSeconds: 1)
         defer { close(waiting) }
         try HTTPExchange.write("GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", to: waiting)
@@ -262,7 +262,11 @@ enum LoopbackTCPTable {
     }
 
     static func entries() -> [Entry] {
-        guard let text = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return [] }
+        // Read to the end: the kernel hands the table out a page per read, and a busy machine
+        // (other suites' connections) has many pages.
+        guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return [] }
+        defer { try? file.close() }
+        let text = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 4, let portText = fields[1].split(separator: ":").last,

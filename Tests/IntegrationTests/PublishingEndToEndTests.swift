@@ -213,11 +213,14 @@ struct PublishingEndToEndTests {
             let matching = metrics[name]?.filter { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } } ?? []
             return matching.isEmpty ? nil : matching.reduce(0) { $0 + $1.value }
         }
-        // PUBACKs and the alarm engine's verdicts trail the vitals a subscriber sees by a moment.
+        // The counters trail the vitals a subscriber sees by a moment (PUBACKs, the alarm
+        // engine's verdicts, the publisher's once-a-second figures): wait until they show what
+        // the checks below need.
         try waitUntil(timeout: 15, checkingEvery: 0.2) {
             metrics = try rig.metrics()
-            return (value("bedside_mqtt_acknowledged_total") ?? 0) >= 30 && (value("bedside_alarms_active") ?? 0) >= 4
-                && (value("bedside_alarm_sounding_priority") ?? 0) >= 2
+            return (value("bedside_mqtt_published_total", ["kind": "live"]) ?? 0) >= 30
+                && (value("bedside_mqtt_acknowledged_total") ?? 0) >= 30
+                && (value("bedside_alarms_active") ?? 0) >= 4 && (value("bedside_alarm_sounding_priority") ?? 0) >= 2
         }
         #expect((value("bedside_device_requests_total", ["device": "monitor-1"]) ?? 0) >= 10, "\(metrics.keys.sorted())")
         #expect((value("bedside_device_errors_total", ["device": "monitor-3"]) ?? 0) > 0, "the unplugged monitor's errors")
