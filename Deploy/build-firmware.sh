@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the bedside-gateway agent as Embedded Swift firmware from the same sources as the
 # host (`swift build`) build: each library module compiled on its own (whole-module,
-# Embedded), in dependency order, then linked with --gc-sections.
+# Embedded), in dependency order, then linked with --gc-sections. README.md's "Firmware"
+# section explains the recipe and what Embedded Swift leaves out.
 #
 # Usage: Deploy/build-firmware.sh [--smoke] [aarch64] [x86_64]
 #   targets   aarch64 and/or x86_64 (default: both)

@@ -48,4 +48,4 @@ echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps
 echo "demo: health on http://127.0.0.1:18081/healthz, /readyz and /metrics; the disk queue in .build/demo/queue"
 echo "demo: chair-2 desaturates after 30 s: its alarm events show below, the buzzer's edges go to .build/demo/buzzer.edges"
 echo "demo: live vitals and alarm events as the broker delivers them (Ctrl-C to stop)"
-"$BIN" watch --port "$BROKER_PORT" --topic 'bedside/demo-clinic/edge-01/beds/+/vitals'
+"$BIN" watch --port "$BROKER_PORT" --prefix 'bedside/demo-clinic/edge-01'

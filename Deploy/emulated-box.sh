@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The emulated flashed box (issue 6): an arm64 Debian 12 image with our packages, booted
+# The emulated flashed box: an arm64 Debian 12 image with our packages, booted
 # under qemu-system-aarch64 (virt, PL061 GPIO, i6300esb watchdog), and a smoke test from the
 # host: boot, agent ready, vitals over MQTT, buzzer toggling on a desaturation, and the
 # hardware watchdog resetting the box when the agent is SIGSTOPped.

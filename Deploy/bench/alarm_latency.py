@@ -300,7 +300,7 @@ def main():
         over = sum(1 for v in valid if v > BOUND_MS)
         mean = sum(valid) / n
         print(f"  bound = sampling period {INTERVAL_MS} ms + spo2-low condition delay {DELAY_MS} ms (default)"
-              f" + {MARGIN_MS} ms = {BOUND_MS} ms (the issue's requirement); {over} of {n} over it")
+              f" + {MARGIN_MS} ms = {BOUND_MS} ms (the requirement); {over} of {n} over it")
         print(f"  percentiles by nearest rank (p99 of fewer than 100 trials is the max)")
         print(f"  expected mean ~ period/2 ({INTERVAL_MS / 2:.0f} ms: the next sample comes 0-{INTERVAL_MS} ms after"
               f" the value changes) + alarm round/2 ({ROUND_MS // 2} ms: the alarm thread drains the sampling ring"

@@ -113,8 +113,6 @@ final class DevicePoller {
     /// Read requests a full cycle makes when every group is due.
     var requestsPerFullCycle: Int { blocks.count }
 
-    var pointCount: Int { layouts.count }
-
     /// Polls the device if it is due (or its retry time has come) and pushes its records.
     func poll(cycle: UInt64, client: ModbusClient, ring: SPSCRing<SampleRecord>) {
         let now = MonotonicInstant.now().nanoseconds

@@ -1,3 +1,21 @@
+// Alarm vocabulary, after IEC 60601-1-8 (the terms as secondary sources explain them):
+//
+// - An alarm *condition* is what the engine detects (SpO2 below its limit, a monitor that
+//   stopped answering); the alarm *signal* is what people hear (the buzzer pattern of the
+//   condition's priority, SignalPattern.swift) and what is published.
+// - Physiological conditions come from patient values; technical ones from the equipment or
+//   the agent itself (`AlarmKind`).
+// - Two delays add up before anyone hears anything: the condition delay, from the value
+//   crossing the limit to the engine calling it an alarm (`LimitRule.delayMilliseconds`), and
+//   the signal generation delay, from there to sound. Monitors already average SpO2 over
+//   6-30 s, so the agent's own share should stay within one sampling period.
+// - States of one condition (AlarmEngine): inactive, pending (its delay running), active,
+//   ended. A high-priority alarm latches: it keeps sounding after its condition ends until
+//   someone acknowledges it. Unacknowledged medium alarms escalate to high.
+// - Audio paused: the sound stops for 2 minutes (`AlarmEngine.audioPauseMilliseconds`) and
+//   returns if the condition is still there; a condition of higher priority than those the
+//   pause covered sounds at once.
+
 /// IEC 60601-1-8 alarm priority. Ordered so that `max` picks what the buzzer plays.
 public enum AlarmPriority: Int, Comparable, Sendable {
     case low = 1
@@ -177,9 +195,26 @@ public struct BedAlarmSettings: Sendable, Equatable {
         self.escalateAfterMilliseconds = escalateAfterMilliseconds
     }
 
-    /// Adult defaults of DESIGN.md section 4. Delays: 0 for SpO2 (the monitor already averages
-    /// 6-30 s) and NIBP (an intermittent, final measurement); 1 s elsewhere, which at 1 Hz
-    /// sampling is one period: two consecutive samples, filtering a single artefact.
+    /// Adult defaults, as bedside monitors ship them (seen in the manuals of Mindray TM70 and
+    /// TD60, LIFEPAK 15 and GE B30); a clinic changes them box-wide or per bed:
+    ///
+    ///     parameter                 low                    high
+    ///     SpO2 %                    90, desaturation 85    -
+    ///     pulse / heart rate /min   50                     120
+    ///     NIBP systolic mmHg        90                     160
+    ///     NIBP diastolic mmHg       50                     90
+    ///     NIBP mean mmHg            60                     110
+    ///     respiratory rate /min     8 (apnea: no breath    30
+    ///                               for 20 s on the monitor)
+    ///     EtCO2 mmHg                15                     50
+    ///
+    /// NIBP is a cycle (every 3-5 minutes during sedation, at least every 5 per ASA), so a
+    /// reading older than 5 minutes is stale (`TechnicalAlarmSettings.nibpStaleAfterMilliseconds`);
+    /// SpO2 and heart rate refresh every second, EtCO2 with each breath.
+    ///
+    /// Delays: 0 for SpO2 (the monitor already averages 6-30 s) and NIBP (an intermittent,
+    /// final measurement); 1 s elsewhere, which at 1 Hz sampling is one period: two
+    /// consecutive samples, filtering a single artefact.
     /// Priorities: SpO2 low and desaturation high (hypoxaemia is the sedation risk); apnea high;
     /// the rest medium as on the monitors the limits come from, escalating if unattended.
     public static let defaultLimits: [LimitRule] = [
@@ -198,7 +233,7 @@ public struct BedAlarmSettings: Sendable, Equatable {
         LimitRule(condition: "rr-low", point: "respiratory_rate", .below, 8, priority: .medium, delayMilliseconds: 1000),
         LimitRule(condition: "rr-high", point: "respiratory_rate", .above, 30, priority: .medium, delayMilliseconds: 1000),
         // The monitor's rate reaches 0 only after its own breath detection gave up (its apnea
-        // time, 20 s in DESIGN.md), so the agent adds just one sampling period.
+        // time, typically 20 s), so the agent adds just one sampling period.
         LimitRule(condition: "apnea", point: "respiratory_rate", .below, 1, priority: .high, delayMilliseconds: 1000),
         LimitRule(condition: "etco2-low", point: "etco2", .below, 15, priority: .medium, delayMilliseconds: 1000),
         LimitRule(condition: "etco2-high", point: "etco2", .above, 50, priority: .medium, delayMilliseconds: 1000),

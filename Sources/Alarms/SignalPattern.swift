@@ -1,6 +1,22 @@
-// IEC 60601-1-8 auditory alarm signal patterns (DESIGN.md section 4), as pure data: a
-// priority and its timing in, the burst as a list of on/off segments out. The buzzer player
-// (module Hardware) plays these segments; nothing here touches a clock or a line.
+// IEC 60601-1-8 auditory alarm signal patterns, as pure data: a priority and its timing in,
+// the burst as a list of on/off segments out. The buzzer player (module Hardware) plays these
+// segments; nothing here touches a clock or a line.
+//
+// The ranges below are the standard's as secondary sources quote them; check them against
+// the standard itself before the box claims compliance. `SignalStandard` holds them in code,
+// `SignalTiming.validate()` refuses a board profile outside them.
+//
+//                                  high                medium        low
+//   pulses per burst               10 (two groups of 5) 3            1 or 2
+//   pulse duration t_d             75-200 ms           125-250 ms    125-250 ms
+//   spacing x between pulses       50-125 ms           125-250 ms    125-250 ms
+//   gap from pulse 5 to pulse 6    0.35-1.30 s         -             -
+//   interburst interval            2.5-15 s            2.5-30 s      more than 15 s
+//
+// Inside each group of five high-priority pulses the third gap is longer, 2x + t_d, which
+// gives the rhythm "c c c - c c" (`BurstTiming.rhythmGapMilliseconds`). The standard also
+// wants a pulse rise time of 10-20 % of t_d: that is the sounder's business (a GPIO line is
+// on or off), not this table's.
 
 // AlarmPriority (low < medium < high) is the alarm engine's, in AlarmTypes.swift.
 
@@ -82,7 +98,7 @@ public struct SignalTimingError: Error, Equatable, Sendable, CustomStringConvert
     }
 }
 
-/// IEC 60601-1-8 ranges as DESIGN.md section 4 quotes them.
+/// The IEC 60601-1-8 ranges of the table at the top of this file.
 public enum SignalStandard {
     public static func pulseRange(_ priority: AlarmPriority) -> MillisecondRange {
         priority == .high ? MillisecondRange(75, 200) : MillisecondRange(125, 250)

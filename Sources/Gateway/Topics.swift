@@ -11,7 +11,7 @@ public struct Topics: Sendable {
     /// One message per bed per sampling cycle, QoS 1, through the disk queue.
     public func vitals(bed: String) -> String { "\(prefix)/beds/\(bed)/vitals" }
     /// Alarm events (start, end, escalate, acknowledge, pause), QoS 1, through the disk queue.
-    public func alarmEvents(bed: String) -> String { "\(prefix)/beds/\(bed)/alarms/events" }
+    public func alarmEvents(bed: String) -> String { "\(prefix)/beds/\(bed)/\(Topics.alarmEventsLevels)" }
     /// Retained current alarm state of a bed.
     public func alarmState(bed: String) -> String { "\(prefix)/beds/\(bed)/alarms/state" }
     /// Retained connectivity of one device: answering or comm-loss.
@@ -22,4 +22,9 @@ public struct Topics: Sendable {
     public var commands: String { "\(prefix)/commands" }
     /// One reply per command received, accepted or refused with its reason.
     public var responses: String { "\(prefix)/responses" }
+
+    private static let alarmEventsLevels = "alarms/events"
+
+    /// Whether `topic`, as received through a wildcard subscription, is a bed's alarm events.
+    public static func isAlarmEvents(_ topic: String) -> Bool { topic.hasSuffix("/" + alarmEventsLevels) }
 }

@@ -1,6 +1,6 @@
 // Linux GPIO character device, v2 uAPI, through the C wrappers in CShims/gpio.c.
 // This machine has no /dev/gpiochipN: only the error paths run here; the emulated arm64
-// box (Deploy/emulated-box.sh: PL061 on qemu's virt machine) exercises the real thing.
+// box (Deploy/emulated-box.sh: a PL061 on qemu's virt machine) exercises the real thing.
 import CShims
 import Platform
 

@@ -41,9 +41,6 @@ public struct HealthResponse: Equatable, Sendable {
     }
 }
 
-/// libmicrohttpd's version, as the agent reports it.
-public func microHTTPDVersion() -> String { String(cString: MHD_get_version()) }
-
 /// The HTTP server for remote health checks, over libmicrohttpd.
 ///
 /// libmicrohttpd runs its own polling thread (one, started here, with a small stack); the

@@ -45,11 +45,6 @@ public indirect enum JSONValue: Equatable {
         if case let .number(text) = self { return Int64(text) }
         return nil
     }
-
-    public var boolValue: Bool? {
-        if case let .bool(value) = self { return value }
-        return nil
-    }
 }
 
 public struct JSONParseError: Error, Equatable, CustomStringConvertible {

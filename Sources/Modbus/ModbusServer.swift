@@ -59,12 +59,9 @@ public final class ModbusTCPServer {
 
     public func setInputRegister(_ address: Int, _ value: UInt16) { registers.set(.inputRegisters, address, value) }
     public func setHoldingRegister(_ address: Int, _ value: UInt16) { registers.set(.holdingRegisters, address, value) }
-    public func inputRegister(_ address: Int) -> UInt16 { registers.get(.inputRegisters, address) }
 
     /// True between `unplug()` and `plugIn()`.
     public var isUnplugged: Bool { listeningSocket < 0 }
-    /// Clients currently connected.
-    public var connectionCount: Int { clients.count }
 
     /// Simulates the device's cable being pulled: every client connection is closed and
     /// the port stops listening, so new connections are refused until `plugIn()`.

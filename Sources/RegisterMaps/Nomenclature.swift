@@ -1,5 +1,7 @@
-/// IEEE 11073-10101 terms a charting system expects, with UCUM units: the one table to
-/// change when the codes are checked against NIST RTMMS (see DESIGN.md section 4).
+/// An IEEE 11073-10101 (MDC) term with its UCUM unit: what a charting system expects to find
+/// next to a value. `Nomenclature` below is the only table of them in the code, so checking
+/// the codes against NIST's RTMMS database changes one line per term. The codes of the vital
+/// signs come from public MDC tables and are not yet checked against RTMMS.
 public struct Term: Sendable, Equatable {
     public var mdcName: String
     public var mdcCode: Int?
@@ -18,8 +20,8 @@ public enum Nomenclature {
     /// 151708, which is MDC_CONC_AWAY_CO2_ET. Unverified against RTMMS.
     public static let etco2 = Term(mdcName: "MDC_AWAY_CO2_ET", mdcCode: 151728, ucum: "mm[Hg]")
 
-    // Infusion pump. DESIGN.md section 4: public samples disagree on these numeric codes, so the
-    // names are carried and the codes left empty until checked against RTMMS.
+    // Infusion pump: public samples disagree on these numeric codes, so the names are carried
+    // and the codes left empty until checked against RTMMS (a wrong code would chart silently).
     public static let pumpRate = Term(mdcName: "MDC_FLOW_FLUID_PUMP", mdcCode: nil, ucum: "mL/h")
     /// Drug dose rate (the term IHE PCD infusion profiles use); code unchecked, as for the other pump terms.
     public static let doseRate = Term(mdcName: "MDC_RATE_DOSE", mdcCode: nil, ucum: "mg/kg/h")

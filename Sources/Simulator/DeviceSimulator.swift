@@ -415,13 +415,6 @@ public final class DeviceSimulator {
         number >= 1 && number <= devices.count && devices[number - 1].isUnplugged
     }
 
-    /// The value device `number` serves for `point` now, decoded from its registers.
-    public func servedValue(device number: Int, point name: String) -> Double? {
-        guard number >= 1 && number <= devices.count,
-              let point = devices[number - 1].profile.point(named: name) else { return nil }
-        return readBack(point, from: devices[number - 1].bank)
-    }
-
     // MARK: Internals
 
     private func applyUnplugged() {

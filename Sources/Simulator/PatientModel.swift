@@ -138,8 +138,8 @@ public struct PatientModel {
     /// Unix seconds of the last cuff measurement.
     public var nibpUnixSeconds: Int64 { startUnixSeconds + Int64(nibpSecond) }
 
-    /// Whether the monitor's own alarm is on: any value outside the usual adult defaults
-    /// (DESIGN.md section 4), as a bedside monitor would flag it.
+    /// Whether the monitor's own alarm is on: any value outside the usual adult defaults (the
+    /// table at `BedAlarmSettings.defaultLimits`), as a bedside monitor would flag it.
     public var isAlarming: Bool {
         if spo2ProbeOff { return true }
         if spo2 < 90 { return true }

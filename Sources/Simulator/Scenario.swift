@@ -23,7 +23,7 @@ public enum Scenario: String, Sendable, CaseIterable {
     /// A cuff cycle every 180 s (the same as `--nibp-interval-s 180`).
     case nibp3min = "nibp-3min"
     /// The SpO2 probe comes off the finger: the spo2_probe_off bit is set and SpO2 and pulse
-    /// rate read 0 (not in the list; handy for sensor-off quality).
+    /// rate read 0 (exercises the sensor-off quality end to end).
     case probeOff = "probe-off"
 
     public static func named(_ name: String) -> Scenario? {

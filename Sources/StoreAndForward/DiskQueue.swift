@@ -82,7 +82,6 @@ public final class DiskQueue {
     /// Bytes of the unacknowledged records as stored (headers included).
     public var pendingBytes: Int { index.pendingBytes }
     public var fileBytes: Int { index.fileBytes }
-    public var segmentCount: Int { index.segments.count }
     /// What the checkpoint would record now: every sequence below it is acknowledged.
     public var lowestUnacknowledged: UInt64 {
         var lowest = index.lowestPending ?? nextSequence
@@ -267,12 +266,6 @@ public final class DiskQueue {
             if firstError == nil { firstError = error }
         }
         if let error = firstError { throw error }
-    }
-
-    /// Flushes appended records to the device now, whatever the policy.
-    public func sync() throws(QueueError) {
-        if closed { return }
-        try syncNow()
     }
 
     /// Syncs (unless the policy is `never`), deletes acknowledged segments (the newest too),

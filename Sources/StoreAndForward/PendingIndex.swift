@@ -21,7 +21,6 @@ public struct IndexedSegment {
     /// lowest pending record stays cheap.
     var firstPendingHint = 0
 
-    public var recordCount: Int { entries.count }
     public var lowestSequence: UInt64? { entries.first?.sequence }
     public var highestSequence: UInt64? { entries.last?.sequence }
 }

@@ -2,6 +2,8 @@ import CShims
 import Platform
 
 /// A failed watchdog operation: what was attempted, on which device, the errno, and advice.
+/// `description` says what failed and `advice` what to do about it, apart, so that a caller
+/// that adds its own consequence ("running without the hardware watchdog") writes each once.
 public struct WatchdogError: Error, Equatable, CustomStringConvertible {
     public var operation: String
     public var device: String
@@ -26,7 +28,7 @@ public struct WatchdogError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        return "watchdog \(operation) \(device) failed: \(errno.descriptionWithNumber): \(advice)"
+        return "watchdog \(operation) \(device) failed: \(errno.descriptionWithNumber)"
     }
 }
 

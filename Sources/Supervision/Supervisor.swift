@@ -138,7 +138,7 @@ public final class Supervisor {
             if decision.kick && watchdog != nil { state.watchdogFailing = watchdogError != nil }
             if !assignments.isEmpty && notifier.isEnabled { state.notifyFailing = notifyError != nil }
         }
-        if let watchdogError, reportWatchdog { log(.error, "supervision: \(watchdogError.description)") }
+        if let watchdogError, reportWatchdog { log(.error, "supervision: \(watchdogError.description): \(watchdogError.advice)") }
         if let notifyError, reportNotify { log(.warning, "supervision: systemd notify: \(notifyError.description)") }
         return decision
     }
@@ -192,7 +192,7 @@ public final class Supervisor {
             do throws(WatchdogError) {
                 try watchdog.closeCleanly()
             } catch {
-                log(.error, "supervision: \(error.description)")
+                log(.error, "supervision: \(error.description): \(error.advice)")
             }
         }
     }

@@ -46,8 +46,8 @@ struct BedsideGateway {
           bedside-gateway check FILE...           check configuration files; exit 2 on any error
           bedside-gateway check --board FILE...   check board profiles (Boards/*.yaml); exit 2 on any error
           bedside-simulator [options]             simulated devices for tests and demos (a separate program)
-          bedside-gateway watch [options]         show vitals arriving at a broker
-              --host ADDR (127.0.0.1)  --port N (1883)  --topic PATTERN (bedside/+/+/beds/+/vitals)
+          bedside-gateway watch [options]         show vitals and alarm events arriving at a broker
+              --host ADDR (127.0.0.1)  --port N (1883)  --prefix PREFIX (bedside/+/+)  --bed ID (+)
               --count N (until Ctrl-C)
           bedside-gateway bench-loop [options]    time the sampling loop against one monitor (Deploy/bench-loop.sh)
               --host ADDR (127.0.0.1)  --port N (1502)  --period-ms N (1)  --cycles N (10000)

@@ -1,20 +1,25 @@
+import Gateway
 import MQTT
 import Platform
 import Vitals
 
 extension BedsideGateway {
-    /// Subscribes to vitals and prints one line per message: the demo's live view, and a
-    /// quick check on a real box that messages arrive.
+    /// Subscribes to vitals and alarm events (the topic contract's, under `--prefix`, for one
+    /// bed or all) and prints one line per message: the demo's live view, and a quick check on
+    /// a real box that messages arrive.
     static func watch(_ arguments: inout CommandLineArguments) -> Int32 {
         var host = "127.0.0.1"
         var port = 1883
-        var topic = "bedside/+/+/beds/+/vitals"
+        // Every site and box by default; a box's own prefix narrows it to that box.
+        var topics = Topics(prefix: "bedside/+/+")
+        var bed = "+"
         var limit: Int?
         while let option = arguments.next() {
             switch option {
             case "--host": host = arguments.value(for: option) ?? host
             case "--port": port = arguments.integer(for: option, in: 1...65_535) ?? port
-            case "--topic": topic = arguments.value(for: option) ?? topic
+            case "--prefix": topics = Topics(prefix: arguments.value(for: option) ?? topics.prefix)
+            case "--bed": bed = arguments.value(for: option) ?? bed
             case "--count": limit = arguments.integer(for: option, in: 1...Int.max)
             default: return arguments.fail("unknown option '\(option)' for watch")
             }
@@ -30,17 +35,16 @@ extension BedsideGateway {
             return 1
         }
         let received = MessageCounter()
+        let patterns = [topics.vitals(bed: bed), topics.alarmEvents(bed: bed)]
         client.onConnect = { result in
             if !result.accepted { log(.warning, "broker refused the connection: \(result.description)"); return }
-            do throws(MQTTError) { try client.subscribe(topic, qos: .atLeastOnce) } catch { log(.error, error.description) }
-            // The same beds' alarm events, printed as they come.
-            if topic.hasSuffix("/vitals") {
-                let alarms = String(topic.dropLast("vitals".count)) + "alarms/events"
-                do throws(MQTTError) { try client.subscribe(alarms, qos: .atLeastOnce) } catch { log(.error, error.description) }
+            // Vitals, and the same beds' alarm events as they come.
+            for pattern in patterns {
+                do throws(MQTTError) { try client.subscribe(pattern, qos: .atLeastOnce) } catch { log(.error, error.description) }
             }
         }
         client.onMessage = { message in
-            if message.topic.hasSuffix("/alarms/events") {
+            if Topics.isAlarmEvents(message.topic) {
                 printLine("ALARM " + String(decoding: message.payload, as: UTF8.self))
                 return
             }

@@ -8,7 +8,7 @@ import RegisterMaps
 /// process through `agentCommand()` (so CI reruns these against the aarch64 firmware under
 /// qemu with BEDSIDE_AGENT_COMMAND). Everything is asserted on what arrives at the broker,
 /// compared with the simulator's `--served-log`. Timeouts are generous: qemu is ~5x slower.
-@Suite(.serialized)
+@Suite(.serialized, .tags(.slow))
 struct AcquisitionEndToEndTests {
     static let monitorPoints = BuiltinProfiles.patientMonitor.points.map(\.name)
     static let pumpPoints = BuiltinProfiles.infusionPump.points.map(\.name)

@@ -11,8 +11,9 @@ import Testing
 /// reads its button from a FIFO (`hardware.button.fifo`). Edge times are CLOCK_MONOTONIC in
 /// the agent, the same clock as the simulator's served log (`mono_ns`).
 ///
-/// Latency bound from the issue: the high pattern starts within one sampling period + the
+/// Latency bound (the requirement): the high pattern starts within one sampling period + the
 /// condition delay + 100 ms of the first violating value being served.
+@Suite(.tags(.slow))
 struct AlarmEndToEndTests {
     static let prefix = "bedside/test/box-1"
     static let periodMilliseconds = 500
@@ -237,6 +238,7 @@ struct AlarmEndToEndTests {
         // Held for 2.5 s: audio paused; the line is silent within 200 ms of the release being read.
         try alarm.press(milliseconds: 2500)
         let released = Self.monotonicNow()
+        // An observation window: edges up to 300 ms after the release are what the check looks at.
         Thread.sleep(forTimeInterval: 0.3)
         let afterPause = alarm.edges
         #expect(afterPause.last?.active == false, "still sounding after a long press")
@@ -266,14 +268,18 @@ struct AlarmEndToEndTests {
             Issue.record("no start event:\n\(alarm.rig.agentOutput)")
             return
         }
-        let sender = try CommandSender(port: alarm.rig.brokerPort, topic: "\(Self.prefix)/commands")
+        let sender = try CommandSender(port: alarm.rig.brokerPort, topic: "\(Self.prefix)/commands", responses: responses)
         try sender.send(#"{"id":"a-1","command":"acknowledge-alarm","token":"\#(AlarmRig.token)","bed":"chair-1","alarm":"no-such-alarm"}"#)
         try sender.send(#"{"id":"a-2","command":"acknowledge-alarm","token":"\#(AlarmRig.token)","bed":"chair-1","alarm":"\#(alarmID)"}"#)
         let answers = responses.wait(timeout: 20) { $0.count >= 2 }.map { String(decoding: $0.payload, as: UTF8.self) }
         #expect(answers.first?.contains("refused") == true && answers.first?.contains("no-such-alarm") == true, "\(answers)")
         #expect(answers.dropFirst().first?.contains("accepted") == true, "\(answers)\n\(alarm.rig.agentOutput)")
-        Thread.sleep(forTimeInterval: 0.3)
+        // The desk has silenced the buzzer and the line has fallen: from here on it must stay quiet.
+        try waitUntil(timeout: 10, checkingEvery: 0.1) {
+            try alarm.rig.metrics()["bedside_alarm_sounding_priority"]?.first?.value == 0 && alarm.edges.last?.active == false
+        }
         let quietFrom = Self.monotonicNow()
+        // What is tested: no edge at all in the two seconds that follow.
         Thread.sleep(forTimeInterval: 2)
         #expect(alarm.edges.last?.active == false && !alarm.edges.contains { $0.nanoseconds > quietFrom },
                 "the buzzer kept sounding after the acknowledgement")

@@ -9,11 +9,13 @@ import Gateway
 ///
 /// Bounds: every measured duration must lie inside the IEC 60601-1-8 range and within
 /// `tolerance` of the configured pattern. The design target is ±10 ms; the asserted bound is
-/// looser (this is a shared 2-core VM where others compile in parallel, and a test that
-/// asserts hard real-time bounds fails on load, not on a defect); the measured maximum is printed.
+/// looser (this is a shared 2-core VM where others compile in parallel, and hard timing
+/// belongs in benchmarks that print figures, not in tests that fail on a busy machine); the
+/// measured maximum is printed.
 /// Measured here (2-core VM, tests in parallel, others compiling): max deviation <= 0.1 ms,
 /// switch latency < 0.1 ms;
 /// see the printed "buzzer <priority>: max deviation" lines.
+@Suite(.tags(.slow))
 struct BuzzerPatternTests {
     static let tolerance: Int64 = 40
     /// How fast silence and a higher priority must reach the line (design: at once).
@@ -113,6 +115,7 @@ struct BuzzerPatternTests {
         try player.start()
         defer { player.stop() }
         player.request(.low)
+        // What is tested: the heartbeats across 3.5 s of a 15.5 s interburst.
         sleep(milliseconds: 3500)
         let times = beats.withLock { $0 }
         #expect(line.edges.count == 4, "two low pulses, then the interburst: \(line.edges.count) edges")
@@ -138,6 +141,7 @@ struct BuzzerPatternTests {
         let latency = falling.time.nanoseconds - asked.nanoseconds
         #expect(latency <= Self.switchBound * 1_000_000)
         let count = line.edges.count
+        // What is tested: nothing more on the line for 600 ms (longer than any pulse or spacing).
         sleep(milliseconds: 600)
         #expect(line.edges.count == count, "no edge after silence")
         #expect(player.playing == nil)
@@ -149,7 +153,8 @@ struct BuzzerPatternTests {
         let player = AlarmBuzzer(output: line, timing: Self.timing)
         try player.start()
         defer { player.stop() }
-        sleep(milliseconds: 50)
+        // The player's first act is to drive the line inactive: then its thread is waiting for a request.
+        #expect(Self.waitUntil(timeoutMilliseconds: 1000) { !line.calls.isEmpty })
         let asked = MonotonicInstant.now()
         player.request(.high)
         #expect(Self.waitUntil(timeoutMilliseconds: 1000) { !line.edges.isEmpty })
@@ -168,6 +173,7 @@ struct BuzzerPatternTests {
         player.request(.low)
         // Both low pulses done: the player sits in a 15.5 s interburst.
         #expect(Self.waitUntil(timeoutMilliseconds: 2000) { line.edges.count == 4 })
+        // Well inside the interburst, not at its start: the case under test is a sleeping player.
         sleep(milliseconds: 200)
         let asked = MonotonicInstant.now()
         player.request(.high)

@@ -217,6 +217,7 @@ struct EndToEndTests {
         let agent = try ChildProcess(name: "agent", command: agentCommand() + ["run", "--config", configPath],
                                      directory: directory)
         defer { agent.stop() }
+        // What is tested: three seconds without a broker and the agent is still running.
         Thread.sleep(forTimeInterval: 3)
         #expect(agent.process.isRunning, "the agent must not give up without a broker:\n\(agent.output)")
 

@@ -2,6 +2,7 @@ import Foundation
 import Health
 import Platform
 import Testing
+import TestSupport
 
 /// The health server over real sockets, spoken to with a hand-written HTTP/1.1 client so
 /// the test sees exactly the status line, headers and body libmicrohttpd sent.
@@ -194,7 +195,9 @@ struct HealthServerTests {
         }
         defer { server.stop() }
         let holder = try HTTPExchange.connect(port: server.boundPort, receiveTimeoutSeconds: 10)
-        Thread.sleep(forTimeInterval: 0.3) // let libmicrohttpd accept it
+        // libmicrohttpd must have accepted the holder (it then has no room for another).
+        try #require(waitUntil(timeout: 5) { LoopbackTCPTable.acceptedEverything(port: server.boundPort) },
+                     "libmicrohttpd did not accept the first connection: \(LoopbackTCPTable.entries().filter { $0.localPort == server.boundPort })")
         let waiting = try HTTPExchange.connect(port: server.boundPort, receiveTimeoutSeconds: 1)
         defer { close(waiting) }
         try HTTPExchange.write("GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", to: waiting)
@@ -246,6 +249,43 @@ struct HealthReportTests {
 }
 
 /// A minimal HTTP/1.1 client over a blocking socket: one request, reply read to EOF.
+/// The kernel's view of IPv4 TCP sockets (/proc/net/tcp), for knowing whether a server has
+/// taken a connection off its listening socket's accept queue: nothing else on the client's
+/// side tells an accepted connection from one the kernel holds for the server.
+enum LoopbackTCPTable {
+    struct Entry {
+        var localPort: Int
+        /// "0A" listening, "01" established.
+        var state: String
+        /// For a listening socket: connections completed but not yet accepted.
+        var receiveQueue: Int
+    }
+
+    static func entries() -> [Entry] {
+        // Read to the end: the kernel hands the table out a page per read, and a busy machine
+        // (other suites' connections) has many pages.
+        guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return [] }
+        defer { try? file.close() }
+        let text = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, let portText = fields[1].split(separator: ":").last,
+                  let port = Int(portText, radix: 16), let queueText = fields[4].split(separator: ":").last,
+                  let queue = Int(queueText, radix: 16) else { return nil }
+            return Entry(localPort: port, state: String(fields[3]), receiveQueue: queue)
+        }
+    }
+
+    /// Whether a connection to `port` has been established and the listener's accept queue
+    /// is empty again, i.e. the server has accepted it.
+    static func acceptedEverything(port: Int) -> Bool {
+        let mine = entries().filter { $0.localPort == port }
+        let established = mine.contains { $0.state == "01" }
+        let listenerIdle = mine.contains { $0.state == "0A" && $0.receiveQueue == 0 }
+        return established && listenerIdle
+    }
+}
+
 enum HTTPExchange {
     struct Reply {
         var status: Int

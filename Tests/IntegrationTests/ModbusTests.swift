@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import Modbus
+import Platform
 import RegisterMaps
 
 /// libmodbus on both ends over TCP on loopback: the server the simulator uses and the
@@ -13,20 +14,19 @@ struct ModbusTests {
         let server: ModbusTCPServer
         private let lock = NSLock()
         private var running = true
-        private var thread: Thread?
+        private var thread: OSThread?
 
         init(port: Int) throws {
             server = try ModbusTCPServer(host: "127.0.0.1", port: port)
-            let thread = Thread { [self] in
+            thread = try OSThread(name: "test-modbus") { [self] in
                 while lock.withLock({ running }) { server.serve(timeoutMilliseconds: 20) }
             }
-            self.thread = thread
-            thread.start()
         }
 
         func stop() {
             lock.withLock { running = false }
-            Thread.sleep(forTimeInterval: 0.1)
+            thread?.join()
+            thread = nil
         }
     }
 

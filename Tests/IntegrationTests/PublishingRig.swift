@@ -147,23 +147,29 @@ final class PublishingRig {
     }
 }
 
-/// Publishes commands as a central station would.
+/// Publishes commands as a central station would, one at a time: each `send` waits for the
+/// agent's reply on `responses`, so replies come back in the order sent.
 final class CommandSender {
     private let client: MQTTClient
     private let topic: String
+    private let responses: RecordingSubscriber
 
-    init(port: Int, topic: String) throws {
+    init(port: Int, topic: String, responses: RecordingSubscriber) throws {
         self.topic = topic
+        self.responses = responses
         client = try MQTTClient(clientID: "test-central-\(UUID().uuidString.prefix(8))")
         try client.start(host: "127.0.0.1", port: port, keepaliveSeconds: 30)
-        let deadline = Date().addingTimeInterval(15)
-        while !client.isConnected && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        guard waitUntil(timeout: 15, { client.isConnected }) else {
+            throw TestFailure("the command sender did not connect to the broker on port \(port)")
+        }
     }
 
+    /// Publishes `payload` and waits up to 30 s for one more reply; a command that gets none
+    /// shows up in the test's count of replies.
     func send(_ payload: String) throws {
+        let repliesBefore = responses.messages.count
         try client.publish(topic: topic, payload: payload, qos: .atLeastOnce)
-        // One at a time, so that replies come back in the order sent.
-        Thread.sleep(forTimeInterval: 0.3)
+        _ = responses.wait(timeout: 30) { $0.count > repliesBefore }
     }
 
     deinit { client.stop() }

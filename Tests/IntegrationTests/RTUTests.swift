@@ -217,6 +217,7 @@ struct RTUTests {
             var request = [UInt8](repeating: 0, count: 256)
             let count = read(fd, &request, request.count)
             guard count > 0, index < replies.count else { return }
+            // A device's turnaround time before it answers.
             Thread.sleep(forTimeInterval: 0.005)
             _ = replies[index].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             index += 1
@@ -232,7 +233,8 @@ struct RTUTests {
                 #expect(error.kind == .malformedReply || error.kind == .timeout || error.kind == .exception(code: 0xFF) || error.kind == .other,
                         "\(error.description)")
             }
-            // Let late garbage bytes arrive before the next request (they are flushed then).
+            // Let late garbage bytes arrive before the next request (they are flushed then): a
+            // quiet line has no event to wait for, so this is a fixed window.
             Thread.sleep(forTimeInterval: 0.05)
         }
         fake.stop()

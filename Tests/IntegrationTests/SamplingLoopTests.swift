@@ -16,20 +16,19 @@ struct SamplingLoopTests {
     final class Device: @unchecked Sendable {
         let server: ModbusTCPServer
         private let running = Atomic<Bool>(true)
-        private var thread: Thread?
+        private var thread: OSThread?
 
         init(port: Int) throws {
             server = try ModbusTCPServer(host: "127.0.0.1", port: port)
-            let thread = Thread { [self] in
+            thread = try OSThread(name: "test-device") { [self] in
                 while running.load(ordering: .relaxed) { server.serve(timeoutMilliseconds: 5) }
             }
-            self.thread = thread
-            thread.start()
         }
 
         func stop() {
             running.store(false, ordering: .relaxed)
-            Thread.sleep(forTimeInterval: 0.05)
+            thread?.join()
+            thread = nil
         }
     }
 
@@ -87,13 +86,14 @@ struct SamplingLoopTests {
         loop.cycleLimit = AllocationProbe.lastCounted
         try loop.start()
         loop.join()
-        Thread.sleep(forTimeInterval: 0.05)
+        let expectedSamples = Int(AllocationProbe.lastCounted) * BuiltinProfiles.patientMonitor.points.count
+        waitUntil(timeout: 5) { consumer.seen.filter { $0.record.kind == .sample }.count >= expectedSamples }
 
         #expect(loop.statistics.cycles == AllocationProbe.lastCounted)
         // 1,000 cycles that each read the monitor and pushed its samples, without one allocation.
         #expect(probe.counted == 0, "\(probe.counted) allocations in 1,000 steady-state cycles")
         let samples = consumer.seen.filter { $0.record.kind == .sample }
-        #expect(samples.count >= Int(AllocationProbe.lastCounted) * BuiltinProfiles.patientMonitor.points.count)
+        #expect(samples.count >= expectedSamples)
         #expect(samples.allSatisfy { $0.record.quality != .commLoss })
         #expect(loop.deviceStatistics(0).failures(.timeout) == 0)
     }
@@ -108,8 +108,8 @@ struct SamplingLoopTests {
         loop.cycleLimit = 200
         try loop.start()
         loop.join()
-        // The server counts a request after its reply is sent; let the last one land.
-        Thread.sleep(forTimeInterval: 0.1)
+        // The server counts a request after its reply is sent, so the last one may trail the loop.
+        waitUntil(timeout: 5) { device.server.requestsAnswered >= 200 }
         // The monitor's twelve registers are one read; the device saw exactly one request per cycle.
         #expect(loop.requestsPerFullCycle == 1)
         #expect(device.server.requestsAnswered == 200)

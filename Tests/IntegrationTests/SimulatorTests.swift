@@ -311,6 +311,8 @@ struct SimulatorTests {
             directory: directory)
         defer { process.stop() }
         #expect(waitForListener(port: base + 2), "simulator did not listen: \(process.output)")
+        // Simulated time: at ten simulated seconds per real second (update 100 ms), four seconds
+        // bring the scenarios to the 40 s the checks below are written for.
         Thread.sleep(forTimeInterval: 4.0)
 
         var registers = [UInt16](repeating: 0, count: 125)

@@ -63,9 +63,13 @@ public struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// A subscriber through the project's own libmosquitto wrapper that records every message.
+/// Its initialiser returns once the broker has acknowledged the subscription (SUBACK), so
+/// nothing published afterwards can slip past it.
 public final class RecordingSubscriber: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [MQTTClient.Message] = []
+    /// The SUBSCRIBE sent on the current connection, and whether the broker granted it.
+    private var pendingSubscription: Int32?
     private var subscribed = false
     private let client: MQTTClient
 
@@ -76,8 +80,17 @@ public final class RecordingSubscriber: @unchecked Sendable {
                                 cleanStart: sessionID == nil)
         client.onConnect = { [weak self] result in
             guard result.accepted, let self else { return }
-            try? self.client.subscribe(topic, qos: .atLeastOnce)
-            self.lock.withLock { self.subscribed = true }
+            // Callbacks run on the client's network thread, so the SUBACK cannot be handled
+            // before the message id is stored.
+            let messageID = try? self.client.subscribe(topic, qos: .atLeastOnce)
+            self.lock.withLock { self.pendingSubscription = messageID }
+        }
+        client.onSubscribeAcknowledged = { [weak self] messageID, grantedQoS in
+            guard let self else { return }
+            let granted = !grantedQoS.isEmpty && grantedQoS.allSatisfy { $0 < 128 }
+            self.lock.withLock {
+                if messageID == self.pendingSubscription && granted { self.subscribed = true }
+            }
         }
         client.onMessage = { [weak self] message in
             guard let self else { return }
@@ -85,10 +98,10 @@ public final class RecordingSubscriber: @unchecked Sendable {
         }
         try client.start(MQTTConnectOptions(host: "127.0.0.1", port: port, keepaliveSeconds: 30,
                                             sessionExpirySeconds: sessionID == nil ? 0 : 3600))
-        let deadline = Date().addingTimeInterval(15)
-        while !lock.withLock({ subscribed }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        // SUBACK follows CONNACK closely; a short pause keeps the first message from racing it.
-        Thread.sleep(forTimeInterval: 0.2)
+        guard waitUntil(timeout: 15, { lock.withLock { subscribed } }) else {
+            client.stop()
+            throw TestFailure("no SUBACK for \(topic) from the broker on port \(port) within 15 s")
+        }
     }
 
     public var messages: [MQTTClient.Message] { lock.withLock { received } }
@@ -96,13 +109,12 @@ public final class RecordingSubscriber: @unchecked Sendable {
     /// Waits until `predicate` holds for the messages so far, or the timeout passes.
     @discardableResult
     public func wait(timeout: TimeInterval, until predicate: ([MQTTClient.Message]) -> Bool) -> [MQTTClient.Message] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let now = messages
-            if predicate(now) { return now }
-            Thread.sleep(forTimeInterval: 0.05)
+        var latest: [MQTTClient.Message] = []
+        _ = waitUntil(timeout: timeout, checkingEvery: 0.05) {
+            latest = messages
+            return predicate(latest)
         }
-        return messages
+        return latest
     }
 
     deinit { client.stop() }

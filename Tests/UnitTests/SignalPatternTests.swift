@@ -1,7 +1,7 @@
 import Testing
 @testable import Alarms
 
-/// IEC 60601-1-8 burst patterns (DESIGN.md section 4), checked segment by segment.
+/// IEC 60601-1-8 burst patterns (the table in SignalPattern.swift), checked segment by segment.
 struct SignalPatternTests {
     static let priorities: [AlarmPriority] = [.high, .medium, .low]
 
@@ -65,7 +65,7 @@ struct SignalPatternTests {
     }
 
     @Test func everyDurationOfEveryPriorityIsInsideTheStandardsTable() {
-        // The ranges straight from DESIGN.md section 4, independent of SignalStandard.
+        // The standard's ranges written out again here, independent of SignalStandard.
         let timing = SignalTiming()
         let table: [(AlarmPriority, pulse: ClosedRange<Int>, spacing: ClosedRange<Int>, count: ClosedRange<Int>)] = [
             (.high, 75...200, 50...125, 10...10), (.medium, 125...250, 125...250, 3...3), (.low, 125...250, 125...250, 1...2),

@@ -1,4 +1,4 @@
-// GPIO character device (Linux v2 uAPI) for the buzzer, button and status LED (issue 5).
+// GPIO character device (Linux v2 uAPI) for the buzzer, button and status LED.
 // The kernel structs stay in gpio.c; Swift sees only these plain functions. Every function
 // returns a non-negative result or a negative errno.
 #ifndef BEDSIDE_GPIO_H

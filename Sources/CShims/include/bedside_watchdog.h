@@ -1,4 +1,4 @@
-// Watchdog and systemd-notify shims for issue 5 (Sources/Supervision).
+// Watchdog and systemd-notify shims for Sources/Supervision.
 #ifndef BEDSIDE_WATCHDOG_H
 #define BEDSIDE_WATCHDOG_H
 
