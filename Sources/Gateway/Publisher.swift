@@ -271,10 +271,13 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
             _ = try? sink.publish(topic: topics.status,
                                   payload: status(online: false, since: clock.wallMilliseconds(), reason: "stopped"),
                                   qos: .atLeastOnce, retain: true)
-            let until = clock.monotonic().adding(milliseconds: 1000)
-            while outbox.brokerReady && outbox.waiting > 0 && clock.monotonic() < until {
+            // A second at most, counted in pauses rather than read from the clock: the
+            // injected clock of a test does not move by itself.
+            var pauses = 0
+            while outbox.brokerReady && outbox.waiting > 0 && pauses < 100 {
                 for event in inbox.take() { handle(event) }
                 sleep(milliseconds: 10)
+                pauses += 1
             }
         }
         outbox.close()
