@@ -37,7 +37,6 @@ public final class Agent {
     static let startOrder: [Part] = [.publishing, .healthServer, .alarmStation, .samplingLoops, .supervision]
 
     let config: GatewayConfig
-    let version: String
     private let plan: AcquisitionPlan
     private(set) var loops: [BusLoop] = []
     let mqtt: MQTTClient
@@ -58,7 +57,6 @@ public final class Agent {
 
     public init(config: GatewayConfig, version: String) throws(AgentError) {
         self.config = config
-        self.version = version
         let priority = config.sampling.realtimePriority
         realtime = RealtimeSettings(priority: priority > 0 ? priority : nil, cpu: config.sampling.cpu)
         plan = AcquisitionPlan(config: config) { name in config.profile(named: name) }

@@ -9,8 +9,6 @@ import TestSupport
 /// MQTT, the one channel left.
 @Suite
 struct AgentHealthPortTests {
-    static let prefix = "bedside/test/box-1"
-
     @Test func anOccupiedHealthPortLeavesTheAgentPublishingAndTheHealthSummarySaysFailed() throws {
         let rig = try PublishingRig("health-port-taken")
         defer { rig.stopAll() }
@@ -20,8 +18,8 @@ struct AgentHealthPortTests {
         let broker = try rig.startBroker()
         let ports = try rig.startSimulator(monitors: 1)
         try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 250, healthPublishSeconds: 1)
-        let health = try RecordingSubscriber(port: broker.port, topic: "\(Self.prefix)/health")
-        let vitals = try RecordingSubscriber(port: broker.port, topic: "\(Self.prefix)/beds/+/vitals")
+        let health = try RecordingSubscriber(port: broker.port, topic: "\(PublishingEndToEndTests.prefix)/health")
+        let vitals = try RecordingSubscriber(port: broker.port, topic: "\(PublishingEndToEndTests.prefix)/beds/+/vitals")
         try rig.startAgent()
 
         let summaries = health.wait(timeout: 30) { messages in

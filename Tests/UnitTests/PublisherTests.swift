@@ -36,10 +36,7 @@ struct PublisherTests {
     @Test func aPubackDeletesTheMessageFromTheQueue() throws {
         let world = try PublisherWorld("puback")
         defer { world.remove() }
-        world.connect()
-        world.completeCycle(device: 0, value: 95)
-        world.step()
-        let sent = try #require(world.sink.vitals(bed: "chair-1").first)
+        let sent = try world.publishOneVitalsMessage()
         #expect(world.publisher.figures.pendingMessages == 1, "on disk until the broker acknowledges it")
         world.publisher.inbox.post(.acknowledged(messageID: sent.messageID, reasonCode: 0))
         world.step()
@@ -81,10 +78,7 @@ struct PublisherTests {
     @Test func aBrokerRefusalOfAPublishIsCountedAndShowsInTheHealthFigures() throws {
         let world = try PublisherWorld("refusal")
         defer { world.remove() }
-        world.connect()
-        world.completeCycle(device: 0, value: 95)
-        world.step()
-        let sent = try #require(world.sink.vitals(bed: "chair-1").first)
+        let sent = try world.publishOneVitalsMessage()
         world.publisher.inbox.post(.acknowledged(messageID: sent.messageID, reasonCode: 135))
         world.step()
         let figures = world.publisher.figures
@@ -247,6 +241,14 @@ final class PublisherWorld {
         push(SampleRecord(kind: .sample, deviceIndex: device, pointIndex: 0, value: value,
                           wallClockMilliseconds: clock.wall, monotonicNanoseconds: clock.monotonic.nanoseconds))
         push(SampleRecord(kind: .endOfDeviceCycle, deviceIndex: device))
+    }
+
+    /// Connected, one cycle of chair-1's monitor, and the message it became.
+    func publishOneVitalsMessage() throws -> RecordingSink.Message {
+        connect()
+        completeCycle(device: 0, value: 95)
+        step()
+        return try #require(sink.vitals(bed: "chair-1").first)
     }
 
     func connect() {
