@@ -10,11 +10,3 @@ public enum LoopLiveness {
         return max(3 * periodMilliseconds, 3000) + timeouts
     }
 }
-
-extension BusLoop {
-    /// `LoopLiveness` for this loop's period and devices.
-    public var allowedSilenceMilliseconds: Int {
-        LoopLiveness.allowedSilenceMilliseconds(periodMilliseconds: periodMilliseconds,
-                                                responseTimeoutsMilliseconds: bus.devices.map { $0.config.responseTimeoutMilliseconds })
-    }
-}

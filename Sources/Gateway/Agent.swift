@@ -250,6 +250,14 @@ public final class Agent {
     }
 }
 
+extension BusLoop {
+    /// `LoopLiveness` for this loop's period and devices, for the supervisor and /healthz alike.
+    var allowedSilenceMilliseconds: Int {
+        LoopLiveness.allowedSilenceMilliseconds(periodMilliseconds: periodMilliseconds,
+                                                responseTimeoutsMilliseconds: bus.devices.map { $0.config.responseTimeoutMilliseconds })
+    }
+}
+
 extension DiskQueueSettings {
     init(_ settings: QueueSettings) {
         let fsync: FsyncPolicy

@@ -1,5 +1,7 @@
 import Acquisition
+import Config
 import Health
+import MQTT
 import Platform
 import Supervision
 

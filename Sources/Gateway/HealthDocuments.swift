@@ -1,3 +1,5 @@
+import Acquisition
+import Alarms
 import Health
 import JSON
 import Platform

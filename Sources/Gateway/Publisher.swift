@@ -1,6 +1,7 @@
 import Acquisition
 import Alarms
 import Commands
+import Config
 import MQTT
 import Platform
 import StoreAndForward
