@@ -130,6 +130,33 @@ struct PublisherTests {
         #expect(topics.contains("\(Self.prefix)/devices/monitor-1/state"), "a state learnt while away goes out on connection")
         #expect(world.alarms.republishRequests >= 1)
     }
+
+    @Test func aCommandIsAnsweredOnTheResponseTopicAndCounted() throws {
+        let world = try PublisherWorld("command")
+        defer { world.remove() }
+        world.connect()
+        world.publisher.inbox.post(.message(topic: "\(Self.prefix)/commands",
+                                           payload: Array(#"{"id":"c-1","command":"rebirth","token":"none"}"#.utf8)))
+        world.step()
+        let answers = world.sink.published.filter { $0.topic == "\(Self.prefix)/responses" }
+        #expect(answers.count == 1)
+        #expect(answers.first?.json["result"] as? String == "refused", "no token file: nobody may command")
+        #expect(world.publisher.figures.commandsRefused == 1 && world.publisher.figures.commandsAccepted == 0)
+    }
+
+    @Test func theHealthSummaryGoesOutOnConnectionAndThenEveryInterval() throws {
+        let world = try PublisherWorld("health", healthPublishIntervalSeconds: 1)
+        defer { world.remove() }
+        world.publisher.healthSummary = { _ in #"{"ready":true}"# }
+        world.connect()
+        func summaries() -> [RecordingSink.Message] { world.sink.published.filter { $0.topic == "\(Self.prefix)/health" } }
+        #expect(summaries().count == 1)
+        #expect(summaries().first?.retain == true && summaries().first?.qos == .atMostOnce)
+        for _ in 0..<40 { world.step() } // 800 ms
+        #expect(summaries().count == 1)
+        for _ in 0..<10 { world.step() }
+        #expect(summaries().count == 2)
+    }
 }
 
 /// A broker connection that records instead of sending.
@@ -206,7 +233,7 @@ final class PublisherWorld {
     let ring = SPSCRing(capacity: 256, filler: SampleRecord.empty)
     let publisher: Publisher<RecordingSink, QuietAlarms>
 
-    init(_ label: String) throws {
+    init(_ label: String, healthPublishIntervalSeconds: Int = 0) throws {
         directory = NSTemporaryDirectory() + "publisher-\(label)-\(UUID().uuidString)"
         let queue = try DiskQueue(settings: DiskQueueSettings(directory: directory + "/queue", fsync: .never))
         let monitor = BuiltinProfiles.patientMonitor
@@ -219,7 +246,7 @@ final class PublisherWorld {
         }
         let settings = PublisherSettings(topics: Topics(prefix: PublisherTests.prefix), site: "test", box: "box-1",
                                          version: "test", bedIDs: ["chair-1", "chair-2"], brokerAddress: "127.0.0.1:1883",
-                                         authenticationAdvice: "", healthPublishIntervalSeconds: 0,
+                                         authenticationAdvice: "", healthPublishIntervalSeconds: healthPublishIntervalSeconds,
                                          bedPatienceMilliseconds: 1500)
         publisher = Publisher(settings: settings, devices: devices, queue: queue, sink: sink, clock: clock.agentClock,
                               alarms: alarms, sampleRings: [ring], commandTokens: .notConfigured)
