@@ -26,7 +26,7 @@ struct AlarmSnapshot {
 /// passes them on to the publisher through a second ring per loop, lets time act (condition
 /// delays, escalation, end of the audio pause), asks the buzzer for the pattern of the highest
 /// audible priority, reads the button and drives the status LED.
-final class AlarmStation {
+final class AlarmStation: AlarmOutlet {
     static let roundMilliseconds = 20
 
     private let desk: Locked<AlarmDesk>
@@ -47,7 +47,7 @@ final class AlarmStation {
     private var lastOverrunCheck: Int64 = 0
     private var forwardDropped = 0
     /// Set by the publisher: a device lost or the broker away shows on the LED.
-    let degraded = Atomic<Bool>(false)
+    private let degraded = Atomic<Bool>(false)
 
     init(desk: AlarmDesk, loops: [BusLoop], buzzer: AlarmBuzzer?, button: ButtonReader?, led: StatusLED?,
          heartbeat: Heartbeat?) {
@@ -221,5 +221,9 @@ final class AlarmStation {
 
     func republishAllStates() {
         desk.withLock { $0.markAllChanged() }
+    }
+
+    func showDegraded(_ degraded: Bool) {
+        self.degraded.store(degraded, ordering: .relaxed)
     }
 }

@@ -1,14 +1,13 @@
 import Alarms
 import Commands
-import Config
 import MQTT
 import Platform
 
-extension Agent {
+extension Publisher {
     /// Decides on a command from the command topic, carries it out if it is accepted, and
     /// answers on the response topic either way. A refused command changes nothing.
     func execute(commandPayload payload: [UInt8]) {
-        var decision = decideCommand(payload, tokens: commandTokens, bedIDs: config.beds.map { $0.id })
+        var decision = decideCommand(payload, tokens: commandTokens, bedIDs: settings.bedIDs)
         if case .accepted(let command) = decision, let refusal = carryOut(command) {
             decision = .refused(CommandRefusal(command, reason: refusal))
         }
@@ -20,9 +19,9 @@ extension Agent {
             commandsRefused += 1
             log(.warning, "command \(refusal.id ?? "without a readable id") refused: \(refusal.reason)")
         }
-        let response = encodeCommandResponse(decision, wallClockMilliseconds: wallClockMilliseconds())
+        let response = encodeCommandResponse(decision, wallClockMilliseconds: clock.wallMilliseconds())
         do throws(MQTTError) {
-            try mqtt.publish(topic: topics.responses, payload: response, qos: .atLeastOnce)
+            try sink.publish(topic: topics.responses, payload: response, qos: .atLeastOnce)
         } catch {
             log(.warning, "cannot answer on \(topics.responses): \(error.description)")
         }

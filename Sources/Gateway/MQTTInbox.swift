@@ -24,7 +24,8 @@ final class MQTTInbox {
         client.onMessage = { [self] message in post(.message(topic: message.topic, payload: message.payload)) }
     }
 
-    private func post(_ event: MQTTEvent) { events.withLock { $0.append(event) } }
+    /// From libmosquitto's thread (or a test standing in for it).
+    func post(_ event: MQTTEvent) { events.withLock { $0.append(event) } }
 
     /// Everything posted since the last call, oldest first.
     func take() -> [MQTTEvent] {

@@ -8,10 +8,11 @@ import StoreAndForward
 /// outage, recovered after a restart, or in flight when a connection dropped) are replayed
 /// oldest first, marked `"replayed":true`, a window at a time, while live ones keep flowing.
 /// Runs on the publisher thread only.
-final class Outbox {
+final class Outbox<Sink: MessageSink> {
     let queue: DiskQueue
     private var tracker: DeliveryTracker
-    private let mqtt: MQTTClient
+    private let sink: Sink
+    private let clock: AgentClock
     /// Live publishes beyond this many unacknowledged wait for replay instead: a connection
     /// that died silently (no RST) holds at most this many in libmosquitto until keepalive
     /// notices, and those are the only ones a subscriber may see twice.
@@ -29,9 +30,10 @@ final class Outbox {
     private var lastWriteFailureLog: MonotonicInstant?
     private var lastDropLog: MonotonicInstant?
 
-    init(queue: DiskQueue, mqtt: MQTTClient) {
+    init(queue: DiskQueue, sink: Sink, clock: AgentClock) {
         self.queue = queue
-        self.mqtt = mqtt
+        self.sink = sink
+        self.clock = clock
         tracker = DeliveryTracker(replayWindow: 64)
         for sequence in queue.pendingSequences() { tracker.recordRecovered(sequence) }
     }
@@ -57,17 +59,17 @@ final class Outbox {
         } catch {
             reportWriteFailure(error)
             // Not on disk: the broker is its only chance.
-            if !brokerReady || (try? mqtt.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce)) == nil { lost += 1 }
+            if !brokerReady || (try? sink.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce, retain: false)) == nil { lost += 1 }
             return
         }
-        let publishNow = brokerReady && mqtt.isConnected && tracker.inFlightCount < maximumInFlight
+        let publishNow = brokerReady && sink.isConnected && tracker.inFlightCount < maximumInFlight
         tracker.recordAppended(sequence, publishNow: publishNow)
         if publishNow { publish(sequence, topic: topic, bytes: &bytes, replay: false) }
     }
 
     private func publish(_ sequence: UInt64, topic: String, bytes: inout [UInt8], replay: Bool) {
         do throws(MQTTError) {
-            let messageID = try mqtt.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce)
+            let messageID = try sink.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce, retain: false)
             tracker.published(sequence, messageID: messageID, replay: replay)
         } catch {
             tracker.publishRefused(sequence)
@@ -128,7 +130,7 @@ final class Outbox {
 
     /// The size bound reached: the oldest messages go, and that is said out loud.
     private func reportDrop(_ count: UInt64) {
-        let now = MonotonicInstant.now()
+        let now = clock.monotonic()
         if let last = lastDropLog, now.milliseconds(since: last) < 60_000 { return }
         lastDropLog = now
         log(.error, "disk queue full (\(queue.settings.maximumBytes >> 20) MiB): dropped the \(count) oldest unacknowledged "
@@ -136,7 +138,7 @@ final class Outbox {
     }
 
     private func reportWriteFailure(_ error: QueueError) {
-        let now = MonotonicInstant.now()
+        let now = clock.monotonic()
         writeFailureMessage = error.description
         // Once a minute at most: a full disk would otherwise log once a message.
         if let last = lastWriteFailureLog, now.milliseconds(since: last) < 60_000 { return }

@@ -71,6 +71,12 @@ public struct MQTTConnectResult: Sendable {
     public var protocolVersion: MQTTProtocolVersion
     public var sessionPresent: Bool
 
+    public init(code: Int32, protocolVersion: MQTTProtocolVersion, sessionPresent: Bool) {
+        self.code = code
+        self.protocolVersion = protocolVersion
+        self.sessionPresent = sessionPresent
+    }
+
     public var accepted: Bool { code == 0 }
 
     public var description: String {

@@ -1,0 +1,286 @@
+import Acquisition
+import Alarms
+import Commands
+import Config
+import MQTT
+import Platform
+import StoreAndForward
+import Vitals
+
+/// What the publisher says about the box and its broker, fixed for a run.
+struct PublisherSettings {
+    var topics: Topics
+    var site: String
+    var box: String
+    var version: String
+    var bedIDs: [String]
+    /// "host:port", as the log names the broker.
+    var brokerAddress: String
+    /// Added to the log line when the broker refuses this box's user name or password.
+    var authenticationAdvice: String
+    /// Period of the retained health summary; 0 publishes none.
+    var healthPublishIntervalSeconds: Int
+    /// How long a bed's oldest sample may wait for its slowest device before the bed is sent.
+    var bedPatienceMilliseconds: Int
+}
+
+/// What the agent last knew of one device, for its retained state topic and /readyz.
+struct DeviceStatus: Equatable {
+    var known = false
+    var answering = false
+    var reason: String?
+    var exceptionCode: Int?
+    var sinceMilliseconds: Int64 = 0
+}
+
+/// The publisher's side of the health figures.
+struct PublishingFigures {
+    var brokerReady = false
+    var pendingMessages = 0
+    var queueFileBytes = 0
+    var droppedMessages: UInt64 = 0
+    var queueWriteFailures: UInt64 = 0
+    /// Why the last write to the disk queue failed, while it still fails.
+    var queueWriteFailure: String?
+    var lostMessages: UInt64 = 0
+    var publishedLive: UInt64 = 0
+    var publishedReplayed: UInt64 = 0
+    var acknowledged: UInt64 = 0
+    /// PUBACKs with a reason code of 128 or more: the broker will never take those messages.
+    var refusedByBroker: UInt64 = 0
+    var commandsAccepted: UInt64 = 0
+    var commandsRefused: UInt64 = 0
+    var devices: [DeviceStatus] = []
+}
+
+/// Everything between the sampling side and the broker, on one thread: it takes the records
+/// the alarm thread passes on, assembles one message per bed per cycle, writes it and every
+/// alarm event to the disk queue and hands them to the sink, replays what the broker has not
+/// acknowledged, keeps each device's retained state, and answers commands.
+///
+/// It does nothing on its own: whoever owns the thread calls `step(now:)` whenever something
+/// may have happened (today on a short timer), so tests drive it with a recording sink and
+/// a clock of their own.
+final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
+    let settings: PublisherSettings
+    let sink: Sink
+    let clock: AgentClock
+    let alarms: Alarms
+    /// Events from the broker connection, taken on each step.
+    let inbox = MQTTInbox()
+    let outbox: Outbox<Sink>
+    let devices: [PlannedDevice]
+    let commandTokens: CommandTokens
+    private let sampleRings: [SPSCRing<SampleRecord>]
+    private let assembler: BedAssembler
+    /// Each bed's vitals and alarm event topics, built once rather than per message.
+    private let vitalsTopics: [String]
+    private let alarmEventTopics: [String]
+    private(set) var deviceStatus: [DeviceStatus]
+    var commandsAccepted: UInt64 = 0
+    var commandsRefused: UInt64 = 0
+    let startedWallMilliseconds: Int64
+    /// The JSON of the retained health summary, from the agent that owns the figures.
+    var healthSummary: (MonotonicInstant) -> String = { _ in "{}" }
+    private var lastHealthPublish: MonotonicInstant?
+    /// Last connection refusal logged, so a broker refusing every 30 s is logged once.
+    private var lastRefusal: Int32?
+
+    init(settings: PublisherSettings, devices: [PlannedDevice], queue: DiskQueue, sink: Sink, clock: AgentClock,
+         alarms: Alarms, sampleRings: [SPSCRing<SampleRecord>], commandTokens: CommandTokens) {
+        self.settings = settings
+        self.sink = sink
+        self.clock = clock
+        self.alarms = alarms
+        self.devices = devices
+        self.commandTokens = commandTokens
+        self.sampleRings = sampleRings
+        startedWallMilliseconds = clock.wallMilliseconds()
+        deviceStatus = [DeviceStatus](repeating: DeviceStatus(), count: devices.count)
+        let topics = settings.topics
+        vitalsTopics = settings.bedIDs.map { topics.vitals(bed: $0) }
+        alarmEventTopics = settings.bedIDs.map { topics.alarmEvents(bed: $0) }
+        assembler = BedAssembler(bedIDs: settings.bedIDs, devices: devices,
+                                 patienceNanoseconds: Int64(settings.bedPatienceMilliseconds) * 1_000_000)
+        outbox = Outbox(queue: queue, sink: sink, clock: clock)
+        for (index, topic) in vitalsTopics.enumerated() {
+            if let last = outbox.lastStreamSequence(topic: topic) { assembler.continueSequence(bed: index, after: last) }
+        }
+    }
+
+    var topics: Topics { settings.topics }
+
+    /// The Last Will: what the broker says for the agent when the connection dies unannounced.
+    var lastWill: MQTTWill {
+        MQTTWill(topic: topics.status, payload: status(online: false, since: startedWallMilliseconds, reason: "connection-lost"),
+                 qos: .atLeastOnce, retain: true)
+    }
+
+    /// One round of work: samples to bed messages, alarm events and states, broker events,
+    /// replay, queue upkeep, the health summary when due.
+    func step(now: MonotonicInstant) {
+        drainSamples(now: now.nanoseconds)
+        sendAlarms()
+        for event in inbox.take() { handle(event) }
+        outbox.replay()
+        outbox.maintenance(now: now)
+        if settings.healthPublishIntervalSeconds > 0, outbox.brokerReady,
+           lastHealthPublish.map({ now.milliseconds(since: $0) >= Int64(settings.healthPublishIntervalSeconds) * 1000 }) ?? true {
+            publishHealth(now: now)
+        }
+    }
+
+    var figures: PublishingFigures {
+        let queue = outbox.queue
+        return PublishingFigures(brokerReady: outbox.brokerReady, pendingMessages: queue.pendingCount,
+                                 queueFileBytes: queue.fileBytes, droppedMessages: queue.droppedCount,
+                                 queueWriteFailures: queue.writeFailures, queueWriteFailure: outbox.writeFailureMessage,
+                                 lostMessages: outbox.lost, publishedLive: outbox.publishedLive,
+                                 publishedReplayed: outbox.publishedReplayed, acknowledged: outbox.acknowledged,
+                                 refusedByBroker: outbox.refusedByBroker, commandsAccepted: commandsAccepted,
+                                 commandsRefused: commandsRefused, devices: deviceStatus)
+    }
+
+    private func drainSamples(now: Int64) {
+        for ring in sampleRings {
+            while let record = ring.pop() {
+                if let change = assembler.consume(record, now: now) { report(change) }
+            }
+        }
+        for bed in assembler.readyBeds(now: now) {
+            let message = assembler.takeMessage(bed: bed)
+            let payload = encodeVitalsMessage(bedID: assembler.beds[bed].id, sequence: message.sequence,
+                                              wallClockMilliseconds: clock.wallMilliseconds(), samples: message.samples)
+            outbox.send(topic: vitalsTopics[bed], payload: payload, streamSequence: message.sequence)
+        }
+    }
+
+    /// Alarm events through the disk queue (never lost), retained states straight to the broker
+    /// (only the latest matters; all are republished on every connection).
+    private func sendAlarms() {
+        let (events, states) = alarms.takeOutgoing()
+        for event in events {
+            guard let bed = settings.bedIDs.firstIndex(of: event.bed) else { continue }
+            outbox.send(topic: alarmEventTopics[bed], payload: encodeAlarmEvent(event), streamSequence: event.sequence)
+        }
+        var degraded = !outbox.brokerReady
+        for status in deviceStatus where status.known && !status.answering { degraded = true }
+        alarms.showDegraded(degraded)
+        guard outbox.brokerReady else {
+            if !states.isEmpty { alarms.republishAllStates() }
+            return
+        }
+        for state in states {
+            _ = try? sink.publish(topic: topics.alarmState(bed: settings.bedIDs[state.bed]), payload: state.payload,
+                                  qos: .atLeastOnce, retain: true)
+        }
+    }
+
+    private func handle(_ event: MQTTEvent) {
+        let broker = settings.brokerAddress
+        switch event {
+        case .connected(let result):
+            lastRefusal = nil
+            log(.info, "connected to MQTT broker \(broker) (\(result.protocolVersion.name)"
+                + (result.sessionPresent ? ", session resumed)" : ")")
+                + (outbox.waiting > 0 ? "; replaying \(outbox.waiting) queued message(s)" : ""))
+            outbox.brokerReady = true
+            do throws(MQTTError) {
+                try sink.subscribe(topics.commands, qos: .atLeastOnce)
+            } catch {
+                log(.warning, "\(error.description); commands will not be received until the next connection")
+            }
+            publishRetainedState()
+        case .refused(let result) where result.protocolVersion == .v5 && result.code == 132:
+            log(.info, "MQTT broker \(broker) does not speak MQTT 5; connecting with MQTT 3.1.1")
+        case .refused(let result):
+            if lastRefusal != result.code {
+                lastRefusal = result.code
+                var message = "MQTT broker \(broker) refused the connection: \(result.description)"
+                if result.isAuthenticationFailure {
+                    message += " (a wrong user name or password, or a user the broker does not allow)"
+                    message += settings.authenticationAdvice
+                }
+                log(.error, message + "; retrying every 30 s at most")
+            }
+        case .lost(let code):
+            let wasReady = outbox.brokerReady
+            outbox.connectionLost()
+            if wasReady && code != 0 {
+                log(.warning, "lost MQTT broker \(broker) (code \(code)); reconnecting, messages wait in the disk queue")
+            }
+        case .acknowledged(let messageID, let reasonCode):
+            outbox.acknowledged(messageID: messageID, reasonCode: reasonCode)
+        case .message(let topic, let payload):
+            if topic == topics.commands { execute(commandPayload: payload) }
+        }
+    }
+
+    private func status(online: Bool, since: Int64, reason: String? = nil) -> String {
+        StatusMessages.status(online: online, site: settings.site, box: settings.box, version: settings.version,
+                              sinceMilliseconds: since, reason: reason)
+    }
+
+    /// Birth and everything retained: on every connection and on a rebirth command.
+    func publishRetainedState() {
+        _ = try? sink.publish(topic: topics.status, payload: status(online: true, since: startedWallMilliseconds),
+                              qos: .atLeastOnce, retain: true)
+        for index in devices.indices where deviceStatus[index].known { publishDeviceState(index) }
+        alarms.republishAllStates()
+        publishHealth(now: clock.monotonic())
+    }
+
+    private func publishDeviceState(_ index: Int) {
+        let status = deviceStatus[index]
+        let device = devices[index]
+        let payload = StatusMessages.deviceState(device: device.config.id, bed: settings.bedIDs[device.bedIndex],
+                                                 answering: status.answering, reason: status.reason,
+                                                 exceptionCode: status.exceptionCode,
+                                                 timeMilliseconds: status.sinceMilliseconds)
+        _ = try? sink.publish(topic: topics.deviceState(device: device.config.id), payload: payload, qos: .atLeastOnce,
+                              retain: true)
+    }
+
+    private func report(_ change: DeviceStateChange) {
+        let device = change.device.config.id
+        let index = change.device.index
+        var status = DeviceStatus(known: true, answering: change.answering, reason: nil, exceptionCode: nil,
+                                  sinceMilliseconds: clock.wallMilliseconds())
+        if change.answering {
+            log(.info, "device \(device) is answering")
+        } else {
+            status.reason = change.failure.name
+            if change.failure == .exception { status.exceptionCode = Int(change.exceptionCode) }
+            let reason = change.failure == .exception
+                ? "it answered with Modbus exception \(change.exceptionCode)" : change.failure.name
+            log(.warning, "device \(device) lost (\(reason)); its values are comm-loss while it is retried with backoff")
+        }
+        deviceStatus[index] = status
+        if outbox.brokerReady { publishDeviceState(index) }
+    }
+
+    private func publishHealth(now: MonotonicInstant) {
+        guard settings.healthPublishIntervalSeconds > 0 else { return }
+        lastHealthPublish = now
+        _ = try? sink.publish(topic: topics.health, payload: healthSummary(now), qos: .atMostOnce, retain: true)
+    }
+
+    /// Offline status, a short wait for outstanding PUBACKs (fewer replays at next start),
+    /// then the queue is closed. The caller drops the connection afterwards.
+    func shutDown() {
+        if outbox.brokerReady {
+            _ = try? sink.publish(topic: topics.status,
+                                  payload: status(online: false, since: clock.wallMilliseconds(), reason: "stopped"),
+                                  qos: .atLeastOnce, retain: true)
+            // A second at most, counted in pauses rather than read from the clock: the
+            // injected clock of a test does not move by itself.
+            var pauses = 0
+            while outbox.brokerReady && outbox.waiting > 0 && pauses < 100 {
+                for event in inbox.take() { handle(event) }
+                sleep(milliseconds: 10)
+                pauses += 1
+            }
+        }
+        outbox.close()
+    }
+}

@@ -1,0 +1,108 @@
+import Acquisition
+import Health
+import Platform
+import Testing
+@testable import Gateway
+
+/// /healthz, /readyz, /metrics and the MQTT health summary from figures alone.
+struct HealthDocumentsTests {
+    func healthyFigures() -> HealthFigures {
+        var figures = HealthFigures()
+        figures.wallClockMilliseconds = 1_700_000_000_000
+        figures.uptimeMilliseconds = 61_500
+        figures.brokerAddress = "broker.clinic:8883"
+        figures.brokerProtocol = "MQTT 5"
+        figures.requireClockSync = true
+        figures.clock = .read(ClockSynchronisation(clockState: 0, status: 0, estimatedErrorMicroseconds: 120,
+                                                   maximumErrorMicroseconds: 5000))
+        figures.loops = [LoopFigures(bus: "ward-a", cycles: 1200, overruns: 2)]
+        figures.devices = [DeviceFigures(id: "monitor-1", status: DeviceStatus(known: true, answering: true), requests: 1200,
+                                         failures: [FailureCount(kind: .timeout, count: 3)])]
+        figures.publishing.brokerReady = true
+        figures.publishing.pendingMessages = 4
+        figures.healthServer = .serving(port: 9180)
+        return figures
+    }
+
+    @Test func everyCheckPassesWhenAllIsWell() {
+        let figures = healthyFigures()
+        #expect(HealthDocuments.liveness(figures).status == 200)
+        let readiness = HealthDocuments.readiness(figures)
+        #expect(readiness.status == 200, "\(readiness.body)")
+        #expect(readiness.body.contains("ok broker: connected to broker.clinic:8883 (MQTT 5)"))
+        #expect(readiness.body.contains("ok devices: all 1 answering"))
+        #expect(readiness.body.contains("ok queue: 4 message(s) pending"))
+    }
+
+    @Test func aStalledLoopFailsLivenessNamingItsBus() {
+        var figures = healthyFigures()
+        figures.loops.append(LoopFigures(bus: "ward-b", cycles: 10, stalledMilliseconds: 7400))
+        let liveness = HealthDocuments.liveness(figures)
+        #expect(liveness.status == 503)
+        #expect(liveness.body.contains("ok loop ward-a: 1200 cycles"))
+        #expect(liveness.body.contains("fail loop ward-b: no sampling cycle completed for 7 s"))
+    }
+
+    @Test func aPublisherThatStoppedRebuildingFailsLivenessAsServed() {
+        let documents = HealthDocuments(healthyFigures(), builtAt: MonotonicInstant(nanoseconds: 0))
+        #expect(documents.livenessServed(ageMilliseconds: 1000).status == 200)
+        let stale = documents.livenessServed(ageMilliseconds: 6000)
+        #expect(stale.status == 503 && stale.body.contains("fail publisher: the publisher thread has not run for 6 s"))
+    }
+
+    @Test func readinessNamesWhatIsWrong() {
+        var figures = healthyFigures()
+        figures.publishing.brokerReady = false
+        figures.devices.append(DeviceFigures(id: "pump-1", status: DeviceStatus(known: true, answering: false, reason: "timeout")))
+        figures.devices.append(DeviceFigures(id: "pump-2"))
+        figures.clock = .unreadable("Operation not permitted (errno 1)")
+        figures.publishing.queueWriteFailure = "cannot write the disk queue: No space left on device"
+        let body = HealthDocuments.readiness(figures).body
+        #expect(body.contains("fail broker: not connected to broker.clinic:8883; 4 message(s) wait in the disk queue"))
+        #expect(body.contains("fail devices: not answering: pump-1 (timeout), pump-2 (no answer yet)"))
+        #expect(body.contains("fail clock: cannot read the clock state: Operation not permitted (errno 1)"))
+        #expect(body.contains("fail queue: cannot write the disk queue: No space left on device"))
+
+        figures.requireClockSync = false
+        #expect(HealthDocuments.readiness(figures).body.contains("ok clock: cannot read the clock state"))
+    }
+
+    @Test func metricsCarryTheFigures() {
+        var figures = healthyFigures()
+        figures.publishing.refusedByBroker = 2
+        figures.publishing.commandsAccepted = 5
+        figures.alarms.active = 3
+        let text = HealthDocuments.metrics(figures)
+        #expect(text.contains("bedside_mqtt_refused_total 2\n"))
+        #expect(text.contains("bedside_commands_total{result=\"accepted\"} 5\n"))
+        #expect(text.contains("bedside_device_errors_total{device=\"monitor-1\",kind=\"timeout\"} 3\n"))
+        #expect(text.contains("bedside_loop_overruns_total{bus=\"ward-a\"} 2\n"))
+        #expect(text.contains("bedside_alarms_active 3\n"))
+        #expect(text.contains("bedside_uptime_seconds 61.5\n"))
+        #expect(text.contains("bedside_mqtt_connected 1\n"))
+    }
+
+    @Test func theSummarySaysWhetherTheHealthServerIsServed() {
+        var figures = healthyFigures()
+        let serving = HealthDocuments.summaryJSON(figures)
+        #expect(serving.contains("\"health_server\":\"serving\""))
+        #expect(!serving.contains("health_server_error"))
+        #expect(serving.contains("\"ready\":true"))
+        #expect(serving.contains("\"uptime_s\":61"))
+
+        figures.healthServer = .failed(reason: "cannot listen on 127.0.0.1:9180: Address already in use")
+        let failed = HealthDocuments.summaryJSON(figures)
+        #expect(failed.contains("\"health_server\":\"failed\""))
+        #expect(failed.contains("\"health_server_error\":\"cannot listen on 127.0.0.1:9180: Address already in use\""))
+    }
+}
+
+/// One rule for /healthz and the supervisor.
+struct LoopLivenessTests {
+    @Test func threePeriodsNeverUnderThreeSecondsPlusTwiceEveryTimeout() {
+        #expect(LoopLiveness.allowedSilenceMilliseconds(periodMilliseconds: 100, responseTimeoutsMilliseconds: []) == 3000)
+        #expect(LoopLiveness.allowedSilenceMilliseconds(periodMilliseconds: 2000, responseTimeoutsMilliseconds: []) == 6000)
+        #expect(LoopLiveness.allowedSilenceMilliseconds(periodMilliseconds: 1000,
+                                                        responseTimeoutsMilliseconds: [300, 500]) == 3000 + 1600)
+    }
+}
