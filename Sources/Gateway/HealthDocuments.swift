@@ -114,12 +114,14 @@ struct HealthDocuments {
         var durations: [PrometheusSummary] = []
         var overruns: [PrometheusSample] = []
         var cycles: [PrometheusSample] = []
+        var refused: [PrometheusSample] = []
         for loop in figures.loops {
             let bus = [PrometheusLabel("bus", loop.bus)]
             wakeups.append(summary(loop.wakeupLatency, labels: bus))
             durations.append(summary(loop.cycleDuration, labels: bus))
             overruns.append(PrometheusSample(labels: bus, value: Double(loop.overruns)))
             cycles.append(PrometheusSample(labels: bus, value: Double(loop.cycles)))
+            refused.append(PrometheusSample(labels: bus, value: Double(loop.refusedRecords)))
         }
         try document.addSummary("bedside_loop_wakeup_latency_seconds",
                                  help: "How late each sampling loop woke against its absolute deadline (quantile 1 is the maximum).",
@@ -127,6 +129,9 @@ struct HealthDocuments {
         try document.addSummary("bedside_loop_cycle_duration_seconds", help: "Duration of one sampling cycle.", series: durations)
         try document.addCounter("bedside_loop_overruns_total", help: "Sampling deadlines missed.", samples: overruns)
         try document.addCounter("bedside_loop_cycles_total", help: "Sampling cycles completed.", samples: cycles)
+        try document.addCounter("bedside_loop_records_refused_total",
+                                help: "Sample records a sampling loop's ring had no room for (the alarm thread fell behind); they reached neither alarms nor the chart.",
+                                samples: refused)
     }
 
     private static func addDeviceMetrics(_ figures: HealthFigures, to document: inout PrometheusDocument) throws(PrometheusError) {
@@ -259,6 +264,7 @@ struct HealthDocuments {
             json.member("bus", loop.bus)
             json.member("cycles", Int64(loop.cycles))
             json.member("overruns", Int64(loop.overruns))
+            json.member("records_refused", Int64(loop.refusedRecords))
             json.member("wakeup_p99_us", Int64(loop.wakeupLatency.p99 / 1000))
             json.endObject()
         }

@@ -54,6 +54,9 @@ struct LoopFigures: Equatable {
     var bus: String
     var cycles: UInt64 = 0
     var overruns: UInt64 = 0
+    /// Records the loop's ring had no room for: the alarm thread fell that far behind, and
+    /// those samples reached neither the alarm engine nor the chart.
+    var refusedRecords: UInt64 = 0
     var wakeupLatency = LatencySummary()
     var cycleDuration = LatencySummary()
     /// How long the loop has gone without a cycle, when that is longer than `LoopLiveness` allows.

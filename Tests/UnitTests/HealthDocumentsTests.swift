@@ -72,7 +72,10 @@ struct HealthDocumentsTests {
         figures.publishing.refusedByBroker = 2
         figures.publishing.commandsAccepted = 5
         figures.alarms.active = 3
+        figures.loops[0].refusedRecords = 7
         let text = HealthDocuments.metrics(figures)
+        #expect(text.contains("bedside_loop_records_refused_total{bus=\"ward-a\"} 7\n"))
+        #expect(HealthDocuments.summaryJSON(figures).contains("\"records_refused\":7"))
         #expect(text.contains("bedside_mqtt_refused_total 2\n"))
         #expect(text.contains("bedside_commands_total{result=\"accepted\"} 5\n"))
         #expect(text.contains("bedside_device_errors_total{device=\"monitor-1\",kind=\"timeout\"} 3\n"))
