@@ -77,6 +77,16 @@ final class Outbox<Sink: MessageSink> {
     }
 
     /// Replays a window of waiting messages; call once per publisher tick.
+    /// Whether `replay()` would send something now: a backlog larger than one step's budget
+    /// goes on without waiting for a wake-up.
+    var canReplayNow: Bool { brokerReady && tracker.nextToReplay() != nil }
+
+    /// How long the queue's upkeep may wait at most: its fsync interval, when it has one.
+    var upkeepIntervalMilliseconds: Int? {
+        if case .interval(let milliseconds) = queue.settings.fsync, milliseconds > 0 { return milliseconds }
+        return nil
+    }
+
     func replay() {
         guard brokerReady else { return }
         var budget = replayBudgetPerTick

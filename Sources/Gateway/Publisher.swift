@@ -130,6 +130,15 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         }
     }
 
+    /// Whether `step` has work already, so the caller should not wait before the next one.
+    var hasWorkNow: Bool { outbox.canReplayNow }
+
+    /// The longest the caller may wait between steps when nothing wakes it: the queue's fsync
+    /// interval, at most `longest`. Health documents and summaries are due on whole seconds.
+    func longestWaitMilliseconds(atMost longest: Int) -> Int {
+        min(longest, outbox.upkeepIntervalMilliseconds ?? longest)
+    }
+
     var figures: PublishingFigures {
         let queue = outbox.queue
         return PublishingFigures(brokerReady: outbox.brokerReady, pendingMessages: queue.pendingCount,
