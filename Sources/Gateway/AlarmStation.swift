@@ -55,6 +55,9 @@ final class AlarmStation: AlarmOutlet {
     private var buzzerErrorsSeen = 0
     private var lastBuzzerError: Int64?
     private var lastOverrunCheck: Int64 = 0
+    /// After a failed read the button is left alone until then: a line in error stays readable
+    /// for poll(2), and waiting on it would spin.
+    private var buttonRestsUntil: MonotonicInstant?
     private var forwardDropped = 0
     /// Set by the publisher: a device lost or the broker away shows on the LED.
     private let degraded = Atomic<Bool>(false)
@@ -183,6 +186,10 @@ final class AlarmStation: AlarmOutlet {
     private func waitForWork(since started: MonotonicInstant) {
         var deadline = started.adding(milliseconds: AlarmStation.longestWaitMilliseconds)
         if let blinkEdge = led?.state.nextChange(after: started), blinkEdge < deadline { deadline = blinkEdge }
+        var button = self.button
+        if let rest = buttonRestsUntil {
+            if started < rest { button = nil } else { buttonRestsUntil = nil }
+        }
         if let button {
             if let buttonDeadline = button.debouncer.nextDeadline, buttonDeadline < deadline { deadline = buttonDeadline }
             if button.readinessDescriptor == nil {
@@ -197,7 +204,8 @@ final class AlarmStation: AlarmOutlet {
         do throws(GPIOError) {
             action = try button.poll(waitingAtMost: 0)
         } catch {
-            log(.warning, "alarm button: \(error.description)")
+            log(.warning, "alarm button: \(error.description); trying again in a second")
+            buttonRestsUntil = MonotonicInstant.now().adding(milliseconds: 1000)
             return
         }
         guard let action else { return }
