@@ -59,8 +59,9 @@ struct PublishingFigures {
 /// acknowledged, keeps each device's retained state, and answers commands.
 ///
 /// It does nothing on its own: whoever owns the thread calls `step(now:)` whenever something
-/// may have happened (today on a short timer), so tests drive it with a recording sink and
-/// a clock of their own.
+/// may have happened (the agent: when woken by the alarm thread or the MQTT inbox, or when a
+/// timer is due; see `hasWorkNow` and `longestWaitMilliseconds`), so tests drive it with a
+/// recording sink and a clock of their own.
 final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     let settings: PublisherSettings
     let sink: Sink
