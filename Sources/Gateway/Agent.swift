@@ -252,6 +252,7 @@ public final class Agent {
         log(.info, "sampling \(plan.devices.count) device(s) of \(config.beds.count) bed(s) on \(loops.count) bus(es) "
             + "every \(interval) ms, publishing to \(publisher.topics.prefix)/beds/+/vitals through the disk queue in \(config.queue.directory)")
         StopSignal.wakes(publisherWakeUp)
+        defer { StopSignal.wakes(nil) }
         // A bed whose devices did not all answer goes out after its patience (1.5 periods):
         // waking once a period at the latest keeps that within half a period of its due time.
         let longestWait = publisher.longestWaitMilliseconds(atMost: max(1, min(1000, interval)))
