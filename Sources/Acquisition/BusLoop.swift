@@ -34,6 +34,9 @@ public final class BusLoop {
     /// loop's watchdog heartbeat here; tests and benchmarks observe the loop from inside.
     /// It must not allocate, lock or do I/O either.
     public var cycleObserver: ((UInt64) -> Void)?
+    /// Signalled once per cycle, after the cycle's records are in the ring, so the ring's
+    /// consumer blocks until there is data instead of polling. Set before `start()`.
+    public var consumerWakeUp: WakeUp?
     /// Stop after this many cycles (benchmarks, tests); nil runs until `stop()`.
     public var cycleLimit: UInt64?
 
@@ -177,6 +180,7 @@ public final class BusLoop {
                 deadline += Int64(missed) * period
             }
             statistics.recordCycle(wakeupLatency: wakeupLatency, duration: finished - woke, missedDeadlines: missed)
+            consumerWakeUp?.signal()
             cycleObserver?(cycle)
             if let cycleLimit, cycle >= cycleLimit { break }
             _ = sleep(until: MonotonicInstant(nanoseconds: deadline))

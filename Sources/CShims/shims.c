@@ -1,5 +1,7 @@
 #include "CShims.h"
 
+#include <sys/eventfd.h>
+
 int bedside_errno(void) { return errno; }
 void bedside_set_errno(int value) { errno = value; }
 
@@ -16,6 +18,8 @@ void bedside_set_forced_errno(int call, int value) {
 
 int bedside_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 
+int bedside_eventfd_open(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
 static int captured_argc;
 static char *const *captured_argv;
 
@@ -30,11 +34,26 @@ int bedside_argc(void) { return captured_argc; }
 char *const *bedside_argv(void) { return captured_argv; }
 
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_wakeup_fd = -1;
+
+// write(2) is async-signal-safe; errno is kept for the code the signal interrupted.
+static void wake_for_stop(void) {
+    int fd = stop_wakeup_fd;
+    if (fd < 0) return;
+    int saved = errno;
+    uint64_t one = 1;
+    ssize_t ignored = write(fd, &one, sizeof one);
+    (void)ignored;
+    errno = saved;
+}
 
 static void on_stop_signal(int signo) {
     (void)signo;
     stop_flag = 1;
+    wake_for_stop();
 }
+
+void bedside_set_stop_wakeup(int fd) { stop_wakeup_fd = fd; }
 
 void bedside_install_stop_handlers(void) {
     struct sigaction action;
@@ -55,4 +74,7 @@ void bedside_install_stop_handlers(void) {
 }
 
 int bedside_stop_requested(void) { return stop_flag != 0; }
-void bedside_request_stop(void) { stop_flag = 1; }
+void bedside_request_stop(void) {
+    stop_flag = 1;
+    wake_for_stop();
+}

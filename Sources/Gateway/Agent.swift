@@ -52,6 +52,9 @@ public final class Agent {
     var healthServerState: HealthServerState = .disabled
     let healthDocuments = Locked(HealthDocuments())
     private var lastHealthRefresh: MonotonicInstant?
+    /// Wakes this thread: records forwarded or alarm news (the alarm thread), an MQTT event
+    /// (libmosquitto's thread), a stop.
+    private let publisherWakeUp: WakeUp
     /// When each loop's cycle count last moved, for /healthz.
     var loopLiveness = HeartbeatTracker()
 
@@ -67,6 +70,13 @@ public final class Agent {
             } catch {
                 throw AgentError(description: "bus \(bus.name): \(error.description)")
             }
+        }
+        let alarmWakeUp: WakeUp
+        do throws(SystemError) {
+            alarmWakeUp = try WakeUp(purpose: "the wake-up of the alarm thread")
+            publisherWakeUp = try WakeUp(purpose: "the wake-up of the publisher")
+        } catch {
+            throw AgentError(description: "\(error.description); raise the open files limit (ulimit -n, LimitNOFILE) if it is low")
         }
         let commandTokens: CommandTokens
         do throws(TokenFileErrors) {
@@ -102,10 +112,11 @@ public final class Agent {
                                           buzzerHeartbeat: config.hardware.buzzer == nil ? nil
                                               : supervisor.register("buzzer", expectedIntervalMilliseconds: 1000))
         buzzerProblem = hardware.buzzerProblem
-        let alarmHeartbeat = supervisor.register("alarms", expectedIntervalMilliseconds: AlarmStation.roundMilliseconds,
+        let alarmHeartbeat = supervisor.register("alarms", expectedIntervalMilliseconds: AlarmStation.longestWaitMilliseconds,
                                                  allowedStalenessMilliseconds: 5000)
         alarms = AlarmStation(desk: AlarmDesk(config: config, devices: plan.devices, loopCount: loops.count), loops: loops,
-                              buzzer: hardware.buzzer, button: hardware.button, led: hardware.led, heartbeat: alarmHeartbeat)
+                              buzzer: hardware.buzzer, button: hardware.button, led: hardware.led, heartbeat: alarmHeartbeat,
+                              wakeUp: alarmWakeUp, publisherWakeUp: publisherWakeUp)
 
         let settings = config.mqtt
         let authenticationAdvice = settings.credentials.map { "; check user '\($0.username)' in \($0.file)" }
@@ -119,6 +130,7 @@ public final class Agent {
                               devices: plan.devices, queue: queue, sink: mqtt, clock: clock, alarms: alarms,
                               sampleRings: alarms.forwardRings, commandTokens: commandTokens)
         publisher.inbox.attach(to: mqtt)
+        publisher.inbox.wakeUp = publisherWakeUp
         publisher.healthSummary = { [self] now in HealthDocuments.summaryJSON(gatherHealthFigures(now: now)) }
     }
 
@@ -230,22 +242,35 @@ public final class Agent {
         }
     }
 
-    /// This thread's work until a stop is requested: the publisher and the health documents,
-    /// on a short timer.
+    /// This thread's work until a stop is requested: the publisher and the health documents.
+    /// It blocks until the alarm thread forwards records or alarm news, libmosquitto posts an
+    /// event, or a stop; otherwise it wakes once a second at the latest, for the health
+    /// documents and the publisher's own timers (health summary, queue fsync and maintenance,
+    /// a bed whose devices did not all answer) and to beat its heartbeat on an idle box.
     private func runPublisher() {
         let interval = config.sampling.intervalMilliseconds
         log(.info, "sampling \(plan.devices.count) device(s) of \(config.beds.count) bed(s) on \(loops.count) bus(es) "
             + "every \(interval) ms, publishing to \(publisher.topics.prefix)/beds/+/vitals through the disk queue in \(config.queue.directory)")
-        let tick = max(2, min(20, interval / 4))
+        StopSignal.wakes(publisherWakeUp)
+        defer { StopSignal.wakes(nil) }
+        // A bed whose devices did not all answer goes out after its patience (1.5 periods):
+        // waking once a period at the latest keeps that within half a period of its due time.
+        let longestWait = publisher.longestWaitMilliseconds(atMost: max(1, min(1000, interval)))
         while !StopSignal.requested {
             publisherHeartbeat.beat()
+            // Before the work is taken: whatever arrives from here on wakes the next wait.
+            publisherWakeUp.drain()
             let now = clock.monotonic()
             publisher.step(now: now)
-            if lastHealthRefresh.map({ now.milliseconds(since: $0) >= 1000 }) ?? true {
+            var wait = longestWait
+            if let lastHealthRefresh, now.milliseconds(since: lastHealthRefresh) < 1000 {
+                wait = min(wait, Int(1000 - now.milliseconds(since: lastHealthRefresh)))
+            } else {
                 lastHealthRefresh = now
                 updateHealthDocuments(now: now)
             }
-            sleep(milliseconds: tick)
+            if publisher.hasWorkNow { continue }
+            publisherWakeUp.wait(timeoutMilliseconds: wait)
         }
     }
 }

@@ -181,6 +181,9 @@ struct AlarmDesk {
 
     // MARK: outputs
 
+    /// Whether `takeOutgoing` has anything for the publisher.
+    var hasOutgoing: Bool { !outgoing.isEmpty || changedBeds.contains(true) }
+
     /// Events and changed states for the publisher; clears both.
     mutating func takeOutgoing() -> (events: [AlarmEvent], changedBeds: [Int]) {
         let events = outgoing

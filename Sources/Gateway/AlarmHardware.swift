@@ -30,7 +30,7 @@ struct AlarmHardware {
         if let line = settings.button {
             do throws(GPIOError) {
                 // Short waits: the alarm thread uses the button's wait as its round timer.
-                hardware.button = ButtonReader(input: try openInput(line), maximumWaitMilliseconds: AlarmStation.roundMilliseconds)
+                hardware.button = ButtonReader(input: try openInput(line), maximumWaitMilliseconds: AlarmStation.longestWaitMilliseconds)
             } catch {
                 log(.error, "cannot read the alarm button: \(error.description); acknowledge and pause by command only")
             }

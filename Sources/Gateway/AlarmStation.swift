@@ -22,12 +22,18 @@ struct AlarmSnapshot {
 
 /// The box's alarm system at run time, on a thread of its own: it is the first reader of every
 /// sampling loop's ring, so an alarm never waits for the disk queue, the broker or the health
-/// endpoint. Each round (at most `roundMilliseconds`) it feeds the records to the alarm engine,
-/// passes them on to the publisher through a second ring per loop, lets time act (condition
-/// delays, escalation, end of the audio pause), asks the buzzer for the pattern of the highest
-/// audible priority, reads the button and drives the status LED.
+/// endpoint. It blocks until there is work: a loop finished a cycle, the button moved, a
+/// command changed the desk, or time has to act. Each round feeds the records to the alarm
+/// engine, passes them on to the publisher through a second ring per loop (and wakes it), lets
+/// time act (condition delays, escalation, end of the audio pause), asks the buzzer for the
+/// pattern of the highest audible priority, reads the button and drives the status LED.
 final class AlarmStation: AlarmOutlet {
-    static let roundMilliseconds = 20
+    /// The longest the thread blocks without data: it bounds how late a condition delay,
+    /// an escalation, the end of the audio pause or a retry of the alarm log is noticed, and
+    /// keeps the thread's heartbeat far inside its allowance on an idle box.
+    static let longestWaitMilliseconds = 100
+    /// A button without a descriptor (a scripted test line) is looked at this often.
+    static let buttonWithoutDescriptorMilliseconds = 20
 
     private let desk: Locked<AlarmDesk>
     private let snapshotBox = Locked(AlarmSnapshot())
@@ -38,6 +44,10 @@ final class AlarmStation: AlarmOutlet {
     private let button: ButtonReader?
     private let led: StatusLED?
     private let heartbeat: Heartbeat?
+    /// Signalled by every loop after each cycle and by commands that change the desk.
+    private let wakeUp: WakeUp
+    /// Signalled when records were forwarded or the desk has events or states to publish.
+    private let publisherWakeUp: WakeUp?
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
     private var requestedSignal: AlarmPriority?
@@ -45,14 +55,21 @@ final class AlarmStation: AlarmOutlet {
     private var buzzerErrorsSeen = 0
     private var lastBuzzerError: Int64?
     private var lastOverrunCheck: Int64 = 0
+    /// After a failed read the button is left alone until then: a line in error stays readable
+    /// for poll(2), and waiting on it would spin.
+    private var buttonRestsUntil: MonotonicInstant?
     private var forwardDropped = 0
     /// Set by the publisher: a device lost or the broker away shows on the LED.
     private let degraded = Atomic<Bool>(false)
 
+    /// Makes itself the wake-up target of every loop: call before the loops start.
     init(desk: AlarmDesk, loops: [BusLoop], buzzer: AlarmBuzzer?, button: ButtonReader?, led: StatusLED?,
-         heartbeat: Heartbeat?) {
+         heartbeat: Heartbeat?, wakeUp: WakeUp, publisherWakeUp: WakeUp?) {
         self.desk = Locked(desk)
         self.loops = loops
+        self.wakeUp = wakeUp
+        self.publisherWakeUp = publisherWakeUp
+        for loop in loops { loop.consumerWakeUp = wakeUp }
         forwardRings = loops.map { SPSCRing(capacity: $0.ring.capacity, filler: SampleRecord.empty) }
         self.buzzer = buzzer
         self.button = button
@@ -86,6 +103,7 @@ final class AlarmStation: AlarmOutlet {
     /// the line as it was, and the watchdog resets the box).
     func stop() {
         stopRequested.store(true, ordering: .releasing)
+        wakeUp.signal()
         thread?.join()
         thread = nil
         buzzer?.stop()
@@ -99,6 +117,8 @@ final class AlarmStation: AlarmOutlet {
 
     private func round() {
         heartbeat?.beat()
+        // Before the rings are read: a cycle pushed from here on wakes the next wait.
+        wakeUp.drain()
         let started = MonotonicInstant.now()
         let now = started.nanoseconds / 1_000_000
         let wall = wallClockMilliseconds()
@@ -113,11 +133,13 @@ final class AlarmStation: AlarmOutlet {
         // Failing while writes failed within the last 10 s: a line that works again ends the fault.
         let buzzerFailing = lastBuzzerError.map { now - $0 < 10_000 } ?? false
         var dropped = 0
+        var forwarded = 0
+        var publisherHasWork = false
         let state = desk.withLock { desk -> AlarmSnapshot in
             for (index, loop) in loops.enumerated() {
                 while let record = loop.ring.pop() {
                     desk.consume(record, now: now, wall: wall)
-                    if !forwardRings[index].push(record) { dropped += 1 }
+                    if forwardRings[index].push(record) { forwarded += 1 } else { dropped += 1 }
                 }
             }
             desk.tick(now: now, wall: wall)
@@ -125,10 +147,12 @@ final class AlarmStation: AlarmOutlet {
             if buzzerFailing != buzzerFaultActive {
                 desk.hardwareFault("buzzer-failure", present: buzzerFailing, now: now, wall: wall)
             }
+            publisherHasWork = forwarded > 0 || desk.hasOutgoing
             return AlarmSnapshot(active: desk.activeCount, audible: desk.engine.audibleSignal(now: now),
                                  audioPausedUntilMilliseconds: desk.engine.audioPausedUntil(now: now),
                                  logFailures: desk.logFailures, logCheck: desk.logCheck, buzzerErrors: buzzerErrors, forwardDropped: 0)
         }
+        if publisherHasWork { publisherWakeUp?.signal() }
         buzzerFaultActive = buzzerFailing
         forwardDropped += dropped
         var published = state
@@ -139,7 +163,7 @@ final class AlarmStation: AlarmOutlet {
             buzzer?.request(state.audible)
         }
         refreshLED(state, at: started)
-        waitForButtonOrNextRound(until: started.adding(milliseconds: AlarmStation.roundMilliseconds))
+        waitForWork(since: started)
     }
 
     /// Blinking fast while an alarm sounds, slowly while any alarm is active or the box is
@@ -156,17 +180,32 @@ final class AlarmStation: AlarmOutlet {
         try? led.refresh(at: time)
     }
 
-    private func waitForButtonOrNextRound(until deadline: MonotonicInstant) {
-        guard let button else {
-            sleep(until: deadline)
-            return
+    /// Blocks until a loop or a command signals, the button's line has an edge, or the nearest
+    /// deadline: the button's debounce or long press, the LED's next blink edge, and at the
+    /// latest `longestWaitMilliseconds` for the desk's own timers. Then reads the button.
+    private func waitForWork(since started: MonotonicInstant) {
+        var deadline = started.adding(milliseconds: AlarmStation.longestWaitMilliseconds)
+        if let blinkEdge = led?.state.nextChange(after: started), blinkEdge < deadline { deadline = blinkEdge }
+        var button = self.button
+        if let rest = buttonRestsUntil {
+            if started < rest { button = nil } else { buttonRestsUntil = nil }
         }
+        if let button {
+            if let buttonDeadline = button.debouncer.nextDeadline, buttonDeadline < deadline { deadline = buttonDeadline }
+            if button.readinessDescriptor == nil {
+                let scripted = started.adding(milliseconds: AlarmStation.buttonWithoutDescriptorMilliseconds)
+                if scripted < deadline { deadline = scripted }
+            }
+        }
+        let remaining = (deadline.nanoseconds - MonotonicInstant.now().nanoseconds + 999_999) / 1_000_000
+        _ = waitUntilReadable(wakeUp.descriptor, button?.readinessDescriptor, timeoutMilliseconds: Int(max(0, remaining)))
+        guard let button else { return }
         let action: ButtonAction?
         do throws(GPIOError) {
-            action = try button.poll()
+            action = try button.poll(waitingAtMost: 0)
         } catch {
-            log(.warning, "alarm button: \(error.description)")
-            sleep(until: deadline)
+            log(.warning, "alarm button: \(error.description); trying again in a second")
+            buttonRestsUntil = MonotonicInstant.now().adding(milliseconds: 1000)
             return
         }
         guard let action else { return }
@@ -190,6 +229,7 @@ final class AlarmStation: AlarmOutlet {
         let failure = desk.withLock { desk -> AlarmCommandError? in
             do throws(AlarmCommandError) {
                 try desk.acknowledge(bed: bed, alarm: alarm, now: now, wall: wall)
+                wakeUp.signal()
                 return nil
             } catch {
                 return error
@@ -202,6 +242,8 @@ final class AlarmStation: AlarmOutlet {
         let now = MonotonicInstant.now().nanoseconds / 1_000_000
         let wall = wallClockMilliseconds()
         desk.withLock { $0.pauseAudio(now: now, wall: wall) }
+        // The buzzer falls silent on the alarm thread's next round: let it be now.
+        wakeUp.signal()
     }
 
     /// New events, and the retained state of every bed that changed (bed index, JSON).

@@ -1,8 +1,8 @@
 import MQTT
 import Platform
 
-/// What libmosquitto's thread tells the publisher. Its callbacks only append here; the
-/// publisher thread takes the events on its next tick, so no callback ever touches the
+/// What libmosquitto's thread tells the publisher. Its callbacks only append here and signal
+/// `wakeUp`; the publisher thread takes the events when it wakes, so no callback ever touches the
 /// queue, the bed state or a sampling loop.
 enum MQTTEvent {
     case connected(MQTTConnectResult)
@@ -14,6 +14,9 @@ enum MQTTEvent {
 
 final class MQTTInbox {
     private let events = Locked<[MQTTEvent]>([])
+    /// Signalled after every post, so the publisher thread need not poll the inbox. Set before
+    /// the client connects.
+    var wakeUp: WakeUp?
 
     func attach(to client: MQTTClient) {
         client.onConnect = { [self] result in post(result.accepted ? .connected(result) : .refused(result)) }
@@ -25,7 +28,10 @@ final class MQTTInbox {
     }
 
     /// From libmosquitto's thread (or a test standing in for it).
-    func post(_ event: MQTTEvent) { events.withLock { $0.append(event) } }
+    func post(_ event: MQTTEvent) {
+        events.withLock { $0.append(event) }
+        wakeUp?.signal()
+    }
 
     /// Everything posted since the last call, oldest first.
     func take() -> [MQTTEvent] {

@@ -17,8 +17,10 @@ final class Outbox<Sink: MessageSink> {
     /// that died silently (no RST) holds at most this many in libmosquitto until keepalive
     /// notices, and those are the only ones a subscriber may see twice.
     private let maximumInFlight = 256
-    /// Replays handed to MQTT per publisher tick, so live messages and acks are not starved.
-    private let replayBudgetPerTick = 128
+    /// Replays handed to MQTT per publisher step, so live messages and acks are not starved.
+    private let replayBudgetPerStep = 128
+    /// The client refused a message of the last `replay()`.
+    private var replayRefused = false
 
     /// Whether the publisher has seen CONNACK and done its birth: only then are messages sent.
     var brokerReady = false
@@ -73,13 +75,26 @@ final class Outbox<Sink: MessageSink> {
             tracker.published(sequence, messageID: messageID, replay: replay)
         } catch {
             tracker.publishRefused(sequence)
+            if replay { replayRefused = true }
         }
     }
 
-    /// Replays a window of waiting messages; call once per publisher tick.
+    /// Whether `replay()` would send something now: a backlog larger than one step's budget
+    /// goes on without waiting for a wake-up. Not after the client refused a replayed message:
+    /// retrying at once would spin, so the next try waits for a wake-up or the timer.
+    var canReplayNow: Bool { brokerReady && !replayRefused && tracker.nextToReplay() != nil }
+
+    /// How long the queue's upkeep may wait at most: its fsync interval, when it has one.
+    var upkeepIntervalMilliseconds: Int? {
+        if case .interval(let milliseconds) = queue.settings.fsync, milliseconds > 0 { return milliseconds }
+        return nil
+    }
+
+    /// Replays a window of waiting messages; call once per publisher step.
     func replay() {
+        replayRefused = false
         guard brokerReady else { return }
-        var budget = replayBudgetPerTick
+        var budget = replayBudgetPerStep
         while budget > 0, let sequence = tracker.nextToReplay() {
             budget -= 1
             guard let record = queue.read(sequence) else {

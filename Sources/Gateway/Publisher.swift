@@ -59,8 +59,9 @@ struct PublishingFigures {
 /// acknowledged, keeps each device's retained state, and answers commands.
 ///
 /// It does nothing on its own: whoever owns the thread calls `step(now:)` whenever something
-/// may have happened (today on a short timer), so tests drive it with a recording sink and
-/// a clock of their own.
+/// may have happened (the agent: when woken by the alarm thread or the MQTT inbox, or when a
+/// timer is due; see `hasWorkNow` and `longestWaitMilliseconds`), so tests drive it with a
+/// recording sink and a clock of their own.
 final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     let settings: PublisherSettings
     let sink: Sink
@@ -128,6 +129,15 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
            lastHealthPublish.map({ now.milliseconds(since: $0) >= Int64(settings.healthPublishIntervalSeconds) * 1000 }) ?? true {
             publishHealth(now: now)
         }
+    }
+
+    /// Whether `step` has work already, so the caller should not wait before the next one.
+    var hasWorkNow: Bool { outbox.canReplayNow }
+
+    /// The longest the caller may wait between steps when nothing wakes it: the queue's fsync
+    /// interval, at most `longest`. Health documents and summaries are due on whole seconds.
+    func longestWaitMilliseconds(atMost longest: Int) -> Int {
+        min(longest, outbox.upkeepIntervalMilliseconds ?? longest)
     }
 
     var figures: PublishingFigures {

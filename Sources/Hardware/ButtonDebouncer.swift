@@ -93,9 +93,18 @@ public final class ButtonReader {
         self.maximumWaitMilliseconds = maximumWaitMilliseconds
     }
 
+    /// The line's descriptor for poll(2), when it has one (see `GPIOInputLine`).
+    public var readinessDescriptor: Int32? { input.readinessDescriptor }
+
     /// Waits for the next edge or deadline; returns an action when one completed.
     public func poll() throws(GPIOError) -> ButtonAction? {
-        var wait = maximumWaitMilliseconds
+        try poll(waitingAtMost: maximumWaitMilliseconds)
+    }
+
+    /// `poll()` with a wait of its own; 0 takes only what is there already, for a thread that
+    /// waited on `readinessDescriptor` and `debouncer.nextDeadline` itself.
+    public func poll(waitingAtMost maximumWait: Int) throws(GPIOError) -> ButtonAction? {
+        var wait = maximumWait
         if let deadline = debouncer.nextDeadline {
             let remaining = Int((deadline.nanoseconds - MonotonicInstant.now().nanoseconds + 999_999) / 1_000_000)
             wait = max(0, min(wait, remaining))

@@ -50,6 +50,8 @@ public final class FIFOInputLine: GPIOInputLine {
     // Opened for reading edges; the write end exists only to keep the FIFO open: nothing to lose.
     deinit { releaseDescriptor(fd) }
 
+    public var readinessDescriptor: Int32? { fd }
+
     public func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent? {
         if let edge = takeLine() { return edge }
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

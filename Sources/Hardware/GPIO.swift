@@ -27,6 +27,9 @@ public struct GPIOEdgeEvent: Equatable, Sendable {
 public protocol GPIOInputLine: AnyObject {
     /// Waits up to `timeoutMilliseconds` (negative: forever) for the next edge; nil on timeout.
     func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent?
+    /// A descriptor that poll(2) reports readable when an edge may be waiting, so a thread can
+    /// wait for the line and other work at once; nil when the line has none (a scripted line).
+    var readinessDescriptor: Int32? { get }
 }
 
 /// A failed GPIO operation, naming the chip and the line.

@@ -80,6 +80,8 @@ public final class GPIOCharacterDeviceInput: GPIOInputLine {
 
     deinit { releaseDescriptor(fd) }
 
+    public var readinessDescriptor: Int32? { fd }
+
     public func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent? {
         var event = bedside_gpio_event()
         let rc = bedside_gpio_read_event(fd, Int32(clamping: timeoutMilliseconds), &event)

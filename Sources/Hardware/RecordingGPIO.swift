@@ -55,6 +55,9 @@ public final class ScriptedInputLine: GPIOInputLine, @unchecked Sendable {
 
     public func inject(_ event: GPIOEdgeEvent) { queue.withLock { $0.append(event) } }
 
+    /// None: a reader looks at the line whenever it wakes for anything else.
+    public var readinessDescriptor: Int32? { nil }
+
     public func nextEdge(timeoutMilliseconds: Int) throws(GPIOError) -> GPIOEdgeEvent? {
         let deadline = MonotonicInstant.now().adding(milliseconds: max(timeoutMilliseconds, 0))
         while true {

@@ -18,6 +18,14 @@ public enum LEDState: Equatable, Sendable {
             return time.nanoseconds % periodNs < periodNs / 2
         }
     }
+
+    /// When the level next changes after `time`, so a loop that blocks knows when to wake for
+    /// it; nil for a steady state.
+    public func nextChange(after time: MonotonicInstant) -> MonotonicInstant? {
+        guard case .blink(let period) = self else { return nil }
+        let halfNs = Int64(max(period, 2)) * 1_000_000 / 2
+        return MonotonicInstant(nanoseconds: time.nanoseconds - time.nanoseconds % halfNs + halfNs)
+    }
 }
 
 public final class StatusLED {

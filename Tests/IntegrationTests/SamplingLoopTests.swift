@@ -83,6 +83,9 @@ struct SamplingLoopTests {
         defer { consumer.stop() }
         let probe = AllocationProbe()
         loop.cycleObserver = { cycle in probe.observe(cycle) }
+        // As in the agent: every cycle also signals its consumer, inside the counted window.
+        let wakeUp = try WakeUp(purpose: "the test's consumer")
+        loop.consumerWakeUp = wakeUp
         loop.cycleLimit = AllocationProbe.lastCounted
         try loop.start()
         loop.join()
@@ -92,6 +95,7 @@ struct SamplingLoopTests {
         #expect(loop.statistics.cycles == AllocationProbe.lastCounted)
         // 1,000 cycles that each read the monitor and pushed its samples, without one allocation.
         #expect(probe.counted == 0, "\(probe.counted) allocations in 1,000 steady-state cycles")
+        #expect(wakeUp.wait(timeoutMilliseconds: 0))
         let samples = consumer.seen.filter { $0.record.kind == .sample }
         #expect(samples.count >= expectedSamples)
         #expect(samples.allSatisfy { $0.record.quality != .commLoss })

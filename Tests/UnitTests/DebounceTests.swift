@@ -97,4 +97,15 @@ struct DebounceTests {
         try led.refresh(at: at(2600))
         #expect(line.isActive)
     }
+
+    @Test func aBlinkingLEDSaysWhenItsLevelChangesNext() {
+        let blink = LEDState.blink(periodMilliseconds: 1000)
+        #expect(blink.nextChange(after: at(0)) == at(500))
+        #expect(blink.nextChange(after: at(499)) == at(500))
+        #expect(blink.nextChange(after: at(500)) == at(1000))
+        #expect(blink.nextChange(after: at(1750)) == at(2000))
+        #expect(blink.level(at: at(499)) != blink.level(at: at(500)))
+        #expect(LEDState.on.nextChange(after: at(0)) == nil)
+        #expect(LEDState.off.nextChange(after: at(0)) == nil)
+    }
 }

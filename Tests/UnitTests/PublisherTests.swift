@@ -75,6 +75,28 @@ struct PublisherTests {
         #expect(world.publisher.figures.pendingMessages == 1)
     }
 
+    /// The agent steps again without waiting while `hasWorkNow`; a client that refuses every
+    /// replay must not turn that into a spinning thread.
+    @Test func aReplayTheClientRefusesWaitsForTheNextWakeUp() throws {
+        let world = try PublisherWorld("refused-replay")
+        defer { world.remove() }
+        for value in 90...92 {
+            world.completeCycle(device: 0, value: Double(value))
+            world.step()
+        }
+        #expect(world.publisher.figures.pendingMessages == 3)
+        // The broker accepted the connection, but the client lost it again before the replay.
+        world.publisher.inbox.post(.connected(MQTTConnectResult(code: 0, protocolVersion: .v5, sessionPresent: true)))
+        world.step()
+        #expect(world.sink.vitals(bed: "chair-1").isEmpty)
+        #expect(!world.publisher.hasWorkNow)
+
+        world.sink.connected = true
+        world.step()
+        #expect(world.sink.vitals(bed: "chair-1").map { $0.sequence } == [1, 2, 3])
+        #expect(!world.publisher.hasWorkNow)
+    }
+
     @Test func aBrokerRefusalOfAPublishIsCountedAndShowsInTheHealthFigures() throws {
         let world = try PublisherWorld("refusal")
         defer { world.remove() }

@@ -38,6 +38,10 @@ void bedside_set_forced_errno(int call, int value);
 /// open(2) is variadic, which Swift cannot call.
 int bedside_open(const char *path, int flags, mode_t mode);
 
+/// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC): the counter's fd, or -1 with errno set. The flags
+/// are macros over an anonymous enum, which the two Swift builds import differently.
+int bedside_eventfd_open(void);
+
 /// The process arguments, captured by an ELF constructor: Embedded Swift has no CommandLine.
 int bedside_argc(void);
 char *const *bedside_argv(void);
@@ -47,6 +51,9 @@ char *const *bedside_argv(void);
 void bedside_install_stop_handlers(void);
 int bedside_stop_requested(void);
 void bedside_request_stop(void);
+/// An eventfd the stop handler (and bedside_request_stop) also signals, so a thread blocked
+/// in poll(2) on it notices a stop that the kernel delivered to another thread; -1 for none.
+void bedside_set_stop_wakeup(int fd);
 
 /// Real-time setup of the calling thread. Returns 0 or an errno; on failure the thread
 /// keeps its previous policy. cpu < 0 leaves affinity alone.
