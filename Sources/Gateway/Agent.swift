@@ -6,6 +6,7 @@ import Health
 import Modbus
 import MQTT
 import Platform
+import Profiles
 import RegisterMaps
 import StoreAndForward
 import Supervision
