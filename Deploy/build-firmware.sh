@@ -122,6 +122,14 @@ run() {
   if [ "$warnings" -gt 0 ]; then
     echo "     $warnings warning(s), see ${log#"$ROOT/"}"
   fi
+  # Embedded Swift only warns when a file uses a member of a module it does not import itself
+  # (the host build accepts it through another file's import); Swift 6 mode makes it an error,
+  # so it is one here already.
+  if grep -q "this is an error in the Swift 6 language mode" "$log"; then
+    echo "build-firmware: FAILED ($step): a warning that Swift 6 makes an error:" >&2
+    grep -A2 "this is an error in the Swift 6 language mode" "$log" | grep ': warning: ' >&2 || true
+    exit 1
+  fi
 }
 
 # sorted_files VAR DIR FIND-ARGS...: sorted list of files under DIR into array VAR; fails if none.
