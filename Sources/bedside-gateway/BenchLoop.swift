@@ -44,6 +44,15 @@ extension BedsideGateway {
             return 1
         }
         loop.cycleLimit = UInt64(cycles)
+        // The loop signals its consumer every cycle, as in the agent, so that cost is measured.
+        let wakeUp: WakeUp
+        do throws(SystemError) {
+            wakeUp = try WakeUp(purpose: "the benchmark's ring consumer")
+        } catch {
+            log(.error, error.description)
+            return 1
+        }
+        loop.consumerWakeUp = wakeUp
         do throws(SystemError) {
             try loop.start()
         } catch {
@@ -61,8 +70,9 @@ extension BedsideGateway {
             }
         }
         while loop.statistics.cycles < UInt64(cycles) {
+            wakeUp.drain()
             drain()
-            sleep(milliseconds: 5)
+            wakeUp.wait(timeoutMilliseconds: 1000)
         }
         loop.join()
         drain()
