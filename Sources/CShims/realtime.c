@@ -2,6 +2,7 @@
 #include "CShims.h"
 #include <sched.h>
 #include <sys/mman.h>
+#include <signal.h>
 
 int bedside_set_realtime(int priority) {
     struct sched_param param;
@@ -73,4 +74,33 @@ int bedside_thread_join_timeout(pthread_t thread, int milliseconds) {
         deadline.tv_nsec -= 1000000000L;
     }
     return pthread_timedjoin_np(thread, NULL, &deadline);
+}
+
+// SIGUSR2 wakes one thread out of a blocking call so that it can look at its stop flag. The
+// handler does nothing: the point is the EINTR, which SA_RESTART would swallow. A SIGUSR2 from
+// outside the process is harmless (without a handler it would kill the agent).
+#define BEDSIDE_INTERRUPT_SIGNAL SIGUSR2
+
+static void on_interrupt_signal(int signo) { (void)signo; }
+
+static pthread_once_t interrupt_handler_once = PTHREAD_ONCE_INIT;
+
+static void install_interrupt_handler(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_interrupt_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(BEDSIDE_INTERRUPT_SIGNAL, &action, NULL);
+}
+
+void bedside_accept_interrupts(void) {
+    pthread_once(&interrupt_handler_once, install_interrupt_handler);
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, BEDSIDE_INTERRUPT_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &interrupt, NULL);
+}
+
+int bedside_thread_interrupt(pthread_t thread) {
+    return pthread_kill(thread, BEDSIDE_INTERRUPT_SIGNAL);
 }

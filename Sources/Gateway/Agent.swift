@@ -199,7 +199,7 @@ public final class Agent {
                 do throws(SystemError) {
                     try loop.start()
                 } catch {
-                    for running in loops[..<index] { running.stop() }
+                    BusLoop.stop(Array(loops[..<index]))
                     throw AgentError(description: "cannot start the sampling loop of bus \(loop.bus.name): \(error.description)")
                 }
             }
@@ -220,7 +220,7 @@ public final class Agent {
         case .alarmStation:
             alarms.stop()
         case .samplingLoops:
-            for loop in loops { loop.stop() }
+            BusLoop.stop(loops)
         case .supervision:
             supervisor.stop()
         }

@@ -37,6 +37,19 @@ public final class OSThread {
         joined = true
     }
 
+    /// Wakes the thread out of the blocking call it is in (clock_nanosleep, poll, a connect),
+    /// which then returns EINTR; the thread must have called `acceptInterrupts()`. A signal
+    /// that arrives while the thread is not blocked changes nothing, so a caller that waits
+    /// for the thread to notice something repeats it (see `BusLoop.stop`).
+    public func interrupt() {
+        if joined { return }
+        _ = bedside_thread_interrupt(handle)
+    }
+
+    /// Lets `interrupt()` wake the calling thread: call it first thing on a thread that sleeps
+    /// or blocks and must still stop promptly.
+    public static func acceptInterrupts() { bedside_accept_interrupts() }
+
     /// Joins unless the thread is still busy after `milliseconds` (say, blocked in a TCP
     /// connect to a host that does not answer); returns whether it was joined.
     @discardableResult

@@ -234,6 +234,59 @@ struct EndToEndTests {
         #expect(agent.output.contains("replaying"), "\(agent.output)")
     }
 
+    /// 32 monitors on 32 endpoints at 1 s: a bus thread each, all asleep most of the time. The
+    /// unit's TimeoutStopSec is 15 s, and during a restart no alarm can sound, so SIGTERM must
+    /// end the agent quickly whatever the number of buses. The bound is generous for a shared
+    /// machine; Deploy/bench-stop.sh measures the figure.
+    @Test func sigtermStopsThirtyTwoBusesWithinThreeSeconds() throws {
+        let directory = try temporaryDirectory("stop-32-buses")
+        let broker = try MosquittoBroker()
+        let buses = 32
+        let firstPort = freeConsecutiveLoopbackPorts(buses)
+        let simulator = try ChildProcess(name: "simulator",
+                                         command: [simulatorBinary(), "--port", String(firstPort), "--count", String(buses)],
+                                         directory: directory)
+        defer { simulator.stop() }
+        #expect(waitForListener(port: firstPort + buses - 1), "simulator did not listen: \(simulator.output)")
+        let configPath = directory.appendingPathComponent("gateway.yaml").path
+        var config = """
+            site: test
+            box: box-1
+            mqtt: { host: 127.0.0.1, port: \(broker.port) }
+            sampling: { interval_ms: 1000 }
+            queue: { directory: \(directory.path)/queue }
+            health: { port: 0 }
+            beds:
+
+            """
+        for bus in 0..<buses {
+            config += """
+                  - id: chair-\(bus + 1)
+                    devices:
+                      - { id: monitor-\(bus + 1), profile: patient-monitor, tcp: { host: 127.0.0.1, port: \(firstPort + bus) } }
+
+                """
+        }
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let subscriber = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/vitals")
+        let agent = try ChildProcess(name: "agent", command: agentCommand() + ["run", "--config", configPath],
+                                     directory: directory)
+        defer { agent.kill() }
+        // Every bus has sampled a few periods and is asleep until its next one.
+        let messages = subscriber.wait(timeout: 60) { $0.count >= 3 * buses && Set($0.map(\.topic)).count == buses }
+        #expect(Set(messages.map(\.topic)).count == buses, "not every bed published:\n\(agent.output)")
+
+        let signalled = Date()
+        agent.process.terminate()
+        // Waited for well past the bound, so a slow stop shows its length instead of a bare failure.
+        waitUntil(timeout: 40, checkingEvery: 0.01) { !agent.process.isRunning }
+        let elapsed = Date().timeIntervalSince(signalled)
+        #expect(!agent.process.isRunning, "the agent did not stop within 40 s of SIGTERM")
+        #expect(elapsed <= 3, "SIGTERM to exit took \(String(format: "%.2f", elapsed)) s with \(buses) buses")
+        agent.process.waitUntilExit()
+        #expect(agent.process.terminationStatus == 0, "agent output:\n\(agent.output)")
+    }
+
     @Test func versionNamesTheBuild() throws {
         let result = try runToCompletion(agentCommand() + ["--version"])
         #expect(result.status == 0)

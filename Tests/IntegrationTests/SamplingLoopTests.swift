@@ -102,6 +102,52 @@ struct SamplingLoopTests {
         #expect(loop.deviceStatistics(0).failures(.timeout) == 0)
     }
 
+    /// A loop asleep until its next period (10 s here) stops when told, not when it wakes.
+    @Test func aSleepingLoopStopsAtOnce() throws {
+        let port = freeLoopbackPort()
+        let device = try Device(port: port)
+        defer { device.stop() }
+        let loop = try BusLoop(bus: Self.monitorBus(port: port), periodMilliseconds: 10_000, realtime: RealtimeSettings())
+        let cycles = Atomic<UInt64>(0)
+        loop.cycleObserver = { cycles.store($0, ordering: .relaxed) }
+        try loop.start()
+        #expect(waitUntil(timeout: 10) { cycles.load(ordering: .relaxed) >= 1 })
+        let started = Date()
+        loop.stop()
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 2, "stopping a sleeping loop took \(elapsed) s")
+        #expect(cycles.load(ordering: .relaxed) == 1)
+    }
+
+    /// Four devices behind one endpoint that accepts connections and never answers (1 s response
+    /// timeout each): a stop waits for the exchange under way, not for the rest of the bus.
+    @Test func aStopWaitsForOneSilentDeviceNotForTheWholeBus() throws {
+        let port = freeLoopbackPort()
+        let device = try Device(port: port)
+        defer { device.stop() }
+        device.server.isSilent = true
+        let devices = (0..<4).map { index in
+            PlannedDevice(index: index, bedIndex: index,
+                          config: DeviceSettings(id: "monitor-\(index + 1)", profile: "patient-monitor",
+                                                 endpoint: .tcp(host: "127.0.0.1", port: port), unitID: index + 1,
+                                                 responseTimeoutMilliseconds: 1000),
+                          profile: BuiltinProfiles.patientMonitor)
+        }
+        let bus = PlannedBus(name: "tcp://127.0.0.1:\(port)", endpoint: devices[0].config.endpoint, devices: devices)
+        let loop = try BusLoop(bus: bus, periodMilliseconds: 100, realtime: RealtimeSettings())
+        let consumer = Consumer(loop.ring)
+        defer { consumer.stop() }
+        try loop.start()
+        // The first device has timed out: the second one's exchange is under way.
+        #expect(waitUntil(timeout: 10) { loop.deviceStatistics(0).failures(.timeout) >= 1 })
+        let started = Date()
+        loop.stop()
+        let elapsed = Date().timeIntervalSince(started)
+        // At most one response timeout (1 s) and some slack; the whole bus would be 3 s more.
+        #expect(elapsed < 2, "stopping took \(elapsed) s")
+        #expect(loop.deviceStatistics(3).requests == 0, "the stop must not poll the devices after the one under way")
+    }
+
     @Test func requestsAreCoalescedAsPlanned() throws {
         let port = freeLoopbackPort()
         let device = try Device(port: port)

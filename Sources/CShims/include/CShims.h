@@ -68,6 +68,12 @@ void bedside_thread_set_name(const char *name);
 int bedside_thread_join_timeout(pthread_t thread, int milliseconds);
 /// Makes threads started later by C libraries use the agent's smaller thread stack.
 void bedside_limit_default_thread_stack(void);
+/// Lets the calling thread be woken from a blocking call (clock_nanosleep, poll, connect) by
+/// bedside_thread_interrupt: installs (once per process) a handler that does nothing, without
+/// SA_RESTART, for the interrupt signal (SIGUSR2), and unblocks that signal in this thread.
+void bedside_accept_interrupts(void);
+/// Sends the interrupt signal to `thread`: its blocking call returns EINTR. 0 or an errno.
+int bedside_thread_interrupt(pthread_t thread);
 
 #include "bedside_gpio.h"
 #include "bedside_watchdog.h"
