@@ -106,6 +106,9 @@ public struct SimulatorOptions {
     /// If set, every register update is appended here as one JSON line, so a test can
     /// compare what the agent published with what was served at that moment.
     public var servedLogPath: String?
+    /// If set, every TCP device stamps this register with the time of each reply (for the
+    /// throughput benchmark's read-to-subscriber latency; see `ReplyTimeRegister`).
+    public var replyTimeRegister: ReplyTimeRegister?
 
     public init() {}
 
@@ -311,6 +314,7 @@ public final class DeviceSimulator {
                 let size = Self.tableSize(for: profile)
                 let server = try ModbusTCPServer(host: options.host, port: options.firstPort + tcpIndex,
                                                  registers: size, bits: size)
+                server.replyTimeRegister = options.replyTimeRegister
                 tcpServers.append(server)
                 pool.add(server)
                 endpoint = .tcp(server: tcpIndex)
