@@ -30,6 +30,9 @@ public final class ModbusTCPServer {
     public var replyTimeRegister: ReplyTimeRegister?
     /// Requests answered (replies sent, Modbus exceptions included) since the server started.
     public private(set) var requestsAnswered = 0
+    /// When the last reply was sent (taken right before the send, so never after the client
+    /// has it), nil before the first.
+    public private(set) var lastReplySent: MonotonicInstant?
     /// Requests received, answered or not.
     public private(set) var requestsReceived = 0
 
@@ -140,11 +143,13 @@ public final class ModbusTCPServer {
         requestsReceived += 1
         if isSilent { return 0 }
         if let stamp = replyTimeRegister { registers.set(stamp.function, stamp.address, ReplyTimeRegister.stampNow()) }
+        let replying = MonotonicInstant.now()
         let sent = request.withUnsafeBufferPointer { modbus_reply(context, $0.baseAddress, length, registers.mapping) }
         if sent < 0 {
             closed.append(entry.fd)
             return 0
         }
+        lastReplySent = replying
         requestsAnswered += 1
         return 1
     }
