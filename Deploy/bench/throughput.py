@@ -503,9 +503,50 @@ def report_throughput(results, args, reference_name):
         if agent:
             print("  agent CPU by thread (% of a core, median run): "
                   + "; ".join(f"{n} ({k}) {p:.2f}" for n, p, k in sorted(agent, key=lambda r: r['cpu_pct'])[len(agent) // 2]['thread_cpu']))
+    report_targets(results, reference_name)
     for r in results:
         if "allocations" in r:
             report_allocations(r, args)
+
+
+def report_targets(results, reference_name):
+    """Issue 11's targets, each against what this run measured (only those it measured)."""
+    pairs = [r for r in results if "allocations" not in r]
+
+    def runs(peer, workload):
+        return [r for r in pairs if r["peer"] == peer and f"{r['devices']}:{r['topology']}" == workload]
+
+    lines = []
+    agent32 = runs("agent", "32:unit")
+    if agent32:
+        lat = [x for r in agent32 for x in r["latencies"]]
+        p50, p99, worst = percentile(lat, 0.5), percentile(lat, 0.99), max(lat) if lat else None
+        ok = lat and p50 <= 0.3 and p99 <= 1 and worst <= 5
+        lines.append(f"read -> subscriber at 32 devices p50 <= 0.3 / p99 <= 1 / max <= 5 ms: {fmt(p50)} / {fmt(p99)} / "
+                     f"{fmt(worst)} ms: {'met' if ok else 'NOT met'}")
+    for workload in ("8:unit", "32:unit"):
+        a, b = runs("agent", workload), runs(reference_name, workload)
+        ratios = [x["cpu_pct"] / y["cpu_pct"] for x, y in zip(a, b) if y["cpu_pct"]]
+        if ratios and reference_name == "mqmgateway":
+            ratio = median(ratios)
+            lines.append(f"CPU <= 0.5 x mqmgateway at {workload}: median of {len(ratios)} pair ratio(s) {ratio:.2f}: "
+                         f"{'met' if ratio <= 0.5 else 'NOT met'}")
+    agents = [r for r in pairs if r["peer"] == "agent"]
+    if agents:
+        hwm = max(r["vmhwm_mib"] for r in agents)
+        lines.append(f"peak RSS <= 8 MiB (health, queue and alarms on), largest over the agent's runs: {hwm:.2f} MiB: "
+                     f"{'met' if hwm <= 8 else 'NOT met'}")
+    a128, a32 = runs("agent", "128:unit"), agent32
+    if a128 and a32:
+        c128 = median([r["cpu_ms_per_1000_points"] for r in a128])
+        c32 = median([r["cpu_ms_per_1000_points"] for r in a32])
+        lines.append(f"CPU per 1000 points at 128 devices no higher than at 32: {fmt(c128)} vs {fmt(c32)} ms: "
+                     f"{'met' if c128 <= c32 else 'NOT met'}")
+    if lines:
+        print()
+        print("issue 11's targets, from this run:")
+        for line in lines:
+            print("  " + line)
 
 
 def short(name):
