@@ -467,8 +467,10 @@ def median(values):
 def report_throughput(results, args, reference_name):
     print()
     print(f"read -> subscriber and cost, {args.window} s windows after {args.warmup} s warm-up, {args.reps} interleaved "
-          f"pair(s) per workload; the agent's vitals QoS 1 through its disk queue, {reference_name} as configured "
-          f"(below); gateways on CPU 1, broker/simulator/subscriber on CPU 0")
+          f"pair(s) per workload; the agent's vitals QoS 1 through its disk queue, "
+          + ("mqmgateway QoS 0 publishing every poll" if reference_name == "mqmgateway"
+             else "the Python reference QoS 1 without a queue")
+          + "; gateways on CPU 1, broker/simulator/subscriber on CPU 0")
     head = (f"{'workload':<11} {'gateway':<11} {'CPU %':>6} {'ms/1k pts':>9} {'wake/s':>7} {'VmHWM':>6} {'anon':>5} "
             f"{'B/msg':>6} {'msg/s':>6} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'gaps':>4} {'loss':>4}")
     for workload in args.workloads.split(","):
