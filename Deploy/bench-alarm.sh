@@ -6,6 +6,9 @@
 # Prints min, p50, p99, max and mean, each beside the bound and as a ratio to it. Each trial
 # starts the agent after a random 0-250 ms pause (stratified over the trials) to vary its
 # sampling phase against the simulator's value changes.
+# The agent's own share is printed too: read -> edge, from the simulator sending the reply that
+# carried the first SpO2 below 90 (its --reply-log) to the buzzer line going active; issue 11's
+# targets: read -> edge p99 <= 2 ms, served -> edge mean about half a sampling period.
 # The orchestration (one trial, step by step) is Deploy/bench/alarm_latency.py.
 #
 # Usage: Deploy/bench-alarm.sh [--trials N (20)] [--agent CMD] [--keep]
@@ -77,7 +80,7 @@ if [ -z "$SIMULATOR" ]; then
 fi
 [ -n "$SIMULATOR" ] && [ -x "$SIMULATOR" ] || fail "no bedside-simulator: run swift build first"
 cp "$SIMULATOR" "$WORK/bin/bedside-simulator"
-"$WORK/bin/bedside-simulator" --help 2>&1 | grep -q -- '--served-log' || fail "$SIMULATOR has no --served-log"
+"$WORK/bin/bedside-simulator" --help 2>&1 | grep -q -- '--reply-log' || fail "$SIMULATOR has no --reply-log (built from an older commit): rebuild it"
 
 echo "agent: $LABEL ($VERSION); simulator: $SIMULATOR" >&2
 T0="$(date +%s%N)"

@@ -7,10 +7,11 @@ same run, on the same simulator, broker and machine. It has no store-and-forward
 real-time scheduling, no backoff and no configuration checking, and must never be deployed.
 
 The work, the same as the agent's in the benchmark:
-  - N devices on consecutive Modbus TCP ports (one connection each, pymodbus's sync client);
+  - N devices on consecutive Modbus TCP ports (one connection each, pymodbus's sync client), or
+    with `--topology unit` all behind the first port with unit ids 1..N (one shared connection);
   - every cycle (100 ms by default, to absolute monotonic deadlines), ONE read per register
-    table the profile uses (the benchmark's profile: one read of input registers 0-22 per device);
-  - decode every point of the same profile file the agent uses (Deploy/bench/bench-16-points.yaml:
+    table the profile uses (the benchmark's profile: one read of holding registers 0-15 per device);
+  - decode every point of the same profile file the agent uses (Deploy/bench/bench-16-holding.yaml:
     type, word order, scale, offset, decimals, valid range -> quality);
   - publish one JSON message per device per cycle, QoS 1 (paho-mqtt, its network thread started
     with loop_start), in the agent's message layout.
@@ -141,11 +142,12 @@ class Counters:
 
 
 class Device:
-    def __init__(self, number, host, port, profile, topic_prefix):
-        self.id = "dev-%02d" % number
-        self.bed = "bed-%02d" % number
+    def __init__(self, number, client, unit, profile, topic_prefix):
+        self.id = "dev-%03d" % number
+        self.bed = "bed-%03d" % number
         self.topic = "%s/beds/%s/vitals" % (topic_prefix, self.bed)
-        self.client = ModbusTcpClient(host, port=port, timeout=0.5, retries=0)
+        self.client = client
+        self.unit = unit
         self.profile = profile
         self.seq = 0
 
@@ -156,9 +158,9 @@ class Device:
         for function, start, count, placed in self.profile.reads:
             try:
                 if function == "input-registers":
-                    reply = self.client.read_input_registers(start, count=count, device_id=1)
+                    reply = self.client.read_input_registers(start, count=count, device_id=self.unit)
                 else:
-                    reply = self.client.read_holding_registers(start, count=count, device_id=1)
+                    reply = self.client.read_holding_registers(start, count=count, device_id=self.unit)
                 ok = not reply.isError()
             except Exception:  # noqa: BLE001 - a reference poller: any failure is comm-loss
                 ok = False
@@ -208,6 +210,7 @@ def main():
     parser.add_argument("--mqtt-host", default="127.0.0.1")
     parser.add_argument("--mqtt-port", type=int, required=True)
     parser.add_argument("--topic-prefix", default="bench/reference")
+    parser.add_argument("--topology", choices=("ports", "unit"), default="ports")
     parser.add_argument("--mode", choices=("sequential", "threads"), default="sequential")
     parser.add_argument("--stats", required=True)
     args = parser.parse_args()
@@ -220,9 +223,16 @@ def main():
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-reference-gateway")
     publisher.connect(args.mqtt_host, args.mqtt_port, keepalive=30)
     publisher.loop_start()
-    devices = [Device(n + 1, args.host, args.first_port + n, profile, args.topic_prefix) for n in range(args.devices)]
-    for device in devices:
-        device.client.connect()
+    if args.topology == "unit":
+        if args.mode == "threads":
+            parser.error("--mode threads needs --topology ports (one connection per device)")
+        shared = ModbusTcpClient(args.host, port=args.first_port, timeout=0.5, retries=0)
+        devices = [Device(n + 1, shared, n + 1, profile, args.topic_prefix) for n in range(args.devices)]
+    else:
+        devices = [Device(n + 1, ModbusTcpClient(args.host, port=args.first_port + n, timeout=0.5, retries=0), 1,
+                          profile, args.topic_prefix) for n in range(args.devices)]
+    for client in {id(d.client): d.client for d in devices}.values():
+        client.connect()
     counters = Counters()
     interval = args.interval_ms / 1000
     if args.mode == "sequential":
@@ -243,8 +253,8 @@ def main():
         thread.join(timeout=2)
     publisher.loop_stop()
     publisher.disconnect()
-    for device in devices:
-        device.client.close()
+    for client in {id(d.client): d.client for d in devices}.values():
+        client.close()
     with open(args.stats, "w", encoding="utf-8") as f:
         stats = {k: getattr(counters, k) for k in ("cycles", "overruns", "reads", "read_failures", "published",
                                                    "publish_errors")}

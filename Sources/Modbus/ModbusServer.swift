@@ -23,8 +23,16 @@ public final class ModbusTCPServer {
     /// Set to make the server read requests but never answer them (a hung device) while
     /// keeping its connections. See `unplug()` for a device that is gone altogether.
     public var isSilent = false
+    /// A register stamped right before every reply with the wall-clock time in units of
+    /// 100 µs modulo 65536, so a benchmark's subscriber can tell when the value it receives
+    /// was read (receipt time minus stamp, modulo 65536) whatever the polling phase. Nil
+    /// (the default) for a device that serves only its register map.
+    public var replyTimeRegister: ReplyTimeRegister?
     /// Requests answered (replies sent, Modbus exceptions included) since the server started.
     public private(set) var requestsAnswered = 0
+    /// When the last reply was sent (taken right before the send, so never after the client
+    /// has it), nil before the first.
+    public private(set) var lastReplySent: MonotonicInstant?
     /// Requests received, answered or not.
     public private(set) var requestsReceived = 0
 
@@ -134,11 +142,14 @@ public final class ModbusTCPServer {
         if length == 0 { return 0 }
         requestsReceived += 1
         if isSilent { return 0 }
+        if let stamp = replyTimeRegister { registers.set(stamp.function, stamp.address, ReplyTimeRegister.stampNow()) }
+        let replying = MonotonicInstant.now()
         let sent = request.withUnsafeBufferPointer { modbus_reply(context, $0.baseAddress, length, registers.mapping) }
         if sent < 0 {
             closed.append(entry.fd)
             return 0
         }
+        lastReplySent = replying
         requestsAnswered += 1
         return 1
     }
@@ -162,5 +173,34 @@ public final class ModbusTCPServer {
             }
         }
         closed.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Where a served device stamps the time of each reply (see `ModbusTCPServer.replyTimeRegister`).
+public struct ReplyTimeRegister: Sendable, Equatable {
+    public var function: ModbusFunction
+    public var address: Int
+
+    public init(function: ModbusFunction, address: Int) {
+        self.function = function
+        self.address = address
+    }
+
+    /// Stamps count in units of this many nanoseconds (100 µs): 65536 of them wrap after
+    /// 6.5 s, far longer than any latency the benchmark measures.
+    public static let unitNanoseconds: Int64 = 100_000
+
+    /// The wall-clock time now, in 100 µs units modulo 65536.
+    public static func stampNow() -> UInt16 { UInt16(truncatingIfNeeded: (wallClockNanoseconds() / unitNanoseconds) & 0xFFFF) }
+
+    /// "holding:1" or "input:0" (the register table and the address); nil if malformed.
+    public static func parse(_ text: String) -> ReplyTimeRegister? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = Int(String(parts[1])), address >= 0, address <= 65_535 else { return nil }
+        switch String(parts[0]) {
+        case "holding": return ReplyTimeRegister(function: .holdingRegisters, address: address)
+        case "input": return ReplyTimeRegister(function: .inputRegisters, address: address)
+        default: return nil
+        }
     }
 }

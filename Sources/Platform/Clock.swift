@@ -31,6 +31,14 @@ public func wallClockMilliseconds() -> Int64 {
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
+/// Wall-clock time in nanoseconds since the Unix epoch (UTC): for stamps finer than a
+/// millisecond, such as the benchmark's reply-time register.
+public func wallClockNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
 public enum SleepOutcome { case reachedDeadline, interrupted }
 
 /// Sleeps until an absolute CLOCK_MONOTONIC deadline. Returns early only when a signal

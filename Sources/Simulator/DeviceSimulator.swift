@@ -106,6 +106,13 @@ public struct SimulatorOptions {
     /// If set, every register update is appended here as one JSON line, so a test can
     /// compare what the agent published with what was served at that moment.
     public var servedLogPath: String?
+    /// If set, every TCP device stamps this register with the time of each reply (for the
+    /// throughput benchmark's read-to-subscriber latency; see `ReplyTimeRegister`).
+    public var replyTimeRegister: ReplyTimeRegister?
+    /// If set, every reply of a TCP device is appended here as one JSON line with the
+    /// CLOCK_MONOTONIC time right before it was sent, so the alarm benchmark can time the agent
+    /// from the read that carried a value (not only from the value's change) to its buzzer.
+    public var replyLogPath: String?
 
     public init() {}
 
@@ -311,6 +318,7 @@ public final class DeviceSimulator {
                 let size = Self.tableSize(for: profile)
                 let server = try ModbusTCPServer(host: options.host, port: options.firstPort + tcpIndex,
                                                  registers: size, bits: size)
+                server.replyTimeRegister = options.replyTimeRegister
                 tcpServers.append(server)
                 pool.add(server)
                 endpoint = .tcp(server: tcpIndex)
@@ -372,7 +380,35 @@ public final class DeviceSimulator {
                 continue
             }
             let wait = max(1, min(50, nextStep.milliseconds(since: now)))
-            pool.serve(timeoutMilliseconds: Int32(wait))
+            let answered = pool.serve(timeoutMilliseconds: Int32(wait))
+            if answered > 0, options.replyLogPath != nil { logReplies() }
+        }
+    }
+
+    private var loggedReplies: [MonotonicInstant?] = []
+
+    /// Appends a line per TCP device that replied since the last call: {"mono_ns","device","port"}.
+    private func logReplies() {
+        guard let path = options.replyLogPath else { return }
+        if loggedReplies.count != tcpServers.count { loggedReplies = [MonotonicInstant?](repeating: nil, count: tcpServers.count) }
+        var lines = ""
+        for device in devices {
+            guard case let .tcp(index) = device.endpoint, let sent = tcpServers[index].lastReplySent,
+                  sent != loggedReplies[index] else { continue }
+            loggedReplies[index] = sent
+            var json = JSONWriter()
+            json.beginObject()
+            json.member("mono_ns", sent.nanoseconds)
+            json.member("device", device.number)
+            json.member("port", tcpServers[index].port)
+            json.endObject()
+            lines += json.text + "\n"
+        }
+        if lines.isEmpty { return }
+        do {
+            try appendToFile(path, lines)
+        } catch {
+            log(.warning, "cannot write reply log: \(error.description)")
         }
     }
 

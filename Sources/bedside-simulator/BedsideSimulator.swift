@@ -45,6 +45,11 @@ struct BedsideSimulator {
             --pattern-profile NAME|FILE  register map of pattern devices (default: every type and order)
             --seed N (1)  --nibp-interval-s N (180)  --served-log FILE (a JSON line per device update)
             --update-ms N (1000)    real milliseconds per simulated second (100: ten times faster)
+            --reply-time-register TABLE:ADDRESS  (benchmarks) every TCP device stamps this register
+                                    (TABLE holding or input) right before each reply with the wall-clock
+                                    time in 100 us units modulo 65536, overriding its served value
+            --reply-log FILE        (benchmarks) a JSON line per TCP reply: the CLOCK_MONOTONIC ns right
+                                    before it was sent, the device number and port
         """
 
     static func simulate(_ arguments: inout CommandLineArguments) -> Int32 {
@@ -114,6 +119,13 @@ struct BedsideSimulator {
             case "--update-ms": options.updateIntervalMilliseconds = arguments.integer(for: option, in: 10...60_000) ?? 1000
             case "--nibp-interval-s": options.nibpIntervalSeconds = arguments.integer(for: option, in: 1...86_400) ?? 180
             case "--served-log": options.servedLogPath = arguments.value(for: option)
+            case "--reply-log": options.replyLogPath = arguments.value(for: option)
+            case "--reply-time-register":
+                guard let text = arguments.value(for: option) else { break }
+                guard let register = ReplyTimeRegister.parse(text) else {
+                    return arguments.fail("--reply-time-register '\(text)': expected holding:ADDRESS or input:ADDRESS, e.g. holding:1")
+                }
+                options.replyTimeRegister = register
             case "--version":
                 printLine("bedside-simulator \(version) (\(buildFlavor))")
                 return 0

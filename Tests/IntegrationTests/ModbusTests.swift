@@ -16,8 +16,9 @@ struct ModbusTests {
         private var running = true
         private var thread: OSThread?
 
-        init(port: Int) throws {
+        init(port: Int, replyTimeRegister: ReplyTimeRegister? = nil) throws {
             server = try ModbusTCPServer(host: "127.0.0.1", port: port)
+            server.replyTimeRegister = replyTimeRegister
             thread = try OSThread(name: "test-modbus") { [self] in
                 while lock.withLock({ running }) { server.serve(timeoutMilliseconds: 20) }
             }
@@ -44,6 +45,34 @@ struct ModbusTests {
         #expect(registers[0] == 97 && registers[1] == 72 && registers[7] == 385)
         try client.read(ReadBlock(function: .holdingRegisters, start: 3, count: 1), into: &registers)
         #expect(registers[0] == 0xBEEF)
+    }
+
+    /// The throughput benchmark's latency stamp: the register holds the reply's own time, for
+    /// every unit id on the port (the benchmark puts 32 devices behind one endpoint).
+    @Test func replyTimeRegisterCarriesTheTimeOfEachReply() throws {
+        let port = freeLoopbackPort()
+        let fixture = try ServerThread(port: port, replyTimeRegister: ReplyTimeRegister.parse("holding:1"))
+        defer { fixture.stop() }
+        fixture.server.setHoldingRegister(0, 1234)
+        for unit in [1, 7, 32] {
+            let client = try ModbusClient(tcpHost: "127.0.0.1", port: port, unitID: unit, responseTimeoutMilliseconds: 1000)
+            try client.connect()
+            var registers: [UInt16] = []
+            for _ in 0..<3 {
+                let before = ReplyTimeRegister.stampNow()
+                try client.read(ReadBlock(function: .holdingRegisters, start: 0, count: 2), into: &registers)
+                let after = ReplyTimeRegister.stampNow()
+                #expect(registers[0] == 1234, "the stamp leaves the other registers alone")
+                // Modulo 65536: the stamp lies between the two local stamps (generous: 2 s).
+                let sinceBefore = registers[1] &- before, untilAfter = after &- registers[1]
+                #expect(sinceBefore < 20_000 && untilAfter < 20_000,
+                        "unit \(unit): stamp \(registers[1]) not between \(before) and \(after)")
+            }
+        }
+        #expect(ReplyTimeRegister.parse("input:0") == ReplyTimeRegister(function: .inputRegisters, address: 0))
+        for bad in ["", "holding", "coils:1", "holding:-1", "holding:65536", "holding:1:2"] {
+            #expect(ReplyTimeRegister.parse(bad) == nil, "\(bad)")
+        }
     }
 
     @Test func readingPastTheMapIsAModbusExceptionAndTheConnectionSurvives() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import Modbus
+import Platform
 import RegisterMaps
 import Simulator
 
@@ -355,6 +356,43 @@ struct SimulatorTests {
             }
         }
         #expect(ports == [base, base + 1, base + 2] && units == [5, 6])
+    }
+
+    /// The benchmarks' options: a line per reply with the CLOCK_MONOTONIC time it was sent (the
+    /// alarm benchmark's read time), and a register stamped with the wall-clock time of each
+    /// reply (the throughput benchmark's read time).
+    @Test func repliesAreLoggedAndStampedForTheBenchmarks() throws {
+        let directory = try temporaryDirectory("simulate-replies")
+        let port = try freeLoopbackPortRange(count: 1)
+        let replyLog = directory.appendingPathComponent("replies.jsonl").path
+        let process = try ChildProcess(
+            name: "simulator",
+            command: [simulatorBinary(), "--devices", "pattern", "--port", String(port), "--reply-log", replyLog,
+                      "--reply-time-register", "input:1"],
+            directory: directory)
+        defer { process.stop() }
+        #expect(waitForListener(port: port), "simulator did not listen: \(process.output)")
+        let client = try ModbusClient(tcpHost: "127.0.0.1", port: port, unitID: 1, responseTimeoutMilliseconds: 1000)
+        try client.connect()
+        var registers: [UInt16] = []
+        var windows: [(MonotonicInstant, MonotonicInstant)] = []
+        for _ in 0..<3 {
+            let before = MonotonicInstant.now(), stampBefore = ReplyTimeRegister.stampNow()
+            try client.read(ReadBlock(function: .inputRegisters, start: 0, count: 2), into: &registers)
+            let after = MonotonicInstant.now()
+            windows.append((before, after))
+            #expect(registers[1] &- stampBefore < 20_000, "stamp \(registers[1]) is not the reply's time (\(stampBefore) before)")
+        }
+        #expect(waitUntil(timeout: 5) {
+            ((try? String(contentsOfFile: replyLog, encoding: .utf8)) ?? "").split(separator: "\n").count >= 3
+        }, "reply log: \((try? String(contentsOfFile: replyLog, encoding: .utf8)) ?? "missing")")
+        let lines = try String(contentsOfFile: replyLog, encoding: .utf8).split(separator: "\n")
+        for (line, window) in zip(lines, windows) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let sent = try #require((object["mono_ns"] as? NSNumber)?.int64Value)
+            #expect(sent >= window.0.nanoseconds && sent <= window.1.nanoseconds, "\(line) outside its read")
+            #expect(object["device"] as? Int == 1 && object["port"] as? Int == port, "\(line)")
+        }
     }
 
     @Test func badCommandLinesAreRefusedWithTheReason() throws {
