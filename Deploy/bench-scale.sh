@@ -21,7 +21,7 @@ WINDOW_S="${2:-20}"
 WARMUP_S="${3:-4}"
 INTERVAL_MS=100
 POINTS=16
-PROFILE="$ROOT/Deploy/bench/bench-16-points.yaml"
+PROFILE="$ROOT/Deploy/bench/bench-16-holding.yaml"
 TOPOLOGIES=(1x8 1x32 1x128 32x1)
 
 fail() { echo "bench-scale: $*" >&2; exit 1; }
@@ -81,7 +81,7 @@ config() {
   for e in $(seq 0 $((endpoints - 1))); do
     for u in $(seq 1 "$per"); do
       printf '  - id: bed-%d-%d\n    devices:\n' "$e" "$u"
-      printf '      - {id: dev-%d-%d, profile: bench-16-points, unit_id: %d, tcp: {host: 127.0.0.1, port: %d}}\n' \
+      printf '      - {id: dev-%d-%d, profile: bench-16-holding, unit_id: %d, tcp: {host: 127.0.0.1, port: %d}}\n' \
         "$e" "$u" "$u" $((BASE + e))
     done
   done
