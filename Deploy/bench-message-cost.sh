@@ -9,7 +9,11 @@
 # publisher's `step` (everything it calls included: assembly, encoding, queue append,
 # MQTT hand-over, PUBACK bookkeeping); a subscriber counts the messages and their bytes.
 #
-# Usage: Deploy/bench-message-cost.sh [beds (8)] [seconds (20)]
+# COLLECT=drain narrows collection to the publisher's per-message path alone (`drainSamples`:
+# ring records to bed messages, encoding, queue append, hand-over to libmosquitto), leaving
+# out the once-a-second work of `step` (health summary, queue upkeep) and the PUBACKs.
+#
+# Usage: [COLLECT=step|drain] Deploy/bench-message-cost.sh [beds (8)] [seconds (20)]
 # Environment: AGENT=PATH (default .build/release/bedside-gateway), SIMULATOR=PATH
 #   (default .build/release/bedside-simulator); build both with `swift build -c release`.
 set -euo pipefail
@@ -19,6 +23,11 @@ BEDS="${1:-8}"
 SECONDS_RUN="${2:-20}"
 AGENT="${AGENT:-$ROOT/.build/release/bedside-gateway}"
 SIMULATOR="${SIMULATOR:-$ROOT/.build/release/bedside-simulator}"
+case "${COLLECT:-step}" in
+  step) FUNCTION='*PublisherC4step*' ;;
+  drain) FUNCTION='*PublisherC12drainSamples*' ;;
+  *) echo "bench-message-cost: COLLECT must be step or drain" >&2; exit 1 ;;
+esac
 PROFILE="$ROOT/Deploy/bench/bench-16-points.yaml"
 fail() { echo "bench-message-cost: $*" >&2; exit 1; }
 for tool in valgrind objcopy mosquitto mosquitto_sub python3 ss; do
@@ -64,7 +73,7 @@ PIDS+=($!)
   done
 } > "$WORK/agent.yaml"
 sleep 1
-mosquitto_sub -p "$BROKER_PORT" -t 'bench/agent/beds/+/vitals' -q 1 -F '%l' > "$WORK/lengths.txt" 2>/dev/null &
+mosquitto_sub -p "$BROKER_PORT" -t 'bench/agent/beds/+/vitals' -q 1 -F '%l %p' > "$WORK/messages.txt" 2>/dev/null &
 SUB=$!
 PIDS+=("$SUB")
 mosquitto_sub -p "$BROKER_PORT" -t 'bench/agent/beds/bed-01/vitals' -C 1 -W "$((SECONDS_RUN + 30))" > "$WORK/sample.json" 2>/dev/null &
@@ -73,7 +82,7 @@ PIDS+=($!)
 # symbol table still names every function.
 objcopy --strip-debug "$AGENT" "$WORK/agent"
 valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" \
-  --toggle-collect='*PublisherC4step*' "$WORK/agent" run --config "$WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
+  --toggle-collect="$FUNCTION" "$WORK/agent" run --config "$WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 PIDS+=("$AGENT_PID")
 sleep "$SECONDS_RUN"
@@ -81,14 +90,17 @@ kill -TERM "$AGENT_PID" 2>/dev/null || { cat "$WORK/agent.log" >&2; fail "the ag
 wait "$AGENT_PID" || true
 sleep 0.5
 kill -TERM "$SUB" 2>/dev/null || true
-MESSAGES="$(wc -l < "$WORK/lengths.txt")"
+MESSAGES="$(wc -l < "$WORK/messages.txt")"
 [ "$MESSAGES" -gt 0 ] || { cat "$WORK/agent.log" >&2; fail "no vitals message arrived"; }
-BYTES="$(awk '{ s += $1 } END { printf "%.0f", s / NR }' "$WORK/lengths.txt")"
+# Under valgrind a bed's message may hold fewer or more than the 16 values of one cycle, so
+# the figures are also given per value ("quality" occurs once per value in either format).
+BYTES="$(awk '{ s += $1 } END { print s }' "$WORK/messages.txt")"
+VALUES="$(grep -o '"quality"' "$WORK/messages.txt" | wc -l)"
 # Instructions inside the publisher's step, and the calls it made to malloc (callgrind
 # records call counts on its call edges: the "calls=" line after each "cfn=" to malloc).
-python3 - "$WORK/callgrind.out" "$MESSAGES" "$BYTES" "$BEDS" <<'PY'
+python3 - "$WORK/callgrind.out" "$MESSAGES" "$BYTES" "$BEDS" "$VALUES" "${COLLECT:-step}" <<'PY'
 import re, sys
-path, messages, size, beds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+path, messages, size, beds, values, collect = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
 total = 0
 mallocs = 0
 names = {}
@@ -104,9 +116,9 @@ with open(path) as f:
             continue
         if line.startswith("calls=") and target in ("malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc"):
             mallocs += int(line.split("=")[1].split()[0])
-        if not line.startswith("calls="):
-            pass
-print(f"beds {beds}, messages received {messages}, bytes per message {size}")
-print(f"publisher step: {total / messages:,.0f} instructions per message, {mallocs / messages:.1f} heap allocations per message")
+print(f"beds {beds}, messages received {messages} holding {values} values ({values / messages:.1f} per message)")
+print(f"bytes: {size / messages:,.0f} per message, {size / values:.1f} per value, {16 * size / values:,.0f} per 16 values")
+print(f"publisher {collect}: {total / messages:,.0f} instructions and {mallocs / messages:.1f} heap allocations per message; "
+      f"per 16 values {total / values * 16:,.0f} instructions, {mallocs / values * 16:.1f} allocations")
 PY
-echo "one message:"; head -c 400 "$WORK/sample.json"; echo
+echo "one message:"; head -c 600 "$WORK/sample.json"; echo
