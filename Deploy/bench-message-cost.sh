@@ -5,9 +5,10 @@
 #
 # Beds of one 16-point device each (Deploy/bench/bench-16-points.yaml, served by the
 # simulator's test pattern) sampled every 100 ms, QoS 1 through the disk queue to a local
-# mosquitto. The agent runs under callgrind with collection switched on only inside the
-# publisher's `step` (everything it calls included: assembly, encoding, queue append,
-# MQTT hand-over, PUBACK bookkeeping); a subscriber counts the messages and their bytes.
+# mosquitto. The agent runs twice: under callgrind with collection switched on only inside
+# the publisher's `step` (everything it calls included: assembly, encoding, queue append,
+# MQTT hand-over, PUBACK bookkeeping), and under dhat, whose allocation points with that
+# function on their stack are counted; a subscriber counts the messages and their bytes.
 #
 # COLLECT=drain narrows collection to the publisher's per-message path alone (`drainSamples`:
 # ring records to bed messages, encoding, queue append, hand-over to libmosquitto), leaving
@@ -73,52 +74,68 @@ PIDS+=($!)
   done
 } > "$WORK/agent.yaml"
 sleep 1
-mosquitto_sub -p "$BROKER_PORT" -t 'bench/agent/beds/+/vitals' -q 1 -F '%l %p' > "$WORK/messages.txt" 2>/dev/null &
-SUB=$!
-PIDS+=("$SUB")
-mosquitto_sub -p "$BROKER_PORT" -t 'bench/agent/beds/bed-01/vitals' -C 1 -W "$((SECONDS_RUN + 30))" > "$WORK/sample.json" 2>/dev/null &
-PIDS+=($!)
 # Valgrind 3.19 cannot read the toolchain's DWARF 5: a copy without debug information, whose
 # symbol table still names every function.
 objcopy --strip-debug "$AGENT" "$WORK/agent"
-valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" \
-  --toggle-collect="$FUNCTION" "$WORK/agent" run --config "$WORK/agent.yaml" > "$WORK/agent.log" 2>&1 &
-AGENT_PID=$!
-PIDS+=("$AGENT_PID")
-sleep "$SECONDS_RUN"
-kill -TERM "$AGENT_PID" 2>/dev/null || { cat "$WORK/agent.log" >&2; fail "the agent stopped early"; }
-wait "$AGENT_PID" || true
-sleep 0.5
-kill -TERM "$SUB" 2>/dev/null || true
-MESSAGES="$(wc -l < "$WORK/messages.txt")"
-[ "$MESSAGES" -gt 0 ] || { cat "$WORK/agent.log" >&2; fail "no vitals message arrived"; }
-# Under valgrind a bed's message may hold fewer or more than the 16 values of one cycle, so
-# the figures are also given per value ("quality" occurs once per value in either format).
-BYTES="$(awk '{ s += $1 } END { print s }' "$WORK/messages.txt")"
-VALUES="$(grep -o '"quality"' "$WORK/messages.txt" | wc -l)"
-# Instructions inside the publisher's step, and the calls it made to malloc (callgrind
-# records call counts on its call edges: the "calls=" line after each "cfn=" to malloc).
-python3 - "$WORK/callgrind.out" "$MESSAGES" "$BYTES" "$BEDS" "$VALUES" "${COLLECT:-step}" <<'PY'
-import re, sys
-path, messages, size, beds, values, collect = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
-total = 0
-mallocs = 0
-names = {}
-target = None
-with open(path) as f:
+
+# run_agent TOOL: the agent under valgrind's TOOL for SECONDS_RUN, a subscriber beside it;
+# leaves $WORK/TOOL.out, $WORK/TOOL.messages.
+run_agent() {
+  local tool="$1" sub agent
+  mosquitto_sub -p "$BROKER_PORT" -t 'bench/agent/beds/+/vitals' -q 1 -F '%l %p' > "$WORK/$tool.messages" 2>/dev/null &
+  sub=$!
+  PIDS+=("$sub")
+  rm -rf "$WORK/queue"
+  case "$tool" in
+    callgrind) valgrind --tool=callgrind --callgrind-out-file="$WORK/$tool.out" --toggle-collect="$FUNCTION" \
+                 "$WORK/agent" run --config "$WORK/agent.yaml" > "$WORK/$tool.log" 2>&1 & ;;
+    dhat) valgrind --tool=dhat --dhat-out-file="$WORK/$tool.out" \
+            "$WORK/agent" run --config "$WORK/agent.yaml" > "$WORK/$tool.log" 2>&1 & ;;
+  esac
+  agent=$!
+  PIDS+=("$agent")
+  sleep "$SECONDS_RUN"
+  kill -TERM "$agent" 2>/dev/null || { cat "$WORK/$tool.log" >&2; fail "the agent stopped early under $tool"; }
+  wait "$agent" || true
+  sleep 0.5
+  kill -TERM "$sub" 2>/dev/null || true
+  [ -s "$WORK/$tool.messages" ] || { cat "$WORK/$tool.log" >&2; fail "no vitals message arrived under $tool"; }
+}
+run_agent callgrind
+run_agent dhat
+
+# Instructions inside the collected function (callgrind's totals), and heap blocks allocated
+# with that function on the stack (dhat's allocation points, whatever thread they ran on:
+# only the publisher runs these functions). Under valgrind a bed's message may hold fewer or
+# more than the 16 values of one cycle, so figures are also given per 16 values ("quality"
+# occurs once per value in either format).
+python3 - "$WORK" "$BEDS" "${COLLECT:-step}" "$FUNCTION" <<'PY'
+import fnmatch, json, re, sys
+work, beds, collect, pattern = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+def counted(tool):
+    messages = size = values = 0
+    with open(f"{work}/{tool}.messages", errors="replace") as f:
+        for line in f:
+            length, _, payload = line.partition(" ")
+            messages += 1
+            size += int(length)
+            values += payload.count('"quality"')
+    return messages, size, values
+instructions = 0
+with open(f"{work}/callgrind.out") as f:
     for line in f:
         if line.startswith("summary:") or line.startswith("totals:"):
-            total = max(total, int(line.split()[1]))
-        m = re.match(r"cfn=\((\d+)\)(?: (.*))?", line)
-        if m:
-            if m.group(2): names[m.group(1)] = m.group(2).strip()
-            target = names.get(m.group(1))
-            continue
-        if line.startswith("calls=") and target in ("malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc"):
-            mallocs += int(line.split("=")[1].split()[0])
-print(f"beds {beds}, messages received {messages} holding {values} values ({values / messages:.1f} per message)")
-print(f"bytes: {size / messages:,.0f} per message, {size / values:.1f} per value, {16 * size / values:,.0f} per 16 values")
-print(f"publisher {collect}: {total / messages:,.0f} instructions and {mallocs / messages:.1f} heap allocations per message; "
-      f"per 16 values {total / values * 16:,.0f} instructions, {mallocs / values * 16:.1f} allocations")
+            instructions = max(instructions, int(line.split()[1]))
+dhat = json.load(open(f"{work}/dhat.out"))
+frames = dhat["ftbl"]
+inside = [fnmatch.fnmatch(frame, "*" + pattern.strip("*") + "*") for frame in frames]
+blocks = sum(pp["tb"] for pp in dhat["pps"] if any(inside[i] for i in pp["fs"]))
+c_messages, c_size, c_values = counted("callgrind")
+d_messages, d_size, d_values = counted("dhat")
+print(f"beds {beds}; under callgrind {c_messages} messages holding {c_values / c_messages:.1f} values each, "
+      f"under dhat {d_messages} holding {d_values / d_messages:.1f}")
+print(f"bytes: {c_size / c_messages:,.0f} per message, {16 * c_size / c_values:,.0f} per 16 values")
+print(f"publisher {collect}: {instructions / c_messages:,.0f} instructions per message ({16 * instructions / c_values:,.0f} per 16 values), "
+      f"{blocks / d_messages:.1f} heap allocations per message ({16 * blocks / d_values:.1f} per 16 values)")
 PY
-echo "one message:"; head -c 600 "$WORK/sample.json"; echo
+echo "one message:"; head -n 1 "$WORK/callgrind.messages" | cut -d" " -f2- | head -c 600; echo

@@ -332,12 +332,11 @@ final class PublisherWorld {
         let queue = try DiskQueue(settings: QueueSettings(directory: self.directory + "/queue", fsync: .never))
         let devices = (0..<2).map { index in
             let monitor = index == 0 ? firstBedProfile : BuiltinProfiles.patientMonitor
-            return
-            PlannedDevice(index: index, bedIndex: index,
-                          config: DeviceSettings(id: "monitor-\(index + 1)", profile: monitor.name,
-                                               endpoint: .tcp(host: "127.0.0.1", port: 1502 + index), unitID: 1,
-                                               responseTimeoutMilliseconds: 300),
-                          profile: monitor)
+            return PlannedDevice(index: index, bedIndex: index,
+                                 config: DeviceSettings(id: "monitor-\(index + 1)", profile: monitor.name,
+                                                        endpoint: .tcp(host: "127.0.0.1", port: 1502 + index), unitID: 1,
+                                                        responseTimeoutMilliseconds: 300),
+                                 profile: monitor)
         }
         let settings = PublisherSettings(topics: Topics(prefix: PublisherTests.prefix), site: "test", box: "box-1",
                                          version: "test", bedIDs: ["chair-1", "chair-2"], brokerAddress: "127.0.0.1:1883",
