@@ -129,7 +129,7 @@ with open(f"{work}/callgrind.out") as f:
 dhat = json.load(open(f"{work}/dhat.out"))
 frames = dhat["ftbl"]
 inside = [fnmatch.fnmatch(frame, "*" + pattern.strip("*") + "*") for frame in frames]
-blocks = sum(pp["tb"] for pp in dhat["pps"] if any(inside[i] for i in pp["fs"]))
+blocks = sum(pp["tbk"] for pp in dhat["pps"] if any(inside[i] for i in pp["fs"]))
 c_messages, c_size, c_values = counted("callgrind")
 d_messages, d_size, d_values = counted("dhat")
 print(f"beds {beds}; under callgrind {c_messages} messages holding {c_values / c_messages:.1f} values each, "
