@@ -6,12 +6,15 @@ import Vitals
 /// Gathers the records that sampling loops push into whole per-bed messages: a bed is ready
 /// once every one of its devices has finished a cycle since the bed was last published, or
 /// once its oldest pending sample has waited `patienceNanoseconds` (a device on a slow bus
-/// must not hold back the others). Pure logic: time comes in as arguments.
+/// must not hold back the others). A message holds at most one cycle of each device: a device
+/// that starts its next cycle before the bed went out sends the bed first (`bedToSendBefore`).
+/// Pure logic: time comes in as arguments.
 final class BedAssembler {
     struct Bed {
         var id: String
         var deviceIndices: [Int]
-        var pending: [Sample] = []
+        /// Values in arrival order, each naming its entry in the bed's description.
+        var pending: [VitalValue] = []
         var devicesDone: [Bool]
         var oldestPendingNanoseconds: Int64?
         var sequence: Int64 = 0
@@ -19,16 +22,44 @@ final class BedAssembler {
 
     private(set) var beds: [Bed]
     private let devices: [PlannedDevice]
+    /// Per device: the description entry of its first point (its points follow in profile order).
+    private let firstEntry: [Int]
     private let patienceNanoseconds: Int64
 
     init(bedIDs: [String], devices: [PlannedDevice], patienceNanoseconds: Int64) {
         self.devices = devices
         self.patienceNanoseconds = patienceNanoseconds
         beds = []
+        var firstEntry = [Int](repeating: 0, count: devices.count)
         for (bedIndex, id) in bedIDs.enumerated() {
             let indices = devices.filter { $0.bedIndex == bedIndex }.map { $0.index }
             beds.append(Bed(id: id, deviceIndices: indices, devicesDone: [Bool](repeating: false, count: indices.count)))
+            var entry = 0
+            for index in indices {
+                firstEntry[index] = entry
+                entry += devices[index].profile.points.count
+            }
         }
+        self.firstEntry = firstEntry
+    }
+
+    /// Each bed's description: its devices in configuration order, with their points in the
+    /// order the entries of `pending` count them.
+    func description(bed index: Int) -> BedDescription {
+        BedDescription(bedID: beds[index].id,
+                       devices: beds[index].deviceIndices.map { (devices[$0].config.id, devices[$0].profile.points) })
+    }
+
+    /// The bed that must be sent before `record` is taken: its device already finished a
+    /// cycle in the bed's pending message, and two cycles of one device in one message would
+    /// share one read time.
+    func bedToSendBefore(_ record: SampleRecord) -> Int? {
+        guard record.kind == .sample, Int(record.deviceIndex) < devices.count else { return nil }
+        let device = devices[Int(record.deviceIndex)]
+        let bed = beds[device.bedIndex]
+        guard !bed.pending.isEmpty, let slot = bed.deviceIndices.firstIndex(of: device.index),
+              bed.devicesDone[slot] else { return nil }
+        return device.bedIndex
     }
 
     /// Takes one record; returns a device state change for the caller to report, if any.
@@ -39,12 +70,10 @@ final class BedAssembler {
         switch record.kind {
         case .sample:
             guard Int(record.pointIndex) < device.profile.points.count else { return nil }
-            let point = device.profile.points[Int(record.pointIndex)]
             let value: Double? = record.quality == .commLoss ? nil : record.value
             beds[device.bedIndex].pending.append(
-                Sample(point: point, deviceID: device.config.id, value: value, quality: record.quality.quality,
-                       wallClockMilliseconds: record.wallClockMilliseconds,
-                       monotonicNanoseconds: record.monotonicNanoseconds))
+                VitalValue(entry: firstEntry[deviceIndex] + Int(record.pointIndex), value: value,
+                           quality: record.quality.quality, wallClockMilliseconds: record.wallClockMilliseconds))
             if beds[device.bedIndex].oldestPendingNanoseconds == nil {
                 beds[device.bedIndex].oldestPendingNanoseconds = now
             }
@@ -61,16 +90,17 @@ final class BedAssembler {
         return nil
     }
 
-    /// Beds whose message is complete (or has waited long enough), in bed order.
-    func readyBeds(now: Int64) -> [Int] {
-        var ready: [Int] = []
-        for (index, bed) in beds.enumerated() where !bed.pending.isEmpty {
-            let complete = bed.devicesDone.allSatisfy { $0 }
-            let waitedTooLong = bed.oldestPendingNanoseconds.map { now - $0 >= patienceNanoseconds } ?? false
-            if complete || waitedTooLong { ready.append(index) }
-        }
-        return ready
+    /// Whether the bed's message is complete (or has waited long enough).
+    func isReady(bed index: Int, now: Int64) -> Bool {
+        let bed = beds[index]
+        guard !bed.pending.isEmpty else { return false }
+        if bed.oldestPendingNanoseconds.map({ now - $0 >= patienceNanoseconds }) ?? false { return true }
+        for done in bed.devicesDone where !done { return false }
+        return true
     }
+
+    /// Beds whose message is complete (or has waited long enough), in bed order.
+    func readyBeds(now: Int64) -> [Int] { beds.indices.filter { isReady(bed: $0, now: now) } }
 
     /// Makes the bed's next message carry `sequence + 1`: sequence numbers continue across
     /// restarts, so a subscriber never mistakes a restart for a gap or a duplicate.
@@ -78,14 +108,15 @@ final class BedAssembler {
         beds[index].sequence = max(beds[index].sequence, sequence)
     }
 
-    /// Hands over a ready bed's samples with its next sequence number, and starts it afresh.
-    func takeMessage(bed index: Int) -> (sequence: Int64, samples: [Sample]) {
+    /// Lets `body` encode a ready bed's values under its next sequence number, then starts
+    /// the bed afresh, keeping the pending array's storage (no allocation per message).
+    func takeMessage<Result>(bed index: Int, _ body: (_ sequence: Int64, _ values: [VitalValue]) -> Result) -> Result {
         beds[index].sequence += 1
-        let samples = beds[index].pending
+        let result = body(beds[index].sequence, beds[index].pending)
         beds[index].pending.removeAll(keepingCapacity: true)
         beds[index].oldestPendingNanoseconds = nil
         for slot in beds[index].devicesDone.indices { beds[index].devicesDone[slot] = false }
-        return (beds[index].sequence, samples)
+        return result
     }
 }
 

@@ -33,12 +33,15 @@ final class MQTTInbox {
         wakeUp?.signal()
     }
 
+    /// The array the last `take` returned, emptied and swapped back in by the next: two
+    /// buffers take turns, so taking the events (PUBACKs above all) allocates nothing.
+    /// Publisher thread only.
+    private var taken: [MQTTEvent] = []
+
     /// Everything posted since the last call, oldest first.
     func take() -> [MQTTEvent] {
-        events.withLock { pending in
-            let taken = pending
-            pending.removeAll(keepingCapacity: true)
-            return taken
-        }
+        taken.removeAll(keepingCapacity: true)
+        events.withLock { swap(&$0, &taken) }
+        return taken
     }
 }

@@ -7,6 +7,8 @@ import StoreAndForward
 /// written while the broker is reachable go out at once ("live"); the rest (written during an
 /// outage, recovered after a restart, or in flight when a connection dropped) are replayed
 /// oldest first, marked `"replayed":true`, a window at a time, while live ones keep flowing.
+/// Bed descriptions go through the queue too (retained), so that a replayed vitals message
+/// arrives after the description it names.
 /// Runs on the publisher thread only.
 final class Outbox<Sink: MessageSink> {
     let queue: DiskQueue
@@ -49,6 +51,14 @@ final class Outbox<Sink: MessageSink> {
     /// Writes a message to the queue and sends it now if the broker is there.
     func send(topic: String, payload: String, streamSequence: Int64) {
         var bytes = Array(payload.utf8)
+        send(topic: topic, payload: &bytes, streamSequence: streamSequence)
+    }
+
+    /// The same for a payload in a buffer the caller reuses: the queue and the client copy
+    /// it, so nothing is allocated for it here. `bytes` is left as it was. Description
+    /// topics are published retained, live and replayed.
+    func send(topic: String, payload bytes: inout [UInt8], streamSequence: Int64) {
+        let retain = Topics.isDescription(topic)
         let sequence: UInt64
         do throws(QueueError) {
             let dropped = queue.droppedCount
@@ -61,17 +71,17 @@ final class Outbox<Sink: MessageSink> {
         } catch {
             reportWriteFailure(error)
             // Not on disk: the broker is its only chance.
-            if !brokerReady || (try? sink.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce, retain: false)) == nil { lost += 1 }
+            if !brokerReady || (try? sink.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce, retain: retain)) == nil { lost += 1 }
             return
         }
         let publishNow = brokerReady && sink.isConnected && tracker.inFlightCount < maximumInFlight
         tracker.recordAppended(sequence, publishNow: publishNow)
-        if publishNow { publish(sequence, topic: topic, bytes: &bytes, replay: false) }
+        if publishNow { publish(sequence, topic: topic, bytes: &bytes, replay: false, retain: retain) }
     }
 
-    private func publish(_ sequence: UInt64, topic: String, bytes: inout [UInt8], replay: Bool) {
+    private func publish(_ sequence: UInt64, topic: String, bytes: inout [UInt8], replay: Bool, retain: Bool) {
         do throws(MQTTError) {
-            let messageID = try sink.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce, retain: false)
+            let messageID = try sink.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce, retain: retain)
             tracker.published(sequence, messageID: messageID, replay: replay)
         } catch {
             tracker.publishRefused(sequence)
@@ -103,8 +113,11 @@ final class Outbox<Sink: MessageSink> {
                 tracker.forget(sequence)
                 continue
             }
-            var bytes = StatusMessages.markedReplayed(record.payload)
-            publish(sequence, topic: record.topic, bytes: &bytes, replay: true)
+            // A description is the same document whenever it is sent: it goes out as stored,
+            // retained, so it is in place again before the replayed vitals that name it.
+            let isDescription = Topics.isDescription(record.topic)
+            var bytes = isDescription ? record.payload : StatusMessages.markedReplayed(record.payload)
+            publish(sequence, topic: record.topic, bytes: &bytes, replay: true, retain: isDescription)
         }
     }
 

@@ -77,6 +77,9 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     /// Each bed's vitals and alarm event topics, built once rather than per message.
     private let vitalsTopics: [String]
     private let alarmEventTopics: [String]
+    private let descriptionTopics: [String]
+    /// Per bed: its description and the buffer its vitals messages are written into.
+    private var vitalsEncoders: [VitalsEncoder]
     private(set) var deviceStatus: [DeviceStatus]
     var commandsAccepted: UInt64 = 0
     var commandsRefused: UInt64 = 0
@@ -101,11 +104,20 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         let topics = settings.topics
         vitalsTopics = settings.bedIDs.map { topics.vitals(bed: $0) }
         alarmEventTopics = settings.bedIDs.map { topics.alarmEvents(bed: $0) }
-        assembler = BedAssembler(bedIDs: settings.bedIDs, devices: devices,
-                                 patienceNanoseconds: Int64(settings.bedPatienceMilliseconds) * 1_000_000)
+        let assembler = BedAssembler(bedIDs: settings.bedIDs, devices: devices,
+                                     patienceNanoseconds: Int64(settings.bedPatienceMilliseconds) * 1_000_000)
+        self.assembler = assembler
+        descriptionTopics = settings.bedIDs.map { topics.description(bed: $0) }
+        vitalsEncoders = settings.bedIDs.indices.map { VitalsEncoder(description: assembler.description(bed: $0)) }
         outbox = Outbox(queue: queue, sink: sink, clock: clock)
         for (index, topic) in vitalsTopics.enumerated() {
             if let last = outbox.lastStreamSequence(topic: topic) { assembler.continueSequence(bed: index, after: last) }
+        }
+        // Each run's descriptions go into the queue ahead of its vitals: messages replayed
+        // after a configuration change then arrive after the description they name.
+        for (index, topic) in descriptionTopics.enumerated() {
+            outbox.send(topic: topic, payload: vitalsEncoders[index].bedDescription.payload,
+                        streamSequence: (outbox.lastStreamSequence(topic: topic) ?? 0) + 1)
         }
     }
 
@@ -154,15 +166,22 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     private func drainSamples(now: Int64) {
         for ring in sampleRings {
             while let record = ring.pop() {
+                if let bed = assembler.bedToSendBefore(record) { sendVitals(bed: bed) }
                 if let change = assembler.consume(record, now: now) { report(change) }
             }
         }
-        for bed in assembler.readyBeds(now: now) {
-            let message = assembler.takeMessage(bed: bed)
-            let payload = encodeVitalsMessage(bedID: assembler.beds[bed].id, sequence: message.sequence,
-                                              wallClockMilliseconds: clock.wallMilliseconds(), samples: message.samples)
-            outbox.send(topic: vitalsTopics[bed], payload: payload, streamSequence: message.sequence)
+        for bed in assembler.beds.indices where assembler.isReady(bed: bed, now: now) { sendVitals(bed: bed) }
+    }
+
+    /// Encodes the bed's message into its encoder's buffer and hands that buffer to the
+    /// outbox: no String and no copy of the payload on the way to the queue and the client.
+    private func sendVitals(bed: Int) {
+        let wallClock = clock.wallMilliseconds()
+        let sequence = assembler.takeMessage(bed: bed) { sequence, values in
+            vitalsEncoders[bed].encode(sequence: sequence, wallClockMilliseconds: wallClock, values: values)
+            return sequence
         }
+        outbox.send(topic: vitalsTopics[bed], payload: &vitalsEncoders[bed].bytes, streamSequence: sequence)
     }
 
     /// Alarm events through the disk queue (never lost), retained states straight to the broker
@@ -235,6 +254,12 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     func publishRetainedState() {
         _ = try? sink.publish(topic: topics.status, payload: status(online: true, since: startedWallMilliseconds),
                               qos: .atLeastOnce, retain: true)
+        // Before any vitals of this connection: a subscriber must hold the description a
+        // message names before the message arrives.
+        for (index, topic) in descriptionTopics.enumerated() {
+            _ = try? sink.publish(topic: topic, payload: vitalsEncoders[index].bedDescription.payload, qos: .atLeastOnce,
+                                  retain: true)
+        }
         for index in devices.indices where deviceStatus[index].known { publishDeviceState(index) }
         alarms.republishAllStates()
         publishHealth(now: clock.monotonic())

@@ -10,6 +10,9 @@ public struct Topics: Sendable {
     public var status: String { "\(prefix)/status" }
     /// One message per bed per sampling cycle, QoS 1, through the disk queue.
     public func vitals(bed: String) -> String { "\(prefix)/beds/\(bed)/vitals" }
+    /// Retained description of a bed's vitals entries (device, unit, IEEE 11073 term), QoS 1,
+    /// on every connection and through the disk queue when it starts a run.
+    public func description(bed: String) -> String { "\(prefix)/beds/\(bed)\(Topics.descriptionSuffix)" }
     /// Alarm events (start, end, escalate, acknowledge, pause), QoS 1, through the disk queue.
     public func alarmEvents(bed: String) -> String { "\(prefix)/beds/\(bed)/\(Topics.alarmEventsLevels)" }
     /// Retained current alarm state of a bed.
@@ -24,7 +27,10 @@ public struct Topics: Sendable {
     public var responses: String { "\(prefix)/responses" }
 
     private static let alarmEventsLevels = "alarms/events"
+    private static let descriptionSuffix = "/description"
 
     /// Whether `topic`, as received through a wildcard subscription, is a bed's alarm events.
     public static func isAlarmEvents(_ topic: String) -> Bool { topic.hasSuffix("/" + alarmEventsLevels) }
+    /// Whether `topic` is a bed's description.
+    public static func isDescription(_ topic: String) -> Bool { topic.hasSuffix(descriptionSuffix) }
 }

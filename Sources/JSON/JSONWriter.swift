@@ -28,6 +28,8 @@ public struct JSONWriter {
     public mutating func null() { beforeValue(); text += "null" }
     /// A number already rendered as JSON (see `formatDecimal`).
     public mutating func rawNumber(_ literal: String) { beforeValue(); text += literal }
+    /// A value (object, array, ...) already written as JSON by another writer.
+    public mutating func rawValue(_ json: String) { beforeValue(); text += json }
 
     public mutating func member(_ name: String, _ value: String) { key(name); string(value) }
     public mutating func member(_ name: String, _ value: Int) { key(name); integer(value) }
@@ -91,20 +93,7 @@ public struct JSONWriter {
 /// going through Double's shortest-representation printing (which gives "38.50000001"-style
 /// noise for scaled register values).
 public func formatDecimal(_ value: Double, decimals: Int) -> String {
-    guard value.isFinite else { return "null" }
-    var factor: Double = 1
-    for _ in 0..<max(0, decimals) { factor *= 10 }
-    let scaled = (value * factor).rounded(.toNearestOrAwayFromZero)
-    guard abs(scaled) < 9.0e15 else { return "null" }
-    let integer = Int64(scaled)
-    let negative = integer < 0
-    let digits = String(negative ? -integer : integer)
-    var text = digits
-    if decimals > 0 {
-        var padded = digits
-        while padded.utf8.count <= decimals { padded = "0" + padded }
-        let cut = padded.index(padded.endIndex, offsetBy: -decimals)
-        text = String(padded[..<cut]) + "." + String(padded[cut...])
-    }
-    return negative && integer != 0 ? "-" + text : text
+    var bytes: [UInt8] = []
+    JSONBytes.appendDecimal(value, decimals: decimals, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
 }

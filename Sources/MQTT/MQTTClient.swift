@@ -318,8 +318,12 @@ public final class MQTTClient {
     @discardableResult
     public func publish(topic: String, bytes: inout [UInt8], qos: MQTTQoS, retain: Bool = false) throws(MQTTError) -> Int32 {
         var messageID: Int32 = 0
-        let result = bytes.withUnsafeMutableBytes { buffer in
-            mosquitto_publish(handle, &messageID, topic, Int32(buffer.count), buffer.baseAddress, qos.rawValue, retain)
+        // withCString reads a native string's own null-terminated storage; passing the String
+        // as the C argument directly made a copy of the topic for every message.
+        let result = topic.withCString { topicText in
+            bytes.withUnsafeMutableBytes { buffer in
+                mosquitto_publish(handle, &messageID, topicText, Int32(buffer.count), buffer.baseAddress, qos.rawValue, retain)
+            }
         }
         if result != Int32(MOSQ_ERR_SUCCESS.rawValue) { throw MQTTError("publish to \(topic)", code: result) }
         return messageID

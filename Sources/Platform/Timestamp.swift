@@ -1,6 +1,15 @@
 /// Formats milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds,
 /// e.g. "2026-11-24T08:40:01.002Z". Pure arithmetic (civil-from-days), no libc time zone.
 public func formatUTCTimestamp(millisecondsSinceEpoch ms: Int64) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(24)
+    appendUTCTimestamp(millisecondsSinceEpoch: ms, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// The same text as `formatUTCTimestamp`, appended to `bytes`: no String in between, so a
+/// caller that reuses its buffer formats a timestamp without allocating.
+public func appendUTCTimestamp(millisecondsSinceEpoch ms: Int64, to bytes: inout [UInt8]) {
     let millis = Int(((ms % 1000) + 1000) % 1000)
     let totalSeconds = (ms - Int64(millis)) / 1000
     var days = Int(totalSeconds / 86_400)
@@ -18,13 +27,38 @@ public func formatUTCTimestamp(millisecondsSinceEpoch ms: Int64) -> String {
     let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
     let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
 
-    return "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))T"
-        + "\(padded(secondsOfDay / 3600, 2)):\(padded(secondsOfDay / 60 % 60, 2)):\(padded(secondsOfDay % 60, 2))"
-        + ".\(padded(millis, 3))Z"
+    appendPadded(year, 4, to: &bytes)
+    bytes.append(UInt8(ascii: "-"))
+    appendPadded(month, 2, to: &bytes)
+    bytes.append(UInt8(ascii: "-"))
+    appendPadded(day, 2, to: &bytes)
+    bytes.append(UInt8(ascii: "T"))
+    appendPadded(secondsOfDay / 3600, 2, to: &bytes)
+    bytes.append(UInt8(ascii: ":"))
+    appendPadded(secondsOfDay / 60 % 60, 2, to: &bytes)
+    bytes.append(UInt8(ascii: ":"))
+    appendPadded(secondsOfDay % 60, 2, to: &bytes)
+    bytes.append(UInt8(ascii: "."))
+    appendPadded(millis, 3, to: &bytes)
+    bytes.append(UInt8(ascii: "Z"))
 }
 
-func padded(_ value: Int, _ width: Int) -> String {
-    var text = String(value)
-    while text.utf8.count < width { text = "0" + text }
-    return text
+/// Decimal digits of `value`, zero-padded to `width` (a year before 1000 or after 9999 keeps
+/// its sign and all its digits, as the String version did).
+private func appendPadded(_ value: Int, _ width: Int, to bytes: inout [UInt8]) {
+    if value < 0 || value >= 10_000 {
+        var text = String(value)
+        while text.utf8.count < width { text = "0" + text }
+        bytes.append(contentsOf: text.utf8)
+        return
+    }
+    var divisor = 1
+    for _ in 1..<width { divisor *= 10 }
+    while divisor > 1 && value >= divisor * 10 { divisor *= 10 }
+    var remaining = value
+    while divisor > 0 {
+        bytes.append(UInt8(ascii: "0") + UInt8(remaining / divisor))
+        remaining %= divisor
+        divisor /= 10
+    }
 }

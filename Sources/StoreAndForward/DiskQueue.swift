@@ -54,6 +54,10 @@ public final class DiskQueue {
     private var syncSchedule: IntervalSchedule
     private var checkpointSchedule: IntervalSchedule
     private var closed = false
+    /// The record being appended, its storage kept from one append to the next.
+    private var recordBuffer: [UInt8] = []
+    /// The path of the segment being appended to, built once per segment rather than per record.
+    private var appendPath: (firstSequence: UInt64, path: String) = (0, "")
 
     public init(settings: QueueSettings) throws(QueueError) {
         self.settings = settings
@@ -111,16 +115,16 @@ public final class DiskQueue {
     public func append(topic: String, payload: [UInt8], streamSequence: Int64) throws(QueueError) -> UInt64 {
         if closed { throw QueueError("append to queue", directory, errno: .badFileDescriptor, detail: "the queue was closed") }
         let sequence = nextSequence
-        guard let record = RecordFormat.encode(queueSequence: sequence, streamSequence: streamSequence,
-                                               topic: Array(topic.utf8), payload: payload),
-              record.count <= settings.maximumBytes else {
+        guard RecordFormat.encode(queueSequence: sequence, streamSequence: streamSequence, topic: topic.utf8,
+                                  payload: payload, into: &recordBuffer),
+              recordBuffer.count <= settings.maximumBytes else {
             throw QueueError("append to queue", directory, errno: .messageTooLong,
                              detail: "the message for \(topic) (\(payload.count) bytes) is larger than the queue allows")
         }
         do throws(QueueError) {
-            try makeRoom(for: record.count)
-            try prepareSegment(for: record.count, firstSequence: sequence)
-            try write(record, sequence: sequence)
+            try makeRoom(for: recordBuffer.count)
+            try prepareSegment(for: recordBuffer.count, firstSequence: sequence)
+            try write(recordBuffer, sequence: sequence)
         } catch {
             writeFailures += 1
             throw error
@@ -170,7 +174,10 @@ public final class DiskQueue {
         guard let newest = index.segments.last, activeFD >= 0 else { // prepareSegment made one
             throw QueueError("write queue segment", directory, errno: .badFileDescriptor, detail: "no segment is open for appending")
         }
-        let path = segmentPath(newest.firstSequence)
+        if appendPath.firstSequence != newest.firstSequence || appendPath.path.isEmpty {
+            appendPath = (newest.firstSequence, segmentPath(newest.firstSequence))
+        }
+        let path = appendPath.path
         let offset = newest.fileBytes
         do throws(QueueError) {
             try QueueFiles.writeBytes(activeFD, record, offset: offset, path: path, operation: "write queue segment")

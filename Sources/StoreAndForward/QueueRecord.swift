@@ -48,8 +48,19 @@ public enum RecordFormat {
     /// The record's bytes, or nil when the topic or payload is too long for the format.
     public static func encode(queueSequence: UInt64, streamSequence: Int64, topic: [UInt8],
                               payload: [UInt8]) -> [UInt8]? {
-        guard let total = encodedSize(topicBytes: topic.count, payloadBytes: payload.count) else { return nil }
         var bytes: [UInt8] = []
+        guard encode(queueSequence: queueSequence, streamSequence: streamSequence, topic: topic,
+                     payload: payload, into: &bytes) else { return nil }
+        return bytes
+    }
+
+    /// Replaces `bytes` with the record, keeping its storage: appending through one reused
+    /// buffer allocates nothing per record. false (and `bytes` unspecified) when the topic or
+    /// payload is too long for the format.
+    public static func encode<Topic: Collection<UInt8>>(queueSequence: UInt64, streamSequence: Int64, topic: Topic,
+                                                        payload: [UInt8], into bytes: inout [UInt8]) -> Bool {
+        guard let total = encodedSize(topicBytes: topic.count, payloadBytes: payload.count) else { return false }
+        bytes.removeAll(keepingCapacity: true)
         bytes.reserveCapacity(total)
         bytes.append(contentsOf: magic)
         bytes.appendLittleEndian(UInt32(total))
@@ -61,7 +72,7 @@ public enum RecordFormat {
         bytes.append(contentsOf: topic)
         bytes.append(contentsOf: payload)
         bytes.storeLittleEndian(CRC32.checksum(bytes, from: checksummedFrom, to: total), at: 8)
-        return bytes
+        return true
     }
 
     public static func encode(_ record: QueueRecord) -> [UInt8]? {

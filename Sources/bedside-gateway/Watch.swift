@@ -35,10 +35,12 @@ extension BedsideGateway {
             return 1
         }
         let received = MessageCounter()
-        let patterns = [topics.vitals(bed: bed), topics.alarmEvents(bed: bed)]
+        // Descriptions first: they are retained, and the vitals lines need their units.
+        let patterns = [topics.description(bed: bed), topics.vitals(bed: bed), topics.alarmEvents(bed: bed)]
+        let descriptions = DescriptionBook()
         client.onConnect = { result in
             if !result.accepted { log(.warning, "broker refused the connection: \(result.description)"); return }
-            // Vitals, and the same beds' alarm events as they come.
+            // Descriptions, vitals, and the same beds' alarm events as they come.
             for pattern in patterns {
                 do throws(MQTTError) { try client.subscribe(pattern, qos: .atLeastOnce) } catch { log(.error, error.description) }
             }
@@ -49,8 +51,16 @@ extension BedsideGateway {
                 return
             }
             do throws(VitalsMessageError) {
-                let vitals = try decodeVitalsMessage(message.payload)
-                printLine(formatVitalsLine(vitals))
+                if Topics.isDescription(message.topic) {
+                    descriptions.add(try decodeBedDescription(message.payload))
+                    return
+                }
+                switch try descriptions.interpret(message.payload) {
+                case .interpreted(let vitals):
+                    printLine(formatVitalsLine(vitals))
+                case .unknownDescription(let bed, let revision):
+                    printLine("\(bed): waiting for description \(revision) (its values are not shown without their units)")
+                }
             } catch {
                 printLine("\(message.topic): \(error.description)")
             }

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
+import MQTT
 import RegisterMaps
+import Vitals
 
 /// Acquisition as a user runs it: Debian's mosquitto, the simulator (host build) serving
 /// devices over Modbus RTU on a socat pty pair or over Modbus TCP, and the agent as its own
@@ -54,7 +56,7 @@ struct AcquisitionEndToEndTests {
         let agentLog = rig.agentOutput
         #expect(status == 0, "agent exit status \(status); output:\n\(agentLog)")
 
-        let messages = try arrived.map { try Self.decode($0.payload) }
+        let messages = try arrived.map { try rig.decode($0.payload) }
         try #require(!messages.isEmpty, "no vitals arrived; agent output:\n\(agentLog)\nsimulator:\n\(rig.simulatorOutput)")
         let byBed = Dictionary(grouping: messages, by: \.bed)
         #expect(Set(byBed.keys) == ["chair-1", "chair-2"], "agent output:\n\(agentLog)\nsimulator:\n\(rig.simulatorOutput)")
@@ -155,7 +157,7 @@ struct AcquisitionEndToEndTests {
         let arrived = subscriber.wait(timeout: 150) { messages in
             if rig.agentHasExited { return true }
             let qualities = messages.filter { $0.topic.hasSuffix("/chair-1/vitals") }
-                .compactMap { try? Self.decode($0.payload) }.sorted { $0.sequence < $1.sequence }
+                .compactMap { try? rig.decode($0.payload) }.sorted { $0.sequence < $1.sequence }
                 .map { $0.vitals.first?.quality ?? "" }
             guard let lost = qualities.firstIndex(of: "comm-loss") else { return false }
             return qualities[lost...].filter { $0 == "ok" }.count >= 4
@@ -164,7 +166,7 @@ struct AcquisitionEndToEndTests {
         let agentLog = rig.agentOutput
         #expect(status == 0, "agent exit status \(status); output:\n\(agentLog)")
 
-        let messages = try arrived.map { try Self.decode($0.payload) }
+        let messages = try arrived.map { try rig.decode($0.payload) }
         try #require(!messages.isEmpty, "no vitals arrived; agent output:\n\(agentLog)\nsimulator:\n\(rig.simulatorOutput)")
         let first = messages.filter { $0.bed == "chair-1" }.sorted { $0.sequence < $1.sequence }
         let second = messages.filter { $0.bed == "chair-2" }.sorted { $0.sequence < $1.sequence }
@@ -277,7 +279,7 @@ struct AcquisitionEndToEndTests {
         let subscriber = try rig.startAgent(config: config)
         let arrived = subscriber.wait(timeout: 120) { messages in
             if rig.agentHasExited { return true }
-            let decoded = messages.compactMap { try? Self.decode($0.payload) }
+            let decoded = messages.compactMap { try? rig.decode($0.payload) }
             return decoded.filter { $0.vital("spo2")?.quality == "sensor-off" }.count >= 4
                 && decoded.contains { $0.vital("spo2")?.quality == "ok" }
         }
@@ -285,7 +287,7 @@ struct AcquisitionEndToEndTests {
         let agentLog = rig.agentOutput
         #expect(status == 0, "agent exit status \(status); output:\n\(agentLog)")
 
-        let messages = try arrived.map { try Self.decode($0.payload) }.sorted { $0.sequence < $1.sequence }
+        let messages = try arrived.map { try rig.decode($0.payload) }.sorted { $0.sequence < $1.sequence }
         try #require(!messages.isEmpty, "no vitals arrived; agent output:\n\(agentLog)\nsimulator:\n\(rig.simulatorOutput)")
         let served = try rig.servedLines()
         let probeOffAt = try #require(served.first { Int($0.values["sensor_status"] ?? 0) & 1 == 1 }?.timeMilliseconds,
@@ -413,7 +415,7 @@ struct AcquisitionEndToEndTests {
         let status = rig.stopAll()
         let agentLog = rig.agentOutput
         #expect(status == 0, "agent exit status \(status); output:\n\(agentLog)")
-        let messages = try arrived.map { try Self.decode($0.payload) }
+        let messages = try arrived.map { try rig.decode($0.payload) }
         try #require(!messages.isEmpty, "no vitals arrived; agent output:\n\(agentLog)\nsimulator:\n\(rig.simulatorOutput)")
         #expect(messages.count >= 4, "\(messages.count) messages; agent output:\n\(agentLog)\nsimulator:\n\(rig.simulatorOutput)")
         for message in messages {
@@ -443,6 +445,7 @@ struct AcquisitionEndToEndTests {
         private(set) var simulator: ChildProcess?
         private(set) var agent: ChildProcess?
         private var subscriber: RecordingSubscriber?
+        private var descriptions: RecordingSubscriber?
         private var agentStatus: Int32?
 
         init(_ label: String) throws {
@@ -491,12 +494,18 @@ struct AcquisitionEndToEndTests {
             return path
         }
 
-        /// Subscribes to every bed's vitals, then starts the agent as a user runs it.
+        /// Subscribes to every bed's vitals and description, then starts the agent as a user runs it.
         func startAgent(config: String) throws -> RecordingSubscriber {
+            descriptions = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/description")
             let subscriber = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/vitals")
             self.subscriber = subscriber
             agent = try ChildProcess(name: "agent", command: agentCommand() + ["run", "--config", config], directory: directory)
             return subscriber
+        }
+
+        /// A vitals message read with the descriptions the agent published.
+        func decode(_ payload: [UInt8]) throws -> Message {
+            try AcquisitionEndToEndTests.decode(payload, descriptions: descriptions?.messages ?? [])
         }
 
         var agentOutput: String { agent?.output ?? "" }
@@ -546,8 +555,8 @@ struct AcquisitionEndToEndTests {
         }
     }
 
-    /// A published vitals message with each sample's own time and device (what the project's
-    /// `decodeVitalsMessage` leaves out).
+    /// A published vitals message with each value's device, unit (from the bed's description)
+    /// and read time (its device's, from `reads`).
     struct Message {
         struct Vital {
             var name: String
@@ -570,19 +579,24 @@ struct AcquisitionEndToEndTests {
         }
     }
 
-    static func decode(_ payload: [UInt8]) throws -> Message {
+    static func decode(_ payload: [UInt8], descriptions: [MQTTClient.Message]) throws -> Message {
         let text = String(decoding: payload, as: UTF8.self)
         guard let object = try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
               let bed = object["bed"] as? String, let sequence = object["seq"] as? NSNumber,
-              let time = (object["time"] as? String).flatMap(parseTime),
+              let time = (object["time"] as? String).flatMap(parseTime), let revision = object["description"] as? String,
+              let reads = object["reads"] as? [String: String],
               let entries = object["vitals"] as? [[String: Any]] else {
             throw TestFailure("not a vitals message: \(text)")
+        }
+        let described = try descriptions.map { try decodeBedDescription($0.payload) }
+        guard let description = described.first(where: { $0.bedID == bed && $0.revision == revision }) else {
+            throw TestFailure("no description \(revision) of bed \(bed) arrived before \(text)")
         }
         var vitals: [Message.Vital] = []
         for entry in entries {
             guard let name = entry["name"] as? String, let quality = entry["quality"] as? String,
-                  let device = entry["device"] as? String, let unit = entry["unit"] as? String,
-                  let sampled = (entry["time"] as? String).flatMap(parseTime), entry.keys.contains("value") else {
+                  let point = description.point(named: name),
+                  let sampled = reads[point.device].flatMap(parseTime), entry.keys.contains("value") else {
                 throw TestFailure("incomplete vital \(entry) in \(text)")
             }
             let value: Double?
@@ -593,7 +607,7 @@ struct AcquisitionEndToEndTests {
             } else {
                 throw TestFailure("vital \(name) has a value that is neither a number nor null in \(text)")
             }
-            vitals.append(Message.Vital(name: name, value: value, unit: unit, quality: quality, device: device,
+            vitals.append(Message.Vital(name: name, value: value, unit: point.unit, quality: quality, device: point.device,
                                         timeMilliseconds: sampled))
         }
         return Message(bed: bed, sequence: sequence.int64Value, timeMilliseconds: time, vitals: vitals)

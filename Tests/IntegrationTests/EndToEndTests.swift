@@ -65,6 +65,7 @@ struct EndToEndTests {
                     response_timeout_ms: 200
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
 
+        let descriptions = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/description")
         let subscriber = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/vitals")
         let agent = try ChildProcess(name: "agent", command: agentCommand() + ["run", "--config", configPath],
                                      directory: directory)
@@ -76,7 +77,7 @@ struct EndToEndTests {
         let agentStatus = agent.stop()
         #expect(agentStatus == 0, "agent exit status \(agentStatus); output:\n\(agent.output)")
 
-        let decoded = try messages.map { try decodeVitalsMessage($0.payload) }
+        let decoded = try interpretVitals(messages, descriptions: descriptions.messages)
         let byBed = Dictionary(grouping: decoded, by: \.bedID)
         #expect(Set(byBed.keys) == ["chair-1", "chair-2", "chair-3"], "agent output:\n\(agent.output)")
 
@@ -176,6 +177,7 @@ struct EndToEndTests {
                 devices:
                   - { id: monitor-2, profile: patient-monitor, tcp: { host: 127.0.0.1, port: \(firstPort + 1) } }
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let descriptions = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/description")
         let subscriber = try RecordingSubscriber(port: broker.port, topic: "bedside/test/box-1/beds/+/vitals")
         // Root without CAP_SYS_NICE and CAP_IPC_LOCK: what a unit without those capabilities gets.
         let agent = try ChildProcess(name: "agent",
@@ -185,7 +187,7 @@ struct EndToEndTests {
         let messages = subscriber.wait(timeout: 60) { $0.count >= 6 }
         #expect(agent.stop() == 0)
         #expect(messages.count >= 6, "agent output:\n\(agent.output)")
-        let decoded = try messages.map { try decodeVitalsMessage($0.payload) }
+        let decoded = try interpretVitals(messages, descriptions: descriptions.messages)
         #expect(decoded.allSatisfy { message in message.values.allSatisfy { $0.quality == "ok" } })
         let lines = agent.output.split(separator: "\n")
         // Two buses, one warning: the clinician's IT person reads it once, not once per device.

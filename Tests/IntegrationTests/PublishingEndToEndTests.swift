@@ -319,17 +319,18 @@ struct PublishingEndToEndTests {
 
     // MARK: Helpers
 
-    static func decoded(_ messages: [MQTTClientMessage]) -> [ReceivedVitals] {
-        messages.compactMap { try? decodeVitalsMessage($0.payload) }
+    /// What delivery is about (bed, seq, replayed, time): no description needed.
+    static func decoded(_ messages: [MQTTClientMessage]) -> [VitalsHeader] {
+        messages.compactMap { try? decodeVitalsHeader($0.payload) }
     }
 
-    static func perBed(_ messages: [MQTTClientMessage]) -> [String: [ReceivedVitals]] {
+    static func perBed(_ messages: [MQTTClientMessage]) -> [String: [VitalsHeader]] {
         Dictionary(grouping: decoded(messages), by: \.bedID)
     }
 
-    static func distinctSequences(_ messages: [ReceivedVitals]) -> Int { Set(messages.map(\.sequence)).count }
+    static func distinctSequences(_ messages: [VitalsHeader]) -> Int { Set(messages.map(\.sequence)).count }
 
-    static func isContiguousFromOne(_ messages: [ReceivedVitals]) -> Bool {
+    static func isContiguousFromOne(_ messages: [VitalsHeader]) -> Bool {
         let sequences = Set(messages.map(\.sequence))
         guard let highest = sequences.max() else { return false }
         return sequences.count == Int(highest) && sequences.min() == 1

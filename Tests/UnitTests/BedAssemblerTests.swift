@@ -1,6 +1,7 @@
 import Acquisition
 import RegisterMaps
 import Testing
+import Vitals
 @testable import Gateway
 
 /// How records from several sampling loops become one message per bed per cycle.
@@ -28,6 +29,10 @@ struct BedAssemblerTests {
 
     func end(_ device: Int) -> SampleRecord { SampleRecord(kind: .endOfDeviceCycle, deviceIndex: device, cycle: 1) }
 
+    func take(_ beds: BedAssembler, bed: Int) -> (sequence: Int64, values: [VitalValue]) {
+        beds.takeMessage(bed: bed) { ($0, $1) }
+    }
+
     @Test func aBedIsReadyOnlyWhenEveryOneOfItsDevicesFinishedItsCycle() {
         let beds = assembler()
         _ = beds.consume(sample(0, 0, 97), now: 0)
@@ -36,10 +41,11 @@ struct BedAssemblerTests {
         _ = beds.consume(sample(1, 0, 12.5), now: 2)
         _ = beds.consume(end(1), now: 2)
         #expect(beds.readyBeds(now: 3) == [0])
-        let message = beds.takeMessage(bed: 0)
+        let message = take(beds, bed: 0)
         #expect(message.sequence == 1)
-        #expect(message.samples.map { $0.point.name } == ["spo2", "rate"])
-        #expect(message.samples.map { $0.deviceID } == ["device-0", "device-1"])
+        let description = beds.description(bed: 0)
+        #expect(message.values.map { description.entries[$0.entry].name } == ["spo2", "rate"])
+        #expect(message.values.map { description.entries[$0.entry].device } == ["device-0", "device-1"])
         #expect(beds.readyBeds(now: 4).isEmpty)
     }
 
@@ -59,8 +65,8 @@ struct BedAssemblerTests {
                 _ = beds.consume(end(deviceIndex), now: 0)
             }
             #expect(beds.readyBeds(now: 0) == [0, 1])
-            #expect(beds.takeMessage(bed: 0).sequence == Int64(round))
-            #expect(beds.takeMessage(bed: 1).sequence == Int64(round))
+            #expect(take(beds, bed: 0).sequence == Int64(round))
+            #expect(take(beds, bed: 1).sequence == Int64(round))
         }
     }
 
@@ -74,10 +80,32 @@ struct BedAssemblerTests {
         #expect(silent?.exceptionCode == 2)
         #expect(silent?.device.config.id == "device-2")
         _ = beds.consume(end(2), now: 0)
-        let message = beds.takeMessage(bed: 1)
-        #expect(message.samples.count == 1)
-        #expect(message.samples[0].value == nil)
-        #expect(message.samples[0].quality == .commLoss)
+        let message = take(beds, bed: 1)
+        #expect(message.values.count == 1)
+        #expect(message.values[0].value == nil)
+        #expect(message.values[0].quality == .commLoss)
+    }
+
+    /// One read time per device in a message holds only if a message has one cycle per device.
+    @Test func aDeviceStartingItsNextCycleSendsItsBedFirst() {
+        let beds = assembler()
+        _ = beds.consume(sample(0, 0, 97), now: 0)
+        #expect(beds.bedToSendBefore(sample(0, 1, 70)) == nil, "the same cycle goes on")
+        _ = beds.consume(end(0), now: 0)
+        #expect(beds.bedToSendBefore(sample(1, 0, 12.5)) == nil, "the pump's first cycle belongs to the same message")
+        #expect(beds.bedToSendBefore(sample(0, 0, 98)) == 0, "the monitor's next cycle must not join its previous one")
+        #expect(beds.bedToSendBefore(sample(2, 0, 95)) == nil, "another bed")
+        _ = take(beds, bed: 0)
+        #expect(beds.bedToSendBefore(sample(0, 0, 98)) == nil)
+    }
+
+    @Test func theDescriptionQualifiesAPointNameTwoDevicesOfTheBedShare() {
+        let beds = BedAssembler(bedIDs: ["chair-1"],
+                                devices: [device(0, bed: 0, profile: monitor), device(1, bed: 0, profile: monitor)],
+                                patienceNanoseconds: 1)
+        let names = beds.description(bed: 0).entries.map(\.name)
+        #expect(names.contains("device-0.spo2") && names.contains("device-1.spo2") && !names.contains("spo2"))
+        #expect(Set(names).count == names.count)
     }
 
     @Test func recordsNamingUnknownDevicesOrPointsAreIgnored() {

@@ -19,6 +19,7 @@ struct CommandTopicContractTests {
     static let expectedAddresses: [String: String] = [
         "status": topics.status,
         "vitals": topics.vitals(bed: "chair_3"),
+        "description": topics.description(bed: "chair_3"),
         "alarmEvents": topics.alarmEvents(bed: "chair_3"),
         "alarmState": topics.alarmState(bed: "chair_3"),
         "deviceState": topics.deviceState(device: "pump-2"),
@@ -27,7 +28,8 @@ struct CommandTopicContractTests {
         "responses": topics.responses,
     ]
     /// Topics member for each channel, to notice a topic added to Topics.swift only.
-    static let topicsMembers = ["status": "status", "vitals": "vitals", "alarmEvents": "alarmEvents",
+    static let topicsMembers = ["status": "status", "vitals": "vitals", "description": "description",
+                                "alarmEvents": "alarmEvents",
                                 "alarmState": "alarmState", "deviceState": "deviceState", "health": "health",
                                 "commands": "commands", "responses": "responses"]
 
@@ -75,6 +77,7 @@ struct CommandTopicContractTests {
         let expected: [String: (action: String, channel: String, qos: String, retain: String)] = [
             "sendStatus": ("send", "status", "1", "true"),
             "sendVitals": ("send", "vitals", "1", "false"),
+            "sendDescription": ("send", "description", "1", "true"),
             "sendAlarmEvent": ("send", "alarmEvents", "1", "false"),
             "sendAlarmState": ("send", "alarmState", "1", "true"),
             "sendDeviceState": ("send", "deviceState", "1", "true"),
@@ -112,18 +115,18 @@ struct CommandTopicContractTests {
         }
     }
 
-    @Test func vitalsSchemaNamesWhatTheEncoderWrites() throws {
+    @Test func vitalsAndDescriptionSchemasNameWhatTheEncodersWrite() throws {
         let document = try ContractDocument.load()
-        let monitor = BuiltinProfiles.patientMonitor
-        let pump = BuiltinProfiles.infusionPump
-        let samples = [
-            Sample(point: try #require(monitor.point(named: "spo2")), deviceID: "monitor-1", value: 97, quality: .ok,
-                   wallClockMilliseconds: 1_795_509_601_001, monotonicNanoseconds: 0),
-            Sample(point: try #require(pump.point(named: "rate")), deviceID: "pump-1", value: nil, quality: .commLoss,
-                   wallClockMilliseconds: 1_795_509_601_001, monotonicNanoseconds: 0),
-        ]
-        let text = encodeVitalsMessage(bedID: "chair-1", sequence: 42, wallClockMilliseconds: 1_795_509_601_002, samples: samples)
-        let message = try JSONParser.parse(text)
+        let description = BedDescription(bedID: "chair-1", devices: [("monitor-1", BuiltinProfiles.patientMonitor.points),
+                                                                     ("pump-1", BuiltinProfiles.infusionPump.points)])
+        var encoder = VitalsEncoder(description: description)
+        let spo2 = try #require(description.entries.firstIndex { $0.name == "spo2" })
+        let rate = try #require(description.entries.firstIndex { $0.name == "rate" })
+        encoder.encode(sequence: 42, wallClockMilliseconds: 1_795_509_601_002, values: [
+            VitalValue(entry: spo2, value: 97, quality: .ok, wallClockMilliseconds: 1_795_509_601_001),
+            VitalValue(entry: rate, value: nil, quality: .commLoss, wallClockMilliseconds: 1_795_509_601_001),
+        ])
+        let message = try JSONParser.parse(encoder.bytes)
         let schema = try #require(document.resolve("#/components/schemas/vitals"))
         try Self.expectMembers(of: message, match: schema, in: document, context: "vitals")
         guard case .array(let vitals)? = message["vitals"] else { Issue.record("no vitals array"); return }
@@ -131,6 +134,14 @@ struct CommandTopicContractTests {
         for vital in vitals { try Self.expectMembers(of: vital, match: itemSchema, in: document, context: "vital") }
         let qualities = itemSchema["properties"]?["quality"]?["enum"]?.items.compactMap(\.text) ?? []
         #expect(Set(qualities) == Set(["ok", "stale", "out-of-range", "comm-loss", "sensor-off"]))
+
+        let published = try JSONParser.parse(Array(description.payload.utf8))
+        let descriptionSchema = try #require(document.resolve("#/components/schemas/description"))
+        try Self.expectMembers(of: published, match: descriptionSchema, in: document, context: "description")
+        guard case .array(let points)? = published["points"] else { Issue.record("no points array"); return }
+        #expect(points.count == description.entries.count)
+        let pointSchema = try #require(document.resolve("#/components/schemas/describedPoint"))
+        for point in points { try Self.expectMembers(of: point, match: pointSchema, in: document, context: "describedPoint") }
     }
 
     @Test func commandAndResponseSchemasMatchTheCommandsModule() throws {

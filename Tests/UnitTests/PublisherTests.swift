@@ -33,6 +33,65 @@ struct PublisherTests {
         #expect(world.sink.vitals(bed: "chair-1").allSatisfy { $0.qos == .atLeastOnce && !$0.retain })
     }
 
+    @Test func theDescriptionGoesOutRetainedBeforeAnyVitalsAndEveryMessageNamesItsRevision() throws {
+        let world = try PublisherWorld("description")
+        defer { world.remove() }
+        world.connect()
+        world.completeCycle(device: 0, value: 95)
+        world.step()
+        let topics = world.sink.published.map(\.topic)
+        let firstDescription = try #require(topics.firstIndex(of: "\(Self.prefix)/beds/chair-1/description"))
+        let firstVitals = try #require(topics.firstIndex(of: "\(Self.prefix)/beds/chair-1/vitals"))
+        #expect(firstDescription < firstVitals)
+        let descriptions = world.sink.descriptions(bed: "chair-1")
+        #expect(descriptions.allSatisfy { $0.retain && $0.qos == .atLeastOnce })
+        let revision = try #require(descriptions.first?.json["revision"] as? String)
+        let vitals = try #require(world.sink.vitals(bed: "chair-1").first)
+        #expect(vitals.json["description"] as? String == revision)
+        let entries = try #require(vitals.json["vitals"] as? [[String: Any]])
+        #expect(entries.first.map { Set($0.keys) } == ["name", "value", "quality"])
+        let points = try #require(descriptions.first?.json["points"] as? [[String: Any]])
+        let spo2 = try #require(points.first { $0["name"] as? String == "spo2" })
+        #expect(spo2["unit"] as? String == "%" && spo2["device"] as? String == "monitor-1" && spo2["mdc_code"] as? Int == 150456)
+    }
+
+    /// An outage across a configuration change: the replayed messages name the old revision,
+    /// and the old description is replayed before them, the new one after them.
+    @Test func replayedVitalsArriveAfterTheDescriptionTheyNameAcrossAConfigurationChange() throws {
+        let before = try PublisherWorld("config-change-before")
+        for value in 90...91 {
+            before.completeCycle(device: 0, value: Double(value))
+            before.step()
+        }
+        before.publisher.shutDown()
+        let after = try PublisherWorld("config-change-after", directory: before.directory,
+                                       firstBedProfile: BuiltinProfiles.infusionPump)
+        defer { after.remove() }
+        after.sink.connected = true
+        after.publisher.inbox.post(.connected(MQTTConnectResult(code: 0, protocolVersion: .v5, sessionPresent: true)))
+        after.step()
+        after.completeCycle(device: 0, value: 12.5)
+        after.step()
+
+        var held: Set<String> = []
+        var retained: String?
+        var named: [String] = []
+        for message in after.sink.published {
+            if message.topic == "\(Self.prefix)/beds/chair-1/description" {
+                let revision = try #require(message.json["revision"] as? String)
+                held.insert(revision)
+                retained = revision
+            } else if message.topic == "\(Self.prefix)/beds/chair-1/vitals" {
+                let revision = try #require(message.json["description"] as? String)
+                #expect(held.contains(revision), "vitals #\(message.sequence) names \(revision) before it was published")
+                named.append(revision)
+            }
+        }
+        #expect(after.sink.vitals(bed: "chair-1").map(\.sequence) == [1, 2, 3])
+        #expect(Set(named).count == 2, "two runs, two revisions: \(named)")
+        #expect(retained == named.last, "the retained description is the current one")
+    }
+
     @Test func aPubackDeletesTheMessageFromTheQueue() throws {
         let world = try PublisherWorld("puback")
         defer { world.remove() }
@@ -41,7 +100,7 @@ struct PublisherTests {
         world.publisher.inbox.post(.acknowledged(messageID: sent.messageID, reasonCode: 0))
         world.step()
         #expect(world.publisher.figures.pendingMessages == 0)
-        #expect(world.publisher.figures.acknowledged == 1)
+        #expect(world.publisher.figures.acknowledged == 1 + UInt64(world.descriptionRecords))
         #expect(world.publisher.figures.refusedByBroker == 0)
     }
 
@@ -84,7 +143,7 @@ struct PublisherTests {
             world.completeCycle(device: 0, value: Double(value))
             world.step()
         }
-        #expect(world.publisher.figures.pendingMessages == 3)
+        #expect(world.publisher.figures.pendingMessages == 3 + world.descriptionRecords)
         // The broker accepted the connection, but the client lost it again before the replay.
         world.publisher.inbox.post(.connected(MQTTConnectResult(code: 0, protocolVersion: .v5, sessionPresent: true)))
         world.step()
@@ -220,6 +279,10 @@ final class RecordingSink: MessageSink {
     func vitals(bed: String) -> [Message] {
         published.filter { $0.topic == "\(PublisherTests.prefix)/beds/\(bed)/vitals" }
     }
+
+    func descriptions(bed: String) -> [Message] {
+        published.filter { $0.topic == "\(PublisherTests.prefix)/beds/\(bed)/description" }
+    }
 }
 
 /// The alarm system as the publisher sees it, with nothing to say.
@@ -258,16 +321,22 @@ final class PublisherWorld {
     let ring = SPSCRing(capacity: 256, filler: SampleRecord.empty)
     let publisher: Publisher<RecordingSink, QuietAlarms>
 
-    init(_ label: String, healthPublishIntervalSeconds: Int = 0) throws {
-        directory = NSTemporaryDirectory() + "publisher-\(label)-\(UUID().uuidString)"
-        let queue = try DiskQueue(settings: QueueSettings(directory: directory + "/queue", fsync: .never))
-        let monitor = BuiltinProfiles.patientMonitor
+    /// The description of each bed, written into the queue at start.
+    let descriptionRecords = 2
+
+    /// `directory`: another world's, to start again on its queue; `firstBedProfile`: what
+    /// chair-1's device is (a changed configuration).
+    init(_ label: String, healthPublishIntervalSeconds: Int = 0, directory: String? = nil,
+         firstBedProfile: DeviceProfile = BuiltinProfiles.patientMonitor) throws {
+        self.directory = directory ?? NSTemporaryDirectory() + "publisher-\(label)-\(UUID().uuidString)"
+        let queue = try DiskQueue(settings: QueueSettings(directory: self.directory + "/queue", fsync: .never))
         let devices = (0..<2).map { index in
-            PlannedDevice(index: index, bedIndex: index,
-                          config: DeviceSettings(id: "monitor-\(index + 1)", profile: monitor.name,
-                                               endpoint: .tcp(host: "127.0.0.1", port: 1502 + index), unitID: 1,
-                                               responseTimeoutMilliseconds: 300),
-                          profile: monitor)
+            let monitor = index == 0 ? firstBedProfile : BuiltinProfiles.patientMonitor
+            return PlannedDevice(index: index, bedIndex: index,
+                                 config: DeviceSettings(id: "monitor-\(index + 1)", profile: monitor.name,
+                                                        endpoint: .tcp(host: "127.0.0.1", port: 1502 + index), unitID: 1,
+                                                        responseTimeoutMilliseconds: 300),
+                                 profile: monitor)
         }
         let settings = PublisherSettings(topics: Topics(prefix: PublisherTests.prefix), site: "test", box: "box-1",
                                          version: "test", bedIDs: ["chair-1", "chair-2"], brokerAddress: "127.0.0.1:1883",
@@ -303,9 +372,15 @@ final class PublisherWorld {
         return try #require(sink.vitals(bed: "chair-1").first)
     }
 
+    /// Connected, and the descriptions written into the queue at start acknowledged, so the
+    /// queue holds vitals only.
     func connect() {
         sink.connected = true
         publisher.inbox.post(.connected(MQTTConnectResult(code: 0, protocolVersion: .v5, sessionPresent: true)))
+        step()
+        for message in sink.published where message.topic.hasSuffix("/description") {
+            publisher.inbox.post(.acknowledged(messageID: message.messageID, reasonCode: 0))
+        }
         step()
     }
 
