@@ -292,7 +292,7 @@ struct AlarmEndToEndTests {
     @Test func theWatchdogAndSystemdAreFedOnlyWhileTheAgentRuns() throws {
         let directory = try temporaryDirectory("alarm-watchdog")
         let watchdogPath = directory.appendingPathComponent("watchdog").path
-        FileManager.default.createFile(atPath: watchdogPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: watchdogPath, contents: nil)
         let listener = try NotifyListener(name: directory.appendingPathComponent("notify").path)
         let alarm = try AlarmRig("alarm-watchdog", scenario: [],
                                  extraHardware: "  watchdog: { device: \(watchdogPath), timeout_s: 2 }")
