@@ -68,6 +68,12 @@ void bedside_thread_set_name(const char *name);
 int bedside_thread_join_timeout(pthread_t thread, int milliseconds);
 /// Makes threads started later by C libraries use the agent's smaller thread stack.
 void bedside_limit_default_thread_stack(void);
+/// `bytes` of zeroed, private anonymous memory from mmap, or NULL. Pages become resident
+/// (and, under mlockall's MCL_ONFAULT, locked) only when first written.
+void *bedside_map_zeroed(size_t bytes);
+void bedside_unmap(void *pages, size_t bytes);
+/// mallopt(M_ARENA_MAX, arenas): threads share that many malloc arenas instead of one each.
+int bedside_limit_malloc_arenas(int arenas);
 
 #include "bedside_gpio.h"
 #include "bedside_watchdog.h"
