@@ -3,8 +3,8 @@ import CShims
 /// A fixed-size log-linear histogram of durations in nanoseconds: 32 buckets per power of
 /// two (at most ~3 % relative error), from 0 to about an hour. Storage is allocated once,
 /// so recording is a handful of integer operations, safe in the real-time loop. The 10 KB of
-/// buckets are zeroed pages that become resident only where samples land (one or two of
-/// three pages, since durations cluster): a loop keeps three histograms, and a box many loops.
+/// buckets are zeroed pages that become resident only where samples land (about two of
+/// three at 32 buses, since durations cluster): a loop keeps three histograms, a box many loops.
 /// The first sample to land on a page costs one minor page fault, once; after that the page
 /// stays (locked, with the agent's mlockall), so the steady state has none.
 /// One thread records; others may read a snapshot (reads of aligned 64-bit words are not
