@@ -36,7 +36,7 @@ let package = Package(
         // Agent modules, one concern each. Pure logic first, OS-facing after.
         .target(name: "Platform", dependencies: ["CShims"], swiftSettings: agentSwiftSettings),
         .target(name: "JSON", swiftSettings: agentSwiftSettings),
-        .target(name: "Metrics", swiftSettings: agentSwiftSettings),
+        .target(name: "Metrics", dependencies: ["CShims"], swiftSettings: agentSwiftSettings),
         .target(name: "RegisterMaps", swiftSettings: agentSwiftSettings),
         .target(name: "Vitals", dependencies: ["JSON", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.

@@ -182,7 +182,7 @@ public struct AlarmEngine: Sendable {
     }
 
     /// Time passing: condition delays run out, medium alarms escalate, NIBP ages, the pause ends.
-    /// Call at least every sampling period (the buzzer thread can call it every 100 ms).
+    /// Call when `nextDeadline` is due, and after inputs.
     public mutating func tick(monotonicMilliseconds now: Int64, wallClockMilliseconds wall: Int64) -> [AlarmEvent] {
         var events: [AlarmEvent] = []
         for id in bedOrder {
@@ -211,6 +211,33 @@ public struct AlarmEngine: Sendable {
             }
         }
         return events
+    }
+
+    /// The earliest monotonic millisecond at which `tick` would change something on its own:
+    /// a condition delay running out, a medium alarm escalating, the audio pause ending, a
+    /// bed's NIBP turning stale (a wall-clock age, mapped onto the monotonic clock at `wall`).
+    /// nil when only new inputs can change anything. Lets the alarm thread sleep until then.
+    public func nextDeadline(monotonicMilliseconds now: Int64, wallClockMilliseconds wall: Int64) -> Int64? {
+        var earliest: Int64?
+        func consider(_ time: Int64) {
+            if earliest == nil || time < earliest! { earliest = time }
+        }
+        for id in bedOrder {
+            let bed = beds[id]!
+            for tracked in bed.tracked where tracked.present {
+                if !tracked.active {
+                    consider(tracked.pendingSince + tracked.delay)
+                } else if tracked.priority == .medium && !tracked.acknowledged {
+                    consider(tracked.activeSince + bed.settings.escalateAfterMilliseconds)
+                }
+            }
+            if let reference = bed.nibpReference {
+                let staleAt = reference + bed.settings.technical.nibpStaleAfterMilliseconds + 1
+                if wall < staleAt { consider(now + (staleAt - wall)) }
+            }
+        }
+        if pauseStart != nil { consider(pauseEnd) }
+        return earliest
     }
 
     /// Acknowledges one alarm of a bed (`alarm` id) or all of them (nil). An acknowledged alarm

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <signal.h>
+#include <malloc.h>
 
 int bedside_set_realtime(int priority) {
     struct sched_param param;
@@ -55,6 +56,22 @@ void bedside_limit_default_thread_stack(void) {
     if (stack < (size_t)PTHREAD_STACK_MIN) stack = (size_t)PTHREAD_STACK_MIN;
     if (pthread_attr_setstacksize(&attributes, stack) == 0) pthread_setattr_default_np(&attributes);
     pthread_attr_destroy(&attributes);
+}
+
+void *bedside_map_zeroed(size_t bytes) {
+    void *pages = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return pages == MAP_FAILED ? NULL : pages;
+}
+
+void bedside_unmap(void *pages, size_t bytes) {
+    if (pages != NULL) munmap(pages, bytes);
+}
+
+int bedside_limit_malloc_arenas(int arenas) {
+    // glibc gives each thread that contends for malloc an arena of its own (up to 8 per
+    // core), each reserving 64 MiB and keeping its freed chunks resident. The agent's threads
+    // that allocate (publisher, libmosquitto's, the alarm thread) allocate little.
+    return mallopt(M_ARENA_MAX, arenas);
 }
 
 void bedside_thread_set_name(const char *name) {

@@ -149,6 +149,10 @@ public final class Agent {
     public func run() -> Int32 {
         StopSignal.install()
         limitDefaultThreadStack()
+        // The sampling loops do not allocate once running; the threads that do (the
+        // publisher, libmosquitto's, the alarm thread, the health server) share a second
+        // arena instead of one each.
+        limitMallocArenas(2)
         if realtime.priority != nil {
             do throws(SystemError) {
                 try lockAllMemory()

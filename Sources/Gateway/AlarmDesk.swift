@@ -135,6 +135,17 @@ struct AlarmDesk {
         }
     }
 
+    /// The earliest monotonic millisecond at which `tick` has something to do without a new
+    /// input: the engine's timers and the next attempt at a failing alarm log. nil: nothing is timed.
+    func nextDeadline(now: Int64, wall: Int64) -> Int64? {
+        var earliest = engine.nextDeadline(monotonicMilliseconds: now, wallClockMilliseconds: wall)
+        func consider(_ time: Int64) {
+            if earliest == nil || time < earliest! { earliest = time }
+        }
+        if lastLogError != nil { consider(lastLogAttempt + AlarmDesk.logRetryMilliseconds) }
+        return earliest
+    }
+
     /// Repeated overruns of a sampling loop are a fault of the agent: samples, and so alarms,
     /// may be late. Present while `overrunsForFault` fell within the window.
     mutating func checkOverruns(_ overruns: [UInt64], now: Int64, wall: Int64) {
@@ -151,6 +162,13 @@ struct AlarmDesk {
             keep(engine.agentFault("loop-overrun", present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall),
                  now: now)
         }
+    }
+
+    /// When `checkOverruns` would end the overrun fault if no loop overran again: the oldest
+    /// overrun leaves the window. nil while there is no fault.
+    var overrunFaultEnd: Int64? {
+        guard overrunFaultActive, let oldest = recentOverruns.min() else { return nil }
+        return oldest + AlarmDesk.overrunWindowMilliseconds + 1
     }
 
     /// A fault of the box's own alarm hardware (the buzzer line cannot be driven), on every bed.

@@ -28,10 +28,13 @@ struct AlarmSnapshot {
 /// time act (condition delays, escalation, end of the audio pause), asks the buzzer for the
 /// pattern of the highest audible priority, reads the button and drives the status LED.
 final class AlarmStation: AlarmOutlet {
-    /// The longest the thread blocks without data: it bounds how late a condition delay,
-    /// an escalation, the end of the audio pause or a retry of the alarm log is noticed, and
-    /// keeps the thread's heartbeat far inside its allowance on an idle box.
-    static let longestWaitMilliseconds = 100
+    /// The longest the thread blocks when neither data nor a timer wakes it: keeps its
+    /// heartbeat well inside its allowance (5 s) on a box whose loops sample slowly. Timers
+    /// (condition delays, escalation, end of the audio pause, alarm log retries) wake it at
+    /// their own deadlines, not on this period.
+    static let longestWaitMilliseconds = 1000
+    /// A buzzer line that failed stays a fault until it has worked this long.
+    static let buzzerFaultQuietMilliseconds: Int64 = 10_000
     /// A button without a descriptor (a scripted test line) is looked at this often.
     static let buttonWithoutDescriptorMilliseconds = 20
 
@@ -55,6 +58,9 @@ final class AlarmStation: AlarmOutlet {
     private var buzzerErrorsSeen = 0
     private var lastBuzzerError: Int64?
     private var lastOverrunCheck: Int64 = 0
+    /// Monotonic milliseconds when the desk, the overrun check or the buzzer fault next have
+    /// something to do on their own (computed each round); nil when nothing is timed.
+    private var nextTimer: Int64?
     /// After a failed read the button is left alone until then: a line in error stays readable
     /// for poll(2), and waiting on it would spin.
     private var buttonRestsUntil: MonotonicInstant?
@@ -122,6 +128,7 @@ final class AlarmStation: AlarmOutlet {
         let started = MonotonicInstant.now()
         let now = started.nanoseconds / 1_000_000
         let wall = wallClockMilliseconds()
+        // Once a second at most, or when an overrun fault may end (see `nextTimer`).
         let checkOverruns = now - lastOverrunCheck >= 1000
         if checkOverruns { lastOverrunCheck = now }
         let overruns = checkOverruns ? loops.map { $0.statistics.overruns } : []
@@ -131,7 +138,7 @@ final class AlarmStation: AlarmOutlet {
             lastBuzzerError = now
         }
         // Failing while writes failed within the last 10 s: a line that works again ends the fault.
-        let buzzerFailing = lastBuzzerError.map { now - $0 < 10_000 } ?? false
+        let buzzerFailing = lastBuzzerError.map { now - $0 < AlarmStation.buzzerFaultQuietMilliseconds } ?? false
         var dropped = 0
         var forwarded = 0
         var publisherHasWork = false
@@ -148,6 +155,7 @@ final class AlarmStation: AlarmOutlet {
                 desk.hardwareFault("buzzer-failure", present: buzzerFailing, now: now, wall: wall)
             }
             publisherHasWork = forwarded > 0 || desk.hasOutgoing
+            nextTimer = nextTimer(desk, now: now, wall: wall, buzzerFailing: buzzerFailing)
             return AlarmSnapshot(active: desk.activeCount, audible: desk.engine.audibleSignal(now: now),
                                  audioPausedUntilMilliseconds: desk.engine.audioPausedUntil(now: now),
                                  logFailures: desk.logFailures, logCheck: desk.logCheck, buzzerErrors: buzzerErrors, forwardDropped: 0)
@@ -166,6 +174,18 @@ final class AlarmStation: AlarmOutlet {
         waitForWork(since: started)
     }
 
+    /// The earliest of the desk's timers, the end of an overrun fault (not before the next
+    /// overrun check may run, so a due time is never left standing) and the end of a buzzer fault.
+    private func nextTimer(_ desk: AlarmDesk, now: Int64, wall: Int64, buzzerFailing: Bool) -> Int64? {
+        var earliest = desk.nextDeadline(now: now, wall: wall)
+        func consider(_ time: Int64) {
+            if earliest == nil || time < earliest! { earliest = time }
+        }
+        if let end = desk.overrunFaultEnd { consider(max(end, lastOverrunCheck + 1000)) }
+        if buzzerFailing, let lastBuzzerError { consider(lastBuzzerError + AlarmStation.buzzerFaultQuietMilliseconds) }
+        return earliest
+    }
+
     /// Blinking fast while an alarm sounds, slowly while any alarm is active or the box is
     /// degraded, steady while all is well; off when the agent stops.
     private func refreshLED(_ state: AlarmSnapshot, at time: MonotonicInstant) {
@@ -181,10 +201,14 @@ final class AlarmStation: AlarmOutlet {
     }
 
     /// Blocks until a loop or a command signals, the button's line has an edge, or the nearest
-    /// deadline: the button's debounce or long press, the LED's next blink edge, and at the
-    /// latest `longestWaitMilliseconds` for the desk's own timers. Then reads the button.
+    /// deadline: the desk's next timer, the button's debounce or long press, the LED's next
+    /// blink edge, and at the latest `longestWaitMilliseconds`. Then reads the button.
     private func waitForWork(since started: MonotonicInstant) {
         var deadline = started.adding(milliseconds: AlarmStation.longestWaitMilliseconds)
+        if let nextTimer {
+            let timer = MonotonicInstant(nanoseconds: nextTimer * 1_000_000)
+            if timer < deadline { deadline = timer }
+        }
         if let blinkEdge = led?.state.nextChange(after: started), blinkEdge < deadline { deadline = blinkEdge }
         var button = self.button
         if let rest = buttonRestsUntil {

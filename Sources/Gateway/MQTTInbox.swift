@@ -14,8 +14,8 @@ enum MQTTEvent {
 
 final class MQTTInbox {
     private let events = Locked<[MQTTEvent]>([])
-    /// Signalled after every post, so the publisher thread need not poll the inbox. Set before
-    /// the client connects.
+    /// Signalled by a post that finds the inbox empty, so the publisher thread need not poll
+    /// the inbox. Set before the client connects.
     var wakeUp: WakeUp?
 
     func attach(to client: MQTTClient) {
@@ -27,10 +27,15 @@ final class MQTTInbox {
         client.onMessage = { [self] message in post(.message(topic: message.topic, payload: message.payload)) }
     }
 
-    /// From libmosquitto's thread (or a test standing in for it).
+    /// From libmosquitto's thread (or a test standing in for it). One wake-up per batch: a
+    /// burst of PUBACKs that arrives before the publisher takes the first wakes it once, since
+    /// the events already waiting were signalled and `take()` collects them all.
     func post(_ event: MQTTEvent) {
-        events.withLock { $0.append(event) }
-        wakeUp?.signal()
+        let wasEmpty = events.withLock { pending -> Bool in
+            pending.append(event)
+            return pending.count == 1
+        }
+        if wasEmpty { wakeUp?.signal() }
     }
 
     /// The array the last `take` returned, emptied and swapped back in by the next: two

@@ -6,7 +6,6 @@ import Synchronization
 /// Elements are bitwise-copyable so that a push never retains or releases anything.
 public final class SPSCRing<Element: BitwiseCopyable> {
     public let capacity: Int
-    private let mask: Int
     private let storage: UnsafeMutablePointer<Element>
     /// Next slot the producer writes; only the producer stores it.
     private let tail = Atomic<Int>(0)
@@ -14,14 +13,12 @@ public final class SPSCRing<Element: BitwiseCopyable> {
     private let head = Atomic<Int>(0)
     private let refused = Atomic<Int>(0)
 
-    /// `capacity` is rounded up to a power of two.
+    /// Exactly `capacity` slots (at least 2), not rounded up to a power of two: every slot is
+    /// touched as the ring wraps, so rounding would make up to half the ring resident for nothing.
     public init(capacity: Int, filler: Element) {
-        var size = 1
-        while size < max(2, capacity) { size <<= 1 }
-        self.capacity = size
-        mask = size - 1
-        storage = UnsafeMutablePointer<Element>.allocate(capacity: size)
-        storage.initialize(repeating: filler, count: size)
+        self.capacity = max(2, capacity)
+        storage = UnsafeMutablePointer<Element>.allocate(capacity: self.capacity)
+        storage.initialize(repeating: filler, count: self.capacity)
     }
 
     deinit {
@@ -36,7 +33,7 @@ public final class SPSCRing<Element: BitwiseCopyable> {
             refused.add(1, ordering: .relaxed)
             return false
         }
-        storage[position & mask] = element
+        storage[position % capacity] = element
         tail.store(position + 1, ordering: .releasing)
         return true
     }
@@ -45,7 +42,7 @@ public final class SPSCRing<Element: BitwiseCopyable> {
     public func pop() -> Element? {
         let position = head.load(ordering: .relaxed)
         if position == tail.load(ordering: .acquiring) { return nil }
-        let element = storage[position & mask]
+        let element = storage[position % capacity]
         head.store(position + 1, ordering: .releasing)
         return element
     }

@@ -90,6 +90,11 @@ public func makeCurrentThreadRealtime(priority: Int, cpu: Int?) -> RealtimeOutco
 /// Gives threads that C libraries start later the agent's 256 KiB stack instead of 8 MiB.
 public func limitDefaultThreadStack() { bedside_limit_default_thread_stack() }
 
+/// Makes every thread allocate from at most `arenas` glibc malloc arenas; call before any
+/// thread starts. Returns whether the C library took the setting.
+@discardableResult
+public func limitMallocArenas(_ arenas: Int) -> Bool { bedside_limit_malloc_arenas(Int32(arenas)) == 1 }
+
 /// Locks all current and future pages in RAM so a page fault never stalls the sampling loop.
 public func lockAllMemory() throws(SystemError) {
     let result = bedside_lock_memory()

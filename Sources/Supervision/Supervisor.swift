@@ -53,6 +53,9 @@ public final class Supervisor {
     private let registry = Locked(Registry())
     private let state = Locked(State())
     private let stopRequested = Atomic<Bool>(false)
+    /// Ends the thread's wait for its next round at once when a stop is requested; nil when the
+    /// eventfd could not be made (the wait then ends at the round's deadline).
+    private let stopWakeUp = try? WakeUp(purpose: "the wake-up of the supervisor")
     private var thread: OSThread?
 
     /// `kickIntervalMilliseconds` nil: chosen from the watchdog's actual timeout and the
@@ -175,6 +178,7 @@ public final class Supervisor {
     /// magic character. Call only when the agent really means to exit; idempotent.
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
+        stopWakeUp?.signal()
         thread?.join()
         thread = nil
         let alreadyStopped = state.withLock { state -> Bool in
@@ -197,12 +201,19 @@ public final class Supervisor {
         }
     }
 
+    /// Blocks until the next round is due or a stop is requested: the thread wakes once per
+    /// kick interval, not on a shorter tick.
     private func sleepUnlessStopped(until deadline: MonotonicInstant) {
         while !stopRequested.load(ordering: .acquiring) {
             let now = MonotonicInstant.now()
             if !(now < deadline) { return }
-            let slice = MonotonicInstant(nanoseconds: min(deadline.nanoseconds, now.nanoseconds + 20_000_000))
-            sleep(until: slice)
+            guard let stopWakeUp else {
+                sleep(until: deadline)
+                return
+            }
+            // Rounded up: a wait that ends before the deadline only goes round this loop again.
+            let remaining = (deadline.nanoseconds - now.nanoseconds + 999_999) / 1_000_000
+            stopWakeUp.wait(timeoutMilliseconds: Int(remaining))
         }
     }
 }

@@ -40,6 +40,27 @@ func supervisionTemporaryDirectory(_ prefix: String) throws -> URL {
     return url
 }
 
+/// This process's threads whose name is `name`, by thread id.
+func threadIDs(named name: String) -> Set<Int> {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    var found = Set<Int>()
+    for task in tasks {
+        let comm = (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? ""
+        if comm.trimmingCharacters(in: .whitespacesAndNewlines) == name, let tid = Int(task) { found.insert(tid) }
+    }
+    return found
+}
+
+/// Voluntary and involuntary context switches of one thread of this process so far.
+func contextSwitches(thread: Int) -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/task/\(thread)/status", encoding: .utf8)) ?? ""
+    var total = 0
+    for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
+        total += Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+    return total
+}
+
 /// Reads whatever a non-blocking FIFO holds right now.
 private func drain(_ fd: Int32) -> [UInt8] {
     var collected: [UInt8] = []
@@ -133,6 +154,47 @@ private func collect(_ fd: Int32, milliseconds: Int) -> [UInt8] {
         #expect(contents.dropLast().allSatisfy { $0 == UInt8(ascii: "k") })
         supervisor.stop() // idempotent: no second 'V'
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == contents.count)
+    }
+
+    /// The supervisor thread sleeps until its next kick, not on a short tick: with a 300 ms
+    /// interval the stand-in gets a kick about every 300 ms, and the thread wakes about as
+    /// often (a 20 ms tick would be some 60 wake-ups over the same span).
+    @Test func kicksOnTimeWithoutTicking() throws {
+        let directory = try supervisionTemporaryDirectory("watchdog-untick")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("watchdog").path
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let watchdog = try HardwareWatchdog(path: path, timeoutSeconds: 5)
+        let supervisor = Supervisor(watchdog: watchdog, notifier: SystemdNotifier(socket: nil), kickIntervalMilliseconds: 300)
+        let earlier = threadIDs(named: "supervisor")
+        let started = Date()
+        try supervisor.start()
+        defer { supervisor.stop() }
+        var thread: Int?
+        waitUntil(timeout: 5) {
+            thread = threadIDs(named: "supervisor").subtracting(earlier).first
+            return thread != nil
+        }
+        let tid = try #require(thread)
+        let switchesBefore = contextSwitches(thread: tid)
+        func kicks() -> Int { (try? Data(contentsOf: URL(fileURLWithPath: path)))?.count ?? 0 }
+        // Kicks at 0, 300, 600, 900 and 1200 ms.
+        #expect(waitUntil(timeout: 20) { kicks() >= 5 })
+        let elapsed = Date().timeIntervalSince(started)
+        let switches = contextSwitches(thread: tid) - switchesBefore
+        #expect(elapsed >= 1.15, "five kicks came too early: \(elapsed) s")
+        #expect(switches < 30, "the supervisor thread woke \(switches) times for five kicks")
+    }
+
+    /// A stop ends the wait for the next round at once, not when the interval has passed.
+    @Test func stopDoesNotWaitForTheNextKick() throws {
+        let supervisor = Supervisor(watchdog: nil, notifier: SystemdNotifier(socket: nil), kickIntervalMilliseconds: 10_000)
+        try supervisor.start()
+        #expect(waitUntil(timeout: 5) { supervisor.statistics.rounds >= 1 })
+        let stopping = Date()
+        supervisor.stop()
+        #expect(Date().timeIntervalSince(stopping) < 2)
+        #expect(supervisor.statistics.rounds == 1)
     }
 
     /// Dropping the watchdog without a clean stop (what a crash amounts to) writes no 'V'.

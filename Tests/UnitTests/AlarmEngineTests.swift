@@ -436,3 +436,78 @@ struct AlarmEngineTests {
         #expect(rig.active[0].conditionPresent)
     }
 }
+
+/// The alarm thread sleeps until `nextDeadline`: each timer must be announced at the millisecond
+/// `tick` acts on it, and be used up by that tick (a deadline left standing would spin the thread).
+struct AlarmDeadlineTests {
+    @Test func nothingTimedWithoutConditions() {
+        var rig = AlarmRig()
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: 0, wallClockMilliseconds: rig.wall) == nil)
+        rig.observe("heart_rate", 80)
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: 0, wallClockMilliseconds: rig.wall) == nil)
+    }
+
+    @Test func conditionDelayThenEscalation() {
+        var rig = AlarmRig()
+        rig.t = 250
+        rig.observe("heart_rate", 130) // hr-high: 1 s delay, medium
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == 1250)
+        #expect(rig.advance(to: 1249).isEmpty)
+        #expect(rig.conditions(rig.advance(to: 1250)) == ["start hr-high medium"])
+        // Active and unacknowledged: the next timer is its escalation, 60 s after the start.
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == 61_250)
+        #expect(rig.conditions(rig.advance(to: 61_250)) == ["escalate hr-high high"])
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == nil)
+    }
+
+    @Test func acknowledgedMediumHasNoEscalationTimer() throws {
+        var rig = AlarmRig()
+        rig.observe("nibp_systolic", 80) // medium, no delay
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: 0, wallClockMilliseconds: rig.wall) == 60_000)
+        try rig.acknowledge()
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: 0, wallClockMilliseconds: rig.wall) == nil)
+    }
+
+    @Test func audioPauseEnd() {
+        var rig = AlarmRig()
+        rig.observe("spo2", 80) // high, no delay
+        rig.t = 5000
+        rig.pause()
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == 125_000)
+        #expect(rig.conditions(rig.advance(to: 125_000)) == ["audio-resumed audio-paused high"])
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == nil)
+    }
+
+    /// NIBP ages on the wall clock; the deadline is where that age runs out, on the monotonic clock.
+    @Test func nibpTurnsStaleAtItsDeadline() {
+        var rig = AlarmRig()
+        rig.t = 1000
+        rig.observe("nibp_time", Double((rig.wall - 10_000) / 1000)) // measured 10 s ago
+        let due = rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall)
+        // Stale once older than 300 s: 300 s + 1 ms after the measurement, 10 s before now.
+        let expected: Int64 = 1000 - 10_000 + 300_000 + 1
+        #expect(due == expected)
+        #expect(rig.advance(to: due! - 1).isEmpty)
+        #expect(rig.conditions(rig.advance(to: due!)) == ["start nibp-stale low"])
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == nil)
+    }
+
+    /// Whatever happens, a tick at the announced deadline moves the next one later.
+    @Test func everyDeadlineIsUsedUpByItsTick() throws {
+        var rig = AlarmRig()
+        rig.observe("heart_rate", 130)
+        rig.observe("nibp_systolic", 80)
+        rig.observe("nibp_time", Double(rig.wall / 1000))
+        rig.advance(to: 2000)
+        rig.pause()
+        var rounds = 0
+        while let due = rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall),
+              rounds < 20 {
+            #expect(due > rig.t)
+            rig.advance(to: due)
+            rounds += 1
+        }
+        #expect(rounds < 20)
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == nil)
+    }
+}

@@ -65,10 +65,13 @@ struct AlarmLogFailureTests {
         #expect(desk.takeOutgoing().events.map { $0.condition } == ["agent-buzzer-failure"])
 
         // Within the second nothing is tried again; after it, the log catches up and readiness passes.
+        // The alarm thread sleeps until the retry is due (the medium fault escalates only at 61 s).
+        #expect(desk.nextDeadline(now: 1000, wall: Self.wall + 1000) == 2000)
         desk.tick(now: 1500, wall: Self.wall + 1500)
         #expect(!desk.logCheck.passed)
         desk.tick(now: 2000, wall: Self.wall + 2000)
         #expect(desk.logCheck.passed, "\(desk.logCheck.reason)")
+        #expect(desk.nextDeadline(now: 2000, wall: Self.wall + 2000) == 61_000)
         #expect(desk.logFailures == 1)
         #expect(Self.loggedConditions(path).contains("agent-buzzer-failure"))
     }

@@ -74,6 +74,12 @@ void bedside_limit_default_thread_stack(void);
 void bedside_accept_interrupts(void);
 /// Sends the interrupt signal to `thread`: its blocking call returns EINTR. 0 or an errno.
 int bedside_thread_interrupt(pthread_t thread);
+/// `bytes` of zeroed, private anonymous memory from mmap, or NULL. Pages become resident
+/// (and, under mlockall's MCL_ONFAULT, locked) only when first written.
+void *bedside_map_zeroed(size_t bytes);
+void bedside_unmap(void *pages, size_t bytes);
+/// mallopt(M_ARENA_MAX, arenas): threads share that many malloc arenas instead of one each.
+int bedside_limit_malloc_arenas(int arenas);
 
 #include "bedside_gpio.h"
 #include "bedside_watchdog.h"
