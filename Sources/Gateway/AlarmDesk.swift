@@ -158,6 +158,15 @@ struct AlarmDesk {
         keep(engine.agentFault(fault, present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
     }
 
+    /// A fault of the agent's files found at start, on every bed: "queue-damaged" (parts moved
+    /// aside, low: sampling, alarms and publishing work, the broker's record may have a gap) or
+    /// "queue-unavailable" (nothing kept on disk, the beds' agent-fault priority: an outage
+    /// of the broker now loses messages).
+    mutating func storageFault(_ fault: String, priority: AlarmPriority?, now: Int64, wall: Int64) {
+        keep(engine.agentFault(fault, present: true, priority: priority, monotonicMilliseconds: now, wallClockMilliseconds: wall),
+             now: now)
+    }
+
     mutating func acknowledge(bed: String, alarm: String?, now: Int64, wall: Int64) throws(AlarmCommandError) {
         keep(try engine.acknowledge(bed: bed, alarm: alarm, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
     }

@@ -77,9 +77,11 @@ final class AlarmStation: AlarmOutlet {
         self.heartbeat = heartbeat
     }
 
-    /// Reads the alarm log back and applies each bed's limits; a missing buzzer becomes a
-    /// technical alarm on every bed. Returns notes for the log. Before `start()`.
-    func prepare(config: GatewayConfig, buzzerProblem: String?) -> [String] {
+    /// Reads the alarm log back and applies each bed's limits; a missing buzzer and a damaged
+    /// or unusable disk queue become technical alarms on every bed. Returns notes for the log.
+    /// Before `start()`.
+    func prepare(config: GatewayConfig, buzzerProblem: String?, queueDamaged: Bool = false,
+                 queueUnavailable: Bool = false) -> [String] {
         let now = MonotonicInstant.now().nanoseconds / 1_000_000
         let wall = wallClockMilliseconds()
         return desk.withLock { desk in
@@ -88,6 +90,8 @@ final class AlarmStation: AlarmOutlet {
                 notes.append(buzzerProblem + "; alarms are published but nothing sounds in the room")
                 desk.hardwareFault("buzzer-unavailable", present: true, now: now, wall: wall)
             }
+            if queueDamaged { desk.storageFault("queue-damaged", priority: .low, now: now, wall: wall) }
+            if queueUnavailable { desk.storageFault("queue-unavailable", priority: nil, now: now, wall: wall) }
             return notes
         }
     }
