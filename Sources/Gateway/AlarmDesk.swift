@@ -69,6 +69,7 @@ struct AlarmDesk {
     /// bed's limits. Returns what to tell the operator.
     mutating func start(config: GatewayConfig, now: Int64, wall: Int64) -> [String] {
         var notes: [String] = []
+        var logMovedAside = false
         do throws(SystemError) {
             var recovery = try logFile.load()
             // A bed no longer configured could never be acknowledged by command: not restored.
@@ -80,6 +81,10 @@ struct AlarmDesk {
             if restored > 0 { notes.append("alarm log: \(restored) alarm(s) still active from before the restart") }
             if recovery.skippedLines > 0 {
                 notes.append("alarm log \(config.alarms.logPath): \(recovery.skippedLines) damaged line(s) skipped")
+            }
+            if let movedAside = recovery.movedAside {
+                notes.append("alarm log: \(movedAside); starting a new log without the alarms of before")
+                logMovedAside = true
             }
         } catch {
             notes.append("cannot read the alarm log: \(error.description); starting without the alarms of before")
@@ -93,6 +98,8 @@ struct AlarmDesk {
                 notes.append("bed \(bed.id): \(error.description); keeping the default limits")
             }
         }
+        // After the beds are configured: the fault is raised on each of them.
+        if logMovedAside { storageFault("alarm-log-damaged", priority: .low, now: now, wall: wall) }
         return notes
     }
 

@@ -416,9 +416,9 @@ public final class DiskQueue {
             return try openDirectoryAsFound()
         } catch {
             // Nothing there: the fault is above it (a parent that is a file, no permission).
-            guard QueueFiles.entryKind(directory) != .missing else { throw error }
-            let stamp = QueueFiles.quarantineStamp(wallClockMilliseconds: wallClockMilliseconds())
-            guard let aside = QueueFiles.moveAside(directory, to: "\(directory).damaged-\(stamp)",
+            guard FileKind(atPath: directory) != .missing else { throw error }
+            let stamp = moveAsideStamp()
+            guard let aside = moveAside(directory, to: "\(directory).damaged-\(stamp)",
                                                    reason: error.description) else { throw error }
             QueueFiles.closeFile(directoryFD)
             directoryFD = -1
@@ -439,11 +439,11 @@ public final class DiskQueue {
     @discardableResult
     private func quarantine(_ name: String, reason: String) -> Bool {
         let source = path(name)
-        let stamp = QueueFiles.quarantineStamp(wallClockMilliseconds: wallClockMilliseconds())
+        let stamp = moveAsideStamp()
         let folder = path(DiskQueue.quarantineFolder)
-        if QueueFiles.entryKind(folder) == .missing { _ = mkdir(folder, 0o750) }
-        let stem = QueueFiles.entryKind(folder) == .directory ? "\(folder)/\(stamp)-\(name)" : "\(source).damaged-\(stamp)"
-        let movedTo = QueueFiles.moveAside(source, to: stem, reason: reason)
+        if FileKind(atPath: folder) == .missing { _ = mkdir(folder, 0o750) }
+        let stem = FileKind(atPath: folder) == .directory ? "\(folder)/\(stamp)-\(name)" : "\(source).damaged-\(stamp)"
+        let movedTo = moveAside(source, to: stem, reason: reason)
         recovery.quarantined.append(QuarantinedPart(path: source, movedTo: movedTo, reason: reason))
         if let movedTo {
             recovery.notes.append("\(source): \(reason); moved to \(movedTo)")
@@ -472,7 +472,7 @@ public final class DiskQueue {
     private func recoverCheckpoint() -> UInt64 {
         let checkpointPath = path("checkpoint")
         var problem: String? = nil
-        switch QueueFiles.entryKind(checkpointPath) {
+        switch FileKind(atPath: checkpointPath) {
         case .missing:
             return 0
         case .regularFile:
@@ -492,7 +492,7 @@ public final class DiskQueue {
                 problem = QueueError(error).description
             }
         case let kind:
-            problem = "\(QueueFiles.describe(kind)) stands where the checkpoint file should be"
+            problem = "\(kind.description) stands where the checkpoint file should be"
         }
         quarantine("checkpoint", reason: problem ?? "unusable")
         recovery.notes.append("without a usable checkpoint every record on disk is treated as not yet delivered, "
@@ -513,9 +513,9 @@ public final class DiskQueue {
                 quarantine(name, reason: "the name carries sequence \(first), outside the queue's range (1...\(DiskQueue.sequenceLimit))")
                 continue
             }
-            let kind = QueueFiles.entryKind(path(name))
+            let kind = FileKind(atPath: path(name))
             guard kind == .regularFile else {
-                quarantine(name, reason: "\(QueueFiles.describe(kind)) stands where a segment file should be")
+                quarantine(name, reason: "\(kind.description) stands where a segment file should be")
                 continue
             }
             segments.append(first)
@@ -525,11 +525,11 @@ public final class DiskQueue {
     }
 
     private func recover(names: [String]) throws(QueueError) {
-        let tmpKind = QueueFiles.entryKind(path("checkpoint.tmp"))
+        let tmpKind = FileKind(atPath: path("checkpoint.tmp"))
         if tmpKind != .missing && tmpKind != .regularFile {
-            quarantine("checkpoint.tmp", reason: "\(QueueFiles.describe(tmpKind)) stands where the checkpoint is written")
+            quarantine("checkpoint.tmp", reason: "\(tmpKind.description) stands where the checkpoint is written")
         }
-        let checkpointMissing = QueueFiles.entryKind(path("checkpoint")) == .missing
+        let checkpointMissing = FileKind(atPath: path("checkpoint")) == .missing
         let lowestUnacknowledged = recoverCheckpoint() // 0 without one: everything on disk is pending
         let segments = usableSegments(among: names)
         recovery.segmentsFound = segments.count

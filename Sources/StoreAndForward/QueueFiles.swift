@@ -107,65 +107,6 @@ enum QueueFiles {
         if rename(from, to) != 0 { throw QueueError("rename queue file", "\(from) to \(to)") }
     }
 
-    /// What stands at a path, without following a symbolic link.
-    enum EntryKind: Equatable {
-        case missing, regularFile, directory
-        /// A symbolic link, FIFO, socket or device: never one of the queue's own files.
-        case other
-    }
-
-    static func entryKind(_ path: String) -> EntryKind {
-        var status = stat()
-        if lstat(path, &status) != 0 { return .missing }
-        switch status.st_mode & mode_t(S_IFMT) {
-        case mode_t(S_IFREG): return .regularFile
-        case mode_t(S_IFDIR): return .directory
-        default: return .other
-        }
-    }
-
-    static func describe(_ kind: EntryKind) -> String {
-        switch kind {
-        case .missing: return "nothing"
-        case .regularFile: return "a file"
-        case .directory: return "a directory"
-        case .other: return "a link, pipe, socket or device"
-        }
-    }
-
-    /// Moves a damaged part aside under a name no one else uses (`<stem>`, else `<stem>-2`, ...)
-    /// and writes `<destination>.reason` next to it. Returns the destination, or nil when the
-    /// part could not be moved (it then stays where it is). Never deletes anything.
-    static func moveAside(_ source: String, to stem: String, reason: String) -> String? {
-        var destination = stem
-        var attempt = 1
-        while entryKind(destination) != .missing || entryKind(destination + ".reason") != .missing {
-            attempt += 1
-            if attempt > 100 { return nil }
-            destination = "\(stem)-\(attempt)"
-        }
-        if rename(source, destination) != 0 { return nil }
-        let text = "moved here from \(source) by bedside-gateway: \(reason)\n"
-        let fd = bedside_open(destination + ".reason", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        if fd >= 0 {
-            // The reason file only explains the move; the log and /readyz carry the same text.
-            do throws(QueueError) {
-                try writeBytes(fd, Array(text.utf8), offset: 0, path: destination + ".reason", operation: "write reason file")
-            } catch {}
-            closeFile(fd)
-        }
-        return destination
-    }
-
-    /// A time for quarantine names that sorts and needs no quoting: 20261203T123456.789Z.
-    static func quarantineStamp(wallClockMilliseconds milliseconds: Int64) -> String {
-        var bytes: [UInt8] = []
-        for byte in formatUTCTimestamp(millisecondsSinceEpoch: milliseconds).utf8 where byte != 0x3A && byte != 0x2D {
-            bytes.append(byte)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     /// close(2), its result ignored: Linux reports a lost write-back on the next fsync of the
     /// file as well (which the queue makes by its fsync policy), and every record carries a CRC
     /// that recovery checks, so a failed close tells the queue nothing it could act on.
