@@ -165,10 +165,10 @@ struct AlarmDesk {
         keep(engine.agentFault(fault, present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
     }
 
-    /// A fault of the agent's files found at start, on every bed: "queue-damaged" (parts moved
-    /// aside, low: sampling, alarms and publishing work, the broker's record may have a gap) or
-    /// "queue-unavailable" (nothing kept on disk, the beds' agent-fault priority: an outage
-    /// of the broker now loses messages).
+    /// A fault of the agent's files found at start, on every bed: "queue-damaged" and
+    /// "alarm-log-damaged" (parts moved aside, low: sampling, alarms and publishing work, the
+    /// broker's record or the restored alarms may have a gap) or "queue-unavailable" (nothing
+    /// kept on disk, the beds' agent-fault priority: an outage of the broker now loses messages).
     mutating func storageFault(_ fault: String, priority: AlarmPriority?, now: Int64, wall: Int64) {
         keep(engine.agentFault(fault, present: true, priority: priority, monotonicMilliseconds: now, wallClockMilliseconds: wall),
              now: now)
