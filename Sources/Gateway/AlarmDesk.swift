@@ -27,6 +27,8 @@ struct AlarmDesk {
     private(set) var logFailures = 0
     /// The alarm log's line on /readyz: failing while the last attempt to write the log failed.
     private(set) var logCheck: HealthCheck
+    /// What stood at the log's path at start and was moved aside ("<why>; moved to <where>").
+    private(set) var logMovedAside: String?
     private var lastLogError: SystemError?
     /// Events published but not yet in the log, oldest first, written again once a second.
     private var unwrittenEvents: [AlarmEvent] = []
@@ -69,7 +71,6 @@ struct AlarmDesk {
     /// bed's limits. Returns what to tell the operator.
     mutating func start(config: GatewayConfig, now: Int64, wall: Int64) -> [String] {
         var notes: [String] = []
-        var logMovedAside = false
         do throws(SystemError) {
             var recovery = try logFile.load()
             // A bed no longer configured could never be acknowledged by command: not restored.
@@ -84,7 +85,7 @@ struct AlarmDesk {
             }
             if let movedAside = recovery.movedAside {
                 notes.append("alarm log: \(movedAside); starting a new log without the alarms of before")
-                logMovedAside = true
+                logMovedAside = movedAside
             }
         } catch {
             notes.append("cannot read the alarm log: \(error.description); starting without the alarms of before")
@@ -99,7 +100,7 @@ struct AlarmDesk {
             }
         }
         // After the beds are configured: the fault is raised on each of them.
-        if logMovedAside { storageFault("alarm-log-damaged", priority: .low, now: now, wall: wall) }
+        if logMovedAside != nil { storageFault("alarm-log-damaged", priority: .low, now: now, wall: wall) }
         return notes
     }
 
@@ -268,6 +269,12 @@ struct AlarmDesk {
             logCheck = .fail("alarm log", AlarmDesk.logFailure(error) + "; \(unwrittenEvents.count) alarm event(s) "
                              + "published but not recorded on the box: a restart now would not know them")
         }
+    }
+
+    /// `logCheck`, and while it passes, what was moved aside at start: the log works, and says why it is new.
+    var logHealth: HealthCheck {
+        guard logCheck.passed, let logMovedAside else { return logCheck }
+        return .pass(logCheck.name, logCheck.reason + "; at start, \(logMovedAside)")
     }
 
     static func logWritten(_ path: String) -> HealthCheck {

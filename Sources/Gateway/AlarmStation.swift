@@ -15,6 +15,8 @@ struct AlarmSnapshot {
     var audioPausedUntilMilliseconds: Int64?
     var logFailures = 0
     var logCheck = HealthCheck.pass("alarm log", "nothing written yet")
+    /// 1 when what stood at the alarm log's path at start was moved aside.
+    var logMovedAside = 0
     var buzzerErrors = 0
     /// Records the publisher's rings had no room for (the publisher stalled for seconds).
     var forwardDropped = 0
@@ -154,7 +156,8 @@ final class AlarmStation: AlarmOutlet {
             publisherHasWork = forwarded > 0 || desk.hasOutgoing
             return AlarmSnapshot(active: desk.activeCount, audible: desk.engine.audibleSignal(now: now),
                                  audioPausedUntilMilliseconds: desk.engine.audioPausedUntil(now: now),
-                                 logFailures: desk.logFailures, logCheck: desk.logCheck, buzzerErrors: buzzerErrors, forwardDropped: 0)
+                                 logFailures: desk.logFailures, logCheck: desk.logHealth, logMovedAside: desk.logMovedAside == nil ? 0 : 1,
+                                 buzzerErrors: buzzerErrors, forwardDropped: 0)
         }
         if publisherHasWork { publisherWakeUp?.signal() }
         buzzerFaultActive = buzzerFailing

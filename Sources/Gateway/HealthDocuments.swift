@@ -213,6 +213,9 @@ struct HealthDocuments {
                               samples: [PrometheusSample(value: alarms.audioPausedUntilMilliseconds != nil ? 1 : 0)])
         try document.addCounter("bedside_alarm_log_write_failures_total", help: "Alarm events that could not be written to the alarm log.",
                                 samples: [PrometheusSample(value: Double(alarms.logFailures))])
+        try document.addCounter("bedside_alarm_log_moved_aside_total",
+                                help: "Alarm logs that could not be read at start and were moved aside (never deleted).",
+                                samples: [PrometheusSample(value: Double(alarms.logMovedAside))])
         try document.addCounter("bedside_buzzer_write_failures_total", help: "Failed writes to the buzzer's GPIO line.",
                                 samples: [PrometheusSample(value: Double(alarms.buzzerErrors))])
         try document.addCounter("bedside_samples_dropped_total",

@@ -89,7 +89,11 @@ struct AlarmLogDamageTests {
         #expect(raised?.type == .start && raised?.priority == .low && raised?.kind == .technical, "\(started.events)")
         let logged = AlarmLog.decodeEvents((try? readFile(logPath)) ?? []).events.map { $0.condition }
         #expect(logged.contains("agent-alarm-log-damaged"), "\(logged)")
-        #expect(started.desk.logCheck.passed, "\(started.desk.logCheck)")
+        #expect(started.desk.logHealth.passed && started.desk.logHealth.reason.contains("at start, a directory stands where"),
+                "\(started.desk.logHealth)")
+        var figures = HealthFigures()
+        figures.alarms.logMovedAside = 1
+        #expect(HealthDocuments.metrics(figures).contains("bedside_alarm_log_moved_aside_total 1\n"))
     }
 
     /// Opening a pipe for reading blocks until a writer comes: the start must not wait for one.
