@@ -95,7 +95,7 @@ let package = Package(
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
-                                   "Platform", "RegisterMaps", "Simulator", "Supervision", "TestSupport", "Vitals"]),
+                                   "Platform", "RegisterMaps", "Simulator", "StoreAndForward", "Supervision", "TestSupport", "Vitals"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -168,14 +168,16 @@ public struct AlarmEngine: Sendable {
     }
 
     /// A fault of the agent itself (e.g. fault "loop-overrun" after repeated overruns), raised on
-    /// the given beds or on every bed known so far: all of their alarms may be late.
-    public mutating func agentFault(_ fault: String, present: Bool, beds only: [String]? = nil,
+    /// the given beds or on every bed known so far: all of their alarms may be late. `priority`
+    /// replaces the beds' `agentFault` priority for a fault that leaves the alarms working
+    /// (a damaged queue file moved aside at start).
+    public mutating func agentFault(_ fault: String, present: Bool, beds only: [String]? = nil, priority: AlarmPriority? = nil,
                                     monotonicMilliseconds now: Int64, wallClockMilliseconds wall: Int64) -> [AlarmEvent] {
         var events: [AlarmEvent] = []
         for id in only ?? bedOrder {
             ensureBed(id)
             update(bed: id, condition: "agent-\(fault)", kind: .technical,
-                   priority: beds[id]!.settings.technical.agentFault, delay: 0, present: present,
+                   priority: priority ?? beds[id]!.settings.technical.agentFault, delay: 0, present: present,
                    now: now, wall: wall, events: &events)
         }
         return events

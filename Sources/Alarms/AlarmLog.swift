@@ -59,12 +59,20 @@ public enum AlarmLog {
               let typeName = document["event"]?.stringValue, let type = AlarmEventType(name: typeName),
               let sequence = document["seq"]?.integerValue,
               let mono = document["mono"]?.integerValue,
-              let wall = document["wall"]?.integerValue
+              let wall = document["wall"]?.integerValue,
+              // No log the agent writes holds numbers beyond this; such a line (forged, or bad
+              // memory before the CRC was taken) is damage, so `lastSequence + 1` and the time
+              // formatting of a restored alarm cannot overflow.
+              0 <= sequence && sequence <= largestNumber, 0 <= mono && mono <= largestNumber,
+              0 <= wall && wall <= largestNumber
         else { return nil }
         return AlarmEvent(bed: bed, sequence: sequence, alarm: alarm, condition: condition, priority: priority,
                           kind: kind, type: type, wallClockMilliseconds: wall, monotonicMilliseconds: mono,
                           detail: document["detail"]?.stringValue ?? "")
     }
+
+    /// Event sequences and times a line may carry (2^62: at 1000 events a second, 146 million years).
+    public static let largestNumber = Int64(1) << 62
 
     /// Replays a log: each bed's last sequence number and the alarms still active at its end.
     public static func recover(_ bytes: [UInt8]) -> AlarmLogRecovery {
@@ -118,6 +126,10 @@ public struct AlarmLogRecovery: Sendable, Equatable {
     public var skippedLines = 0
     /// The file ends inside a line (torn write): the next append must start a new line.
     public var endsMidLine = false
+    /// What stood at the log's path and could not be read as a log (a directory, a pipe, a file
+    /// that cannot be read or is too large), moved aside: "<why>; moved to <where>". The log
+    /// starts empty, and no alarm of before the restart is restored.
+    public var movedAside: String?
 
     public init() {}
 }
@@ -127,20 +139,42 @@ public struct AlarmLogRecovery: Sendable, Equatable {
 public struct AlarmLogFile: Sendable {
     public var path: String
     var needsNewline = false
+    /// Something that is not a regular file stands at `path` and could not be moved aside:
+    /// appending could block on it (a pipe), so nothing is written, and this is the error.
+    var unusable: SystemError?
 
     public init(path: String) { self.path = path }
 
-    /// Reads the log back (a missing file is an empty log) and prepares appending after a torn tail.
+    /// Reads the log back (a missing file is an empty log) and prepares appending after a torn
+    /// tail. Whatever stands at the path, the alarm system starts: anything that is not a
+    /// readable regular file is moved aside to `<path>.damaged-<time>` (never deleted) and the
+    /// log starts empty. Throws only when it can be neither read nor moved aside.
     public mutating func load() throws(SystemError) -> AlarmLogRecovery {
-        let bytes: [UInt8]
-        do {
-            bytes = try readFile(path, limit: 64 << 20)
-        } catch {
-            if error.errno == .noSuchFileOrDirectory { return AlarmLogRecovery() } // the first start
-            throw error
+        let kind = FileKind(atPath: path)
+        if kind == .missing { return AlarmLogRecovery() } // the first start
+        let problem: SystemError
+        let reason: String
+        if kind == .regularFile {
+            do {
+                let recovery = AlarmLog.recover(try readFile(path, limit: 64 << 20))
+                needsNewline = recovery.endsMidLine
+                return recovery
+            } catch {
+                if error.errno == .noSuchFileOrDirectory { return AlarmLogRecovery() }
+                problem = error
+                reason = error.description
+            }
+        } else {
+            // Opening a pipe would block the start; a directory cannot be appended to.
+            problem = SystemError("read alarm log", path, errno: kind == .directory ? .isDirectory : .illegalSeek)
+            reason = "\(kind.description) stands where the alarm log \(path) should be"
         }
-        let recovery = AlarmLog.recover(bytes)
-        needsNewline = recovery.endsMidLine
+        guard let movedTo = moveAside(path, to: "\(path).damaged-\(moveAsideStamp())", reason: reason) else {
+            if kind != .regularFile { unusable = problem }
+            throw problem
+        }
+        var recovery = AlarmLogRecovery()
+        recovery.movedAside = "\(reason); moved to \(movedTo)"
         return recovery
     }
 
@@ -149,6 +183,7 @@ public struct AlarmLogFile: Sendable {
     /// a minute on a busy ward), and it is what lets a latched alarm survive a power cut.
     public mutating func append(_ events: [AlarmEvent]) throws(SystemError) {
         if events.isEmpty && !needsNewline { return }
+        if let unusable { throw unusable }
         // A torn tail gets its own (bad) line instead of spoiling the first new one.
         let text = (needsNewline ? "\n" : "") + AlarmLog.encode(events)
         do throws(SystemError) {

@@ -85,11 +85,14 @@ public final class Agent {
         } catch {
             throw AgentError(description: error.description)
         }
+        // Whatever state the queue directory is in, the agent starts: the alarms must sound.
         let queue: DiskQueue
         do throws(QueueError) {
             queue = try DiskQueue(settings: config.queue)
         } catch {
-            throw AgentError(description: "cannot open the disk queue: \(error.description)")
+            log(.error, "cannot open the disk queue: \(error.description); publishing without it: messages go to the broker "
+                + "while it is connected and are lost while it is not, until the queue directory is fixed and the agent restarted")
+            queue = DiskQueue.withoutPersistence(settings: config.queue, reason: error)
         }
         for note in queue.recovery.notes { log(.warning, "disk queue: \(note)") }
         do throws(MQTTError) {
@@ -192,7 +195,12 @@ public final class Agent {
         case .healthServer:
             startHealthServer()
         case .alarmStation:
-            for note in alarms.prepare(config: config, buzzerProblem: buzzerProblem) { log(.warning, note) }
+            let queue = publisher.outbox.queue
+            for note in alarms.prepare(config: config, buzzerProblem: buzzerProblem,
+                                       queueDamaged: !queue.recovery.quarantined.isEmpty,
+                                       queueUnavailable: queue.unavailability != nil) {
+                log(.warning, note)
+            }
             do throws(SystemError) {
                 try alarms.start()
             } catch {

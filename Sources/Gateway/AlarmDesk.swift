@@ -27,6 +27,8 @@ struct AlarmDesk {
     private(set) var logFailures = 0
     /// The alarm log's line on /readyz: failing while the last attempt to write the log failed.
     private(set) var logCheck: HealthCheck
+    /// What stood at the log's path at start and was moved aside ("<why>; moved to <where>").
+    private(set) var logMovedAside: String?
     private var lastLogError: SystemError?
     /// Events published but not yet in the log, oldest first, written again once a second.
     private var unwrittenEvents: [AlarmEvent] = []
@@ -81,6 +83,10 @@ struct AlarmDesk {
             if recovery.skippedLines > 0 {
                 notes.append("alarm log \(config.alarms.logPath): \(recovery.skippedLines) damaged line(s) skipped")
             }
+            if let movedAside = recovery.movedAside {
+                notes.append("alarm log: \(movedAside); starting a new log without the alarms of before")
+                logMovedAside = movedAside
+            }
         } catch {
             notes.append("cannot read the alarm log: \(error.description); starting without the alarms of before")
         }
@@ -93,6 +99,8 @@ struct AlarmDesk {
                 notes.append("bed \(bed.id): \(error.description); keeping the default limits")
             }
         }
+        // After the beds are configured: the fault is raised on each of them.
+        if logMovedAside != nil { storageFault("alarm-log-damaged", priority: .low, now: now, wall: wall) }
         return notes
     }
 
@@ -174,6 +182,15 @@ struct AlarmDesk {
     /// A fault of the box's own alarm hardware (the buzzer line cannot be driven), on every bed.
     mutating func hardwareFault(_ fault: String, present: Bool, now: Int64, wall: Int64) {
         keep(engine.agentFault(fault, present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
+    }
+
+    /// A fault of the agent's files found at start, on every bed: "queue-damaged" and
+    /// "alarm-log-damaged" (parts moved aside, low: sampling, alarms and publishing work, the
+    /// broker's record or the restored alarms may have a gap) or "queue-unavailable" (nothing
+    /// kept on disk, the beds' agent-fault priority: an outage of the broker now loses messages).
+    mutating func storageFault(_ fault: String, priority: AlarmPriority?, now: Int64, wall: Int64) {
+        keep(engine.agentFault(fault, present: true, priority: priority, monotonicMilliseconds: now, wallClockMilliseconds: wall),
+             now: now)
     }
 
     mutating func acknowledge(bed: String, alarm: String?, now: Int64, wall: Int64) throws(AlarmCommandError) {
@@ -270,6 +287,12 @@ struct AlarmDesk {
             logCheck = .fail("alarm log", AlarmDesk.logFailure(error) + "; \(unwrittenEvents.count) alarm event(s) "
                              + "published but not recorded on the box: a restart now would not know them")
         }
+    }
+
+    /// `logCheck`, and while it passes, what was moved aside at start: the log works, and says why it is new.
+    var logHealth: HealthCheck {
+        guard logCheck.passed, let logMovedAside else { return logCheck }
+        return .pass(logCheck.name, logCheck.reason + "; at start, \(logMovedAside)")
     }
 
     static func logWritten(_ path: String) -> HealthCheck {

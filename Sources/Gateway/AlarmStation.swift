@@ -15,6 +15,8 @@ struct AlarmSnapshot {
     var audioPausedUntilMilliseconds: Int64?
     var logFailures = 0
     var logCheck = HealthCheck.pass("alarm log", "nothing written yet")
+    /// 1 when what stood at the alarm log's path at start was moved aside.
+    var logMovedAside = 0
     var buzzerErrors = 0
     /// Records the publisher's rings had no room for (the publisher stalled for seconds).
     var forwardDropped = 0
@@ -83,9 +85,11 @@ final class AlarmStation: AlarmOutlet {
         self.heartbeat = heartbeat
     }
 
-    /// Reads the alarm log back and applies each bed's limits; a missing buzzer becomes a
-    /// technical alarm on every bed. Returns notes for the log. Before `start()`.
-    func prepare(config: GatewayConfig, buzzerProblem: String?) -> [String] {
+    /// Reads the alarm log back and applies each bed's limits; a missing buzzer and a damaged
+    /// or unusable disk queue become technical alarms on every bed. Returns notes for the log.
+    /// Before `start()`.
+    func prepare(config: GatewayConfig, buzzerProblem: String?, queueDamaged: Bool = false,
+                 queueUnavailable: Bool = false) -> [String] {
         let now = MonotonicInstant.now().nanoseconds / 1_000_000
         let wall = wallClockMilliseconds()
         return desk.withLock { desk in
@@ -94,6 +98,8 @@ final class AlarmStation: AlarmOutlet {
                 notes.append(buzzerProblem + "; alarms are published but nothing sounds in the room")
                 desk.hardwareFault("buzzer-unavailable", present: true, now: now, wall: wall)
             }
+            if queueDamaged { desk.storageFault("queue-damaged", priority: .low, now: now, wall: wall) }
+            if queueUnavailable { desk.storageFault("queue-unavailable", priority: nil, now: now, wall: wall) }
             return notes
         }
     }
@@ -158,7 +164,8 @@ final class AlarmStation: AlarmOutlet {
             nextTimer = nextTimer(desk, now: now, wall: wall, buzzerFailing: buzzerFailing)
             return AlarmSnapshot(active: desk.activeCount, audible: desk.engine.audibleSignal(now: now),
                                  audioPausedUntilMilliseconds: desk.engine.audioPausedUntil(now: now),
-                                 logFailures: desk.logFailures, logCheck: desk.logCheck, buzzerErrors: buzzerErrors, forwardDropped: 0)
+                                 logFailures: desk.logFailures, logCheck: desk.logHealth, logMovedAside: desk.logMovedAside == nil ? 0 : 1,
+                                 buzzerErrors: buzzerErrors, forwardDropped: 0)
         }
         if publisherHasWork { publisherWakeUp?.signal() }
         buzzerFaultActive = buzzerFailing

@@ -74,10 +74,17 @@ struct HealthDocuments {
             let text = "cannot read the clock state: \(reason); the systemd unit must allow clock_adjtime"
             report.add(figures.requireClockSync ? .fail("clock", text) : .pass("clock", text))
         }
-        if let failure = publishing.queueWriteFailure {
+        if let unavailable = publishing.queueUnavailable {
+            report.add(.fail("queue", "not available (\(unavailable)); messages go straight to the broker and are lost while it is away"))
+        } else if let failure = publishing.queueWriteFailure {
             report.add(.fail("queue", failure))
         } else {
-            report.add(.pass("queue", "\(publishing.pendingMessages) message(s) pending"))
+            var text = "\(publishing.pendingMessages) message(s) pending"
+            if let example = publishing.queueQuarantineExample {
+                // The queue works without those parts: ready, and the reason shows here and as an alarm.
+                text += "; \(publishing.queueQuarantined) damaged part(s) moved aside at start, e.g. \(example)"
+            }
+            report.add(.pass("queue", text))
         }
         report.add(figures.alarms.logCheck)
         return report
@@ -169,6 +176,11 @@ struct HealthDocuments {
                                 samples: counter(publishing.droppedMessages))
         try document.addCounter("bedside_queue_write_failures_total", help: "Messages that could not be written to disk.",
                                 samples: counter(publishing.queueWriteFailures))
+        try document.addCounter("bedside_queue_quarantined_total",
+                                help: "Damaged parts of the queue directory moved aside at start (never deleted).",
+                                samples: counter(UInt64(publishing.queueQuarantined)))
+        try document.addGauge("bedside_queue_persistent", help: "1 while messages are kept on disk, 0 when the queue could not be opened.",
+                              samples: [PrometheusSample(value: publishing.queueUnavailable == nil ? 1 : 0)])
         try document.addCounter("bedside_queue_lost_total",
                                 help: "Messages neither written to disk nor accepted by the broker (disk full during an outage).",
                                 samples: counter(publishing.lostMessages))
@@ -201,6 +213,9 @@ struct HealthDocuments {
                               samples: [PrometheusSample(value: alarms.audioPausedUntilMilliseconds != nil ? 1 : 0)])
         try document.addCounter("bedside_alarm_log_write_failures_total", help: "Alarm events that could not be written to the alarm log.",
                                 samples: [PrometheusSample(value: Double(alarms.logFailures))])
+        try document.addCounter("bedside_alarm_log_moved_aside_total",
+                                help: "Alarm logs that could not be read at start and were moved aside (never deleted).",
+                                samples: [PrometheusSample(value: Double(alarms.logMovedAside))])
         try document.addCounter("bedside_buzzer_write_failures_total", help: "Failed writes to the buzzer's GPIO line.",
                                 samples: [PrometheusSample(value: Double(alarms.buzzerErrors))])
         try document.addCounter("bedside_samples_dropped_total",
@@ -250,6 +265,8 @@ struct HealthDocuments {
         json.member("bytes", publishing.queueFileBytes)
         json.member("dropped", Int64(publishing.droppedMessages))
         json.member("write_failures", Int64(publishing.queueWriteFailures))
+        json.member("quarantined", publishing.queueQuarantined)
+        json.member("persistent", publishing.queueUnavailable == nil)
         json.endObject()
         json.key("mqtt")
         json.beginObject()

@@ -69,7 +69,8 @@ final class Outbox<Sink: MessageSink> {
                 reportDrop(queue.droppedCount - dropped)
             }
         } catch {
-            reportWriteFailure(error)
+            // A queue without persistence was reported once at start, and shows in /readyz.
+            if queue.unavailability == nil { reportWriteFailure(error) }
             // Not on disk: the broker is its only chance.
             if !brokerReady || (try? sink.publish(topic: topic, bytes: &bytes, qos: .atLeastOnce, retain: retain)) == nil { lost += 1 }
             return

@@ -42,6 +42,11 @@ struct PublishingFigures {
     var queueWriteFailures: UInt64 = 0
     /// Why the last write to the disk queue failed, while it still fails.
     var queueWriteFailure: String?
+    /// Why the queue keeps nothing on disk: it could not be opened at start.
+    var queueUnavailable: String?
+    /// Parts of the queue directory moved aside at start, and the first of them with its reason.
+    var queueQuarantined = 0
+    var queueQuarantineExample: String?
     var lostMessages: UInt64 = 0
     var publishedLive: UInt64 = 0
     var publishedReplayed: UInt64 = 0
@@ -157,6 +162,11 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         return PublishingFigures(brokerReady: outbox.brokerReady, pendingMessages: queue.pendingCount,
                                  queueFileBytes: queue.fileBytes, droppedMessages: queue.droppedCount,
                                  queueWriteFailures: queue.writeFailures, queueWriteFailure: outbox.writeFailureMessage,
+                                 queueUnavailable: queue.unavailability?.description,
+                                 queueQuarantined: queue.recovery.quarantined.count,
+                                 queueQuarantineExample: queue.recovery.quarantined.first.map { part in
+                                     "\(part.path): \(part.reason)" + (part.movedTo.map { ", moved to \($0)" } ?? ", left in place")
+                                 },
                                  lostMessages: outbox.lost, publishedLive: outbox.publishedLive,
                                  publishedReplayed: outbox.publishedReplayed, acknowledged: outbox.acknowledged,
                                  refusedByBroker: outbox.refusedByBroker, commandsAccepted: commandsAccepted,

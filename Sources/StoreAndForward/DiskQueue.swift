@@ -13,8 +13,23 @@ public struct RecoveryReport: Equatable {
     /// Damaged stretches passed over in the segments (left in place).
     public var bytesSkipped = 0
     public var checkpointFound = false
+    /// Parts of the queue directory that could not be used, moved aside.
+    public var quarantined: [QuarantinedPart] = []
     /// One line per finding, for the log.
     public var notes: [String] = []
+}
+
+/// A part of the queue directory recovery could not use (a damaged checkpoint, a segment with an
+/// impossible name or sequence, a directory where a file should be, a file it cannot read),
+/// moved aside and never deleted, so IT can look at it and the queue starts without it.
+public struct QuarantinedPart: Equatable, Sendable {
+    /// Where it was.
+    public var path: String
+    /// Where it is now, next to `<movedTo>.reason`; nil when it could not be moved (it is then
+    /// left where it is and ignored).
+    public var movedTo: String?
+    /// What is wrong with it, for a person.
+    public var reason: String
 }
 
 /// Every message on disk until the broker acknowledged it.
@@ -23,8 +38,25 @@ public struct RecoveryReport: Equatable {
 /// each deleted once all its records are acknowledged; a `checkpoint` file records how far
 /// delivery got. After a crash, records acknowledged after the last checkpoint are delivered
 /// again: a few duplicates, never a loss. Not thread-safe: one thread (the publisher) owns it.
+///
+/// The rule of recovery: the queue opens whatever state its directory is in, because the alarm
+/// system runs in the same process and must start. Any content, name, size or kind of entry is
+/// taken as it comes; a part that cannot be used is moved aside with a reason
+/// (`<directory>/quarantine/<time>-<name>` and `<...>.reason`, or `<directory>.damaged-<time>`
+/// for the directory itself), reported in `recovery.quarantined`, and never deleted. Sequences
+/// read from disk are bounded by `sequenceLimit`, so no arithmetic on them can trap. Only a
+/// directory that can neither be used nor moved aside makes `init` throw; the caller then runs
+/// `withoutPersistence`.
 public final class DiskQueue {
+    /// Queue and stream sequences stay at or below this: a name, checkpoint or record beyond it
+    /// comes from corruption or tampering and is quarantined, so no `+ 1` on a sequence read from
+    /// disk can overflow. At 1000 messages a second the queue reaches it in 146 million years.
+    public static let sequenceLimit: UInt64 = 1 << 62
+    public static let streamSequenceLimit = Int64(1) << 62
+
     public let settings: QueueSettings
+    /// Why this queue keeps nothing on disk (made by `withoutPersistence`); nil for a working queue.
+    public let unavailability: QueueError?
     public private(set) var recovery = RecoveryReport()
     /// Unacknowledged records deleted by the size bound (or discarded as unreadable) since start.
     public private(set) var droppedCount: UInt64 = 0
@@ -47,8 +79,6 @@ public final class DiskQueue {
     /// One cached descriptor for replay reads from older segments, which go in order.
     private var readFD: Int32 = -1
     private var readSegment: UInt64 = 0
-    /// Segments recovery could not read: left on disk, and the checkpoint never passes them.
-    private var unreadableSegments: [UInt64] = []
     private var unsyncedData = false
     private var unsyncedDirectory = false
     private var syncSchedule: IntervalSchedule
@@ -61,17 +91,36 @@ public final class DiskQueue {
 
     public init(settings: QueueSettings) throws(QueueError) {
         self.settings = settings
-        var directory = settings.directory
-        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
-        self.directory = directory
+        unavailability = nil
+        directory = DiskQueue.trimmed(settings.directory)
         var interval = 0
         if case .interval(let milliseconds) = settings.fsync { interval = milliseconds }
         syncSchedule = IntervalSchedule(intervalMilliseconds: interval)
         checkpointSchedule = IntervalSchedule(intervalMilliseconds: settings.checkpointIntervalMilliseconds)
         try DiskQueue.validate(settings)
-        try QueueFiles.makeDirectories(directory, mode: 0o750)
-        directoryFD = try QueueFiles.openFile(directory, flags: O_RDONLY | O_DIRECTORY, operation: "open queue directory")
-        try recover()
+        try recover(names: try openDirectory())
+    }
+
+    private init(settings: QueueSettings, unavailability: QueueError) {
+        self.settings = settings
+        self.unavailability = unavailability
+        directory = DiskQueue.trimmed(settings.directory)
+        syncSchedule = IntervalSchedule(intervalMilliseconds: 0)
+        checkpointSchedule = IntervalSchedule(intervalMilliseconds: 0)
+        closed = true
+    }
+
+    /// A queue that keeps nothing: every append throws `reason`, so the caller sends each message
+    /// straight to the broker instead. For a queue directory that cannot be used at all; the
+    /// agent keeps sampling, sounding alarms and publishing.
+    public static func withoutPersistence(settings: QueueSettings, reason: QueueError) -> DiskQueue {
+        DiskQueue(settings: settings, unavailability: reason)
+    }
+
+    private static func trimmed(_ path: String) -> String {
+        var directory = path
+        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
+        return directory
     }
 
     deinit {
@@ -88,9 +137,7 @@ public final class DiskQueue {
     public var fileBytes: Int { index.fileBytes }
     /// What the checkpoint would record now: every sequence below it is acknowledged.
     public var lowestUnacknowledged: UInt64 {
-        var lowest = index.lowestPending ?? nextSequence
-        for first in unreadableSegments where first < lowest { lowest = first }
-        return lowest
+        index.lowestPending ?? nextSequence
     }
     /// The lowest sequence still on disk: everything below was acknowledged or dropped, so a
     /// delivery tracker can forget it (`DeliveryTracker.forget(below:)`) after a drop.
@@ -113,8 +160,13 @@ public final class DiskQueue {
     /// (a partial write is cut off) and a later append may succeed (space freed meanwhile).
     @discardableResult
     public func append(topic: String, payload: [UInt8], streamSequence: Int64) throws(QueueError) -> UInt64 {
+        if let unavailability { throw unavailability }
         if closed { throw QueueError("append to queue", directory, errno: .badFileDescriptor, detail: "the queue was closed") }
         let sequence = nextSequence
+        guard sequence < DiskQueue.sequenceLimit else {
+            throw QueueError("append to queue", directory, errno: .invalidArgument,
+                             detail: "the queue's sequence numbers are used up; stop the agent and move the queue directory aside")
+        }
         guard RecordFormat.encode(queueSequence: sequence, streamSequence: streamSequence, topic: topic.utf8,
                                   payload: payload, into: &recordBuffer),
               recordBuffer.count <= settings.maximumBytes else {
@@ -363,39 +415,137 @@ public final class DiskQueue {
 
     // MARK: Recovery
 
-    private func recover() throws(QueueError) {
-        var report = RecoveryReport()
-        var lowestUnacknowledged: UInt64 = 0 // no checkpoint: everything on disk is pending
-        let checkpointPath = path("checkpoint")
-        var checkpointProblem = ""
-        do throws(SystemError) {
-            let bytes = try readFile(checkpointPath, limit: 16 << 20)
-            if let checkpoint = QueueCheckpoint.decode(bytes) {
-                lowestUnacknowledged = checkpoint.lowestUnacknowledged
-                lastStreamSequences = checkpoint.lastStreamSequences
-                report.checkpointFound = true
-            } else {
-                checkpointProblem = "checkpoint \(checkpointPath) is damaged"
-            }
+    /// Makes and opens the directory and lists it. Something in its place (a file, a link to
+    /// nowhere) or a directory that cannot be opened or listed is moved aside whole and made
+    /// afresh; only when that fails too does this throw.
+    private func openDirectory() throws(QueueError) -> [String] {
+        do throws(QueueError) {
+            return try openDirectoryAsFound()
         } catch {
-            if error.errno != .noSuchFileOrDirectory { checkpointProblem = QueueError(error).description }
+            // Nothing there: the fault is above it (a parent that is a file, no permission).
+            guard FileKind(atPath: directory) != .missing else { throw error }
+            let stamp = moveAsideStamp()
+            guard let aside = moveAside(directory, to: "\(directory).damaged-\(stamp)",
+                                                   reason: error.description) else { throw error }
+            QueueFiles.closeFile(directoryFD)
+            directoryFD = -1
+            recovery.quarantined.append(QuarantinedPart(path: directory, movedTo: aside, reason: error.description))
+            recovery.notes.append("\(error.description); moved the whole queue directory to \(aside) and started an empty one")
+            return try openDirectoryAsFound()
         }
-        if !checkpointProblem.isEmpty {
-            report.notes.append("\(checkpointProblem): every record on disk is treated as not yet delivered, "
-                                + "so some may be delivered twice; stream sequences come from the records")
-            checkpointSchedule.noteChange()
-        }
+    }
 
+    private func openDirectoryAsFound() throws(QueueError) -> [String] {
+        try QueueFiles.makeDirectories(directory, mode: 0o750)
+        directoryFD = try QueueFiles.openFile(directory, flags: O_RDONLY | O_DIRECTORY, operation: "open queue directory")
+        return try QueueFiles.listDirectory(directory)
+    }
+
+    /// Moves `name` (in the queue directory) into `quarantine/`, or beside itself as
+    /// `<name>.damaged-<time>` when that folder cannot be had. true when it was moved.
+    @discardableResult
+    private func quarantine(_ name: String, reason: String) -> Bool {
+        let source = path(name)
+        let stamp = moveAsideStamp()
+        let folder = path(DiskQueue.quarantineFolder)
+        if FileKind(atPath: folder) == .missing { _ = mkdir(folder, 0o750) }
+        let stem = FileKind(atPath: folder) == .directory ? "\(folder)/\(stamp)-\(name)" : "\(source).damaged-\(stamp)"
+        let movedTo = moveAside(source, to: stem, reason: reason)
+        recovery.quarantined.append(QuarantinedPart(path: source, movedTo: movedTo, reason: reason))
+        if let movedTo {
+            recovery.notes.append("\(source): \(reason); moved to \(movedTo)")
+            unsyncedDirectory = true
+        } else {
+            recovery.notes.append("\(source): \(reason); it could not be moved aside (\(Errno.current.descriptionWithNumber)), "
+                                  + "so it is left in place and ignored")
+        }
+        return movedTo != nil
+    }
+
+    /// The queue's own folder for damaged parts; recovery never reads it.
+    public static let quarantineFolder = "quarantine"
+
+    /// Sequences the checkpoint carries that no working queue writes.
+    private static func outOfRange(_ checkpoint: QueueCheckpoint) -> String? {
+        if checkpoint.lowestUnacknowledged > sequenceLimit {
+            return "its lowest unacknowledged sequence \(checkpoint.lowestUnacknowledged) is beyond the queue's range (1...\(sequenceLimit))"
+        }
+        for (topic, sequence) in checkpoint.lastStreamSequences where sequence > streamSequenceLimit {
+            return "its stream sequence \(sequence) for \(topic) is beyond the queue's range (at most \(streamSequenceLimit))"
+        }
+        return nil
+    }
+
+    private func recoverCheckpoint() -> UInt64 {
+        let checkpointPath = path("checkpoint")
+        var problem: String? = nil
+        switch FileKind(atPath: checkpointPath) {
+        case .missing:
+            return 0
+        case .regularFile:
+            do throws(SystemError) {
+                let bytes = try readFile(checkpointPath, limit: 16 << 20)
+                if let checkpoint = QueueCheckpoint.decode(bytes) {
+                    problem = DiskQueue.outOfRange(checkpoint)
+                    if problem == nil {
+                        lastStreamSequences = checkpoint.lastStreamSequences
+                        recovery.checkpointFound = true
+                        return checkpoint.lowestUnacknowledged
+                    }
+                } else {
+                    problem = "the checkpoint is damaged (its length or checksum does not match)"
+                }
+            } catch {
+                problem = QueueError(error).description
+            }
+        case let kind:
+            problem = "\(kind.description) stands where the checkpoint file should be"
+        }
+        quarantine("checkpoint", reason: problem ?? "unusable")
+        recovery.notes.append("without a usable checkpoint every record on disk is treated as not yet delivered, "
+                              + "so some may be delivered twice; stream sequences come from the records")
+        checkpointSchedule.noteChange()
+        return 0
+    }
+
+    /// The first sequence of each usable segment, oldest first; every other `.seg` name is quarantined.
+    private func usableSegments(among names: [String]) -> [UInt64] {
         var segments: [UInt64] = []
-        for name in try QueueFiles.listDirectory(directory) {
-            if let first = DiskQueue.segmentSequence(fromName: name) { segments.append(first) }
+        for name in names where name.hasSuffix(".seg") {
+            guard let first = DiskQueue.segmentSequence(fromName: name) else {
+                quarantine(name, reason: "the name is not a queue segment's (20 digits, then .seg)")
+                continue
+            }
+            guard first >= 1 && first <= DiskQueue.sequenceLimit else {
+                quarantine(name, reason: "the name carries sequence \(first), outside the queue's range (1...\(DiskQueue.sequenceLimit))")
+                continue
+            }
+            let kind = FileKind(atPath: path(name))
+            guard kind == .regularFile else {
+                quarantine(name, reason: "\(kind.description) stands where a segment file should be")
+                continue
+            }
+            segments.append(first)
         }
         segments.sort()
-        report.segmentsFound = segments.count
-        if !segments.isEmpty && !report.checkpointFound && checkpointProblem.isEmpty {
-            report.notes.append("no checkpoint in \(directory): every record on disk is treated as not yet delivered")
+        return segments
+    }
+
+    private func recover(names: [String]) throws(QueueError) {
+        let tmpKind = FileKind(atPath: path("checkpoint.tmp"))
+        if tmpKind != .missing && tmpKind != .regularFile {
+            quarantine("checkpoint.tmp", reason: "\(tmpKind.description) stands where the checkpoint is written")
+        }
+        let checkpointMissing = FileKind(atPath: path("checkpoint")) == .missing
+        let lowestUnacknowledged = recoverCheckpoint() // 0 without one: everything on disk is pending
+        let segments = usableSegments(among: names)
+        recovery.segmentsFound = segments.count
+        if !segments.isEmpty && checkpointMissing {
+            recovery.notes.append("no checkpoint in \(directory): every record on disk is treated as not yet delivered")
         }
 
+        // A record's offset and length are kept in 32 bits, and a segment is read whole.
+        let largestSegment = min(settings.maximumBytes, Int(UInt32.max))
         var highest: UInt64 = 0
         var sequenceFloor: UInt64 = 1
         for (position, first) in segments.enumerated() {
@@ -404,63 +554,81 @@ public final class DiskQueue {
             if first > sequenceFloor { sequenceFloor = first }
             var fd: Int32 = -1
             var size = 0
+            var problem: String? = nil
             do throws(QueueError) {
                 // Only the newest is written to (and maybe truncated); older ones are only read.
                 fd = try QueueFiles.openFile(path, flags: isNewest ? O_RDWR : O_RDONLY, operation: "open queue segment")
                 size = try QueueFiles.fileSize(fd, path: path)
-                let scan = scanSegment(try QueueFiles.readBytes(fd, count: size, offset: 0, path: path), after: highest)
-                var keptBytes = size
-                if scan.validEnd < size {
-                    let tail = size - scan.validEnd
-                    if isNewest {
-                        try QueueFiles.truncateFile(fd, length: scan.validEnd, path: path)
-                        keptBytes = scan.validEnd
-                        report.bytesTruncated += tail
-                        report.notes.append("\(path): cut off \(tail) bytes after the last complete record "
-                                            + "(a write interrupted by a crash or power loss)")
+                if size > largestSegment {
+                    problem = "the segment is \(size) bytes, more than the queue's maximum of \(largestSegment) bytes"
+                } else {
+                    let scan = scanSegment(try QueueFiles.readBytes(fd, count: size, offset: 0, path: path), after: highest)
+                    if scan.recordsBeyondRange > 0 {
+                        problem = "\(scan.recordsBeyondRange) intact record(s) carry a sequence beyond the queue's range "
+                            + "(queue sequence above \(DiskQueue.sequenceLimit) or stream sequence above \(DiskQueue.streamSequenceLimit))"
                     } else {
-                        report.bytesSkipped += tail
-                        report.notes.append("\(path): skipped \(tail) damaged bytes from offset \(scan.validEnd) to the end")
+                        try adopt(scan, of: first, size: size, fd: fd, isNewest: isNewest, below: lowestUnacknowledged)
+                        if let last = scan.records.last { highest = last.queueSequence }
+                        if isNewest {
+                            activeFD = fd
+                            fd = -1
+                        }
                     }
-                }
-                for stretch in scan.skipped {
-                    report.bytesSkipped += stretch.count
-                    report.notes.append("\(path): skipped \(stretch.count) damaged bytes at offset \(stretch.start)")
-                }
-                index.appendSegment(firstSequence: first, fileBytes: keptBytes)
-                for record in scan.records {
-                    let acknowledged = record.queueSequence < lowestUnacknowledged
-                    index.addRecord(sequence: record.queueSequence, offset: record.offset, length: record.length,
-                                    acknowledged: acknowledged)
-                    if acknowledged { report.recordsAcknowledged += 1 } else { report.recordsPending += 1 }
-                    if let known = lastStreamSequences[record.topic], known >= record.streamSequence {} else {
-                        lastStreamSequences[record.topic] = record.streamSequence
-                    }
-                    highest = record.queueSequence
-                }
-                if isNewest {
-                    activeFD = fd
-                    fd = -1
                 }
             } catch {
-                // Keep it on disk for a later attempt or for IT; new sequences stay above any
-                // record it can hold (at least a header each), so the order is kept.
-                unreadableSegments.append(first)
-                let room = UInt64(size > 0 ? size / RecordFormat.headerSize + 1 : 1 << 24)
-                if first &+ room > sequenceFloor { sequenceFloor = first &+ room }
-                report.notes.append("\(error.description); this segment is left as it is and not replayed")
+                problem = error.description
             }
             QueueFiles.closeFile(fd)
+            if let problem, !quarantine(DiskQueue.segmentName(first), reason: problem) {
+                // Left in place: new sequences stay above any record it can hold (at least a
+                // header each), so a later segment never takes its name and order is kept.
+                let room = UInt64(size > 0 ? min(size, largestSegment) / RecordFormat.headerSize + 1 : 1 << 24)
+                if first + room > sequenceFloor { sequenceFloor = first + room }
+            }
         }
+        // Each term is at most sequenceLimit plus 2^32: no overflow.
         nextSequence = max(sequenceFloor, lowestUnacknowledged, highest + 1)
-        report.recordsPending = index.pendingCount
-        recovery = report
+        recovery.recordsPending = index.pendingCount
 
         // Segments acknowledged before the restart (the crash came between checkpoint and delete).
         do throws(QueueError) {
             _ = try deleteAcknowledgedSegments()
         } catch {
             recovery.notes.append("\(error.description); acknowledged segments stay until the next attempt")
+        }
+    }
+
+    /// Puts a scanned segment's records into the index, cutting a torn tail off the newest.
+    private func adopt(_ scan: SegmentScan, of first: UInt64, size: Int, fd: Int32, isNewest: Bool,
+                       below lowestUnacknowledged: UInt64) throws(QueueError) {
+        let path = segmentPath(first)
+        var keptBytes = size
+        if scan.validEnd < size {
+            let tail = size - scan.validEnd
+            if isNewest {
+                try QueueFiles.truncateFile(fd, length: scan.validEnd, path: path)
+                keptBytes = scan.validEnd
+                recovery.bytesTruncated += tail
+                recovery.notes.append("\(path): cut off \(tail) bytes after the last complete record "
+                                      + "(a write interrupted by a crash or power loss)")
+            } else {
+                recovery.bytesSkipped += tail
+                recovery.notes.append("\(path): skipped \(tail) damaged bytes from offset \(scan.validEnd) to the end")
+            }
+        }
+        for stretch in scan.skipped {
+            recovery.bytesSkipped += stretch.count
+            recovery.notes.append("\(path): skipped \(stretch.count) damaged bytes at offset \(stretch.start)")
+        }
+        index.appendSegment(firstSequence: first, fileBytes: keptBytes)
+        for record in scan.records {
+            let acknowledged = record.queueSequence < lowestUnacknowledged
+            index.addRecord(sequence: record.queueSequence, offset: record.offset, length: record.length,
+                            acknowledged: acknowledged)
+            if acknowledged { recovery.recordsAcknowledged += 1 }
+            if let known = lastStreamSequences[record.topic], known >= record.streamSequence {} else {
+                lastStreamSequences[record.topic] = record.streamSequence
+            }
         }
     }
 

@@ -129,6 +129,10 @@ public struct SegmentScan: Equatable, Sendable {
     public var validEnd = 0
     /// Damaged stretches between intact records.
     public var skipped: [ByteStretch] = []
+    /// Intact records whose queue sequence is above `DiskQueue.sequenceLimit` or whose stream
+    /// sequence is above `DiskQueue.streamSequenceLimit`: no queue writes them, so the segment
+    /// was tampered with or corrupted in a way the CRC cannot catch. Left out of `records`.
+    public var recordsBeyondRange = 0
 }
 
 /// Finds the intact records in a segment's bytes. After damage the scan looks for the next
@@ -143,7 +147,10 @@ public func scanSegment(_ bytes: [UInt8], after previousSequence: UInt64 = 0) ->
     while offset < bytes.count {
         if let length = RecordFormat.validRecordLength(in: bytes, at: offset) {
             let sequence = bytes.loadUInt64(at: offset + 12)
-            if sequence > lastSequence {
+            let streamSequence = bytes.loadInt64(at: offset + 20)
+            if sequence > DiskQueue.sequenceLimit || streamSequence > DiskQueue.streamSequenceLimit {
+                scan.recordsBeyondRange += 1
+            } else if sequence > lastSequence {
                 if let start = damageStart {
                     scan.skipped.append(ByteStretch(start: start, end: offset))
                     damageStart = nil
@@ -151,7 +158,7 @@ public func scanSegment(_ bytes: [UInt8], after previousSequence: UInt64 = 0) ->
                 let topicStart = offset + RecordFormat.headerSize
                 let topicEnd = topicStart + Int(bytes.loadUInt16(at: offset + 28))
                 scan.records.append(ScannedRecord(
-                    queueSequence: sequence, streamSequence: bytes.loadInt64(at: offset + 20),
+                    queueSequence: sequence, streamSequence: streamSequence,
                     topic: String(decoding: bytes[topicStart..<topicEnd], as: UTF8.self),
                     offset: offset, length: length))
                 lastSequence = sequence

@@ -67,6 +67,31 @@ struct HealthDocumentsTests {
         #expect(HealthDocuments.readiness(figures).body.contains("ok clock: cannot read the clock state"))
     }
 
+    @Test func aQueueRepairedAtStartStaysReadyAndSaysWhatWasMovedAside() {
+        var figures = healthyFigures()
+        figures.publishing.queueQuarantined = 2
+        figures.publishing.queueQuarantineExample = "/q/18446744073709551615.seg: out of range, moved to /q/quarantine/x"
+        let readiness = HealthDocuments.readiness(figures)
+        #expect(readiness.status == 200, "\(readiness.body)")
+        #expect(readiness.body.contains("ok queue: 4 message(s) pending; 2 damaged part(s) moved aside at start, "
+                                        + "e.g. /q/18446744073709551615.seg: out of range, moved to /q/quarantine/x"))
+        let metrics = HealthDocuments.metrics(figures)
+        #expect(metrics.contains("bedside_queue_quarantined_total 2\n"))
+        #expect(metrics.contains("bedside_queue_persistent 1\n"))
+        #expect(HealthDocuments.summaryJSON(figures).contains("\"quarantined\":2,\"persistent\":true"))
+    }
+
+    @Test func aQueueThatCouldNotBeOpenedFailsReadinessWithItsReason() {
+        var figures = healthyFigures()
+        figures.publishing.queueUnavailable = "cannot create queue directory /ro/queue: Read-only file system (errno 30)"
+        let readiness = HealthDocuments.readiness(figures)
+        #expect(readiness.status == 503)
+        #expect(readiness.body.contains("fail queue: not available (cannot create queue directory /ro/queue: Read-only file system "
+                                        + "(errno 30)); messages go straight to the broker and are lost while it is away"))
+        #expect(HealthDocuments.metrics(figures).contains("bedside_queue_persistent 0\n"))
+        #expect(HealthDocuments.summaryJSON(figures).contains("\"persistent\":false"))
+    }
+
     @Test func metricsCarryTheFigures() {
         var figures = healthyFigures()
         figures.publishing.refusedByBroker = 2
