@@ -1,34 +1,25 @@
 #!/usr/bin/env bash
-# Benchmark: where the agent's memory goes, and how often an idle agent wakes up.
+# Benchmark: where the agent's memory goes.
 #
-#   bash Deploy/bench-memory.sh memory [window-s (10)]
-#       32 beds x one 16-point device (Deploy/bench/bench-16-points.yaml) every 100 ms, one
+#   bash Deploy/bench-memory.sh [window-s (10)]
+#       32 beds x one 16-point device (Deploy/bench/bench-16-holding.yaml) every 100 ms, one
 #       Modbus TCP endpoint each, health server, disk queue and alarms (buzzer to a file) on.
 #       Prints peak RSS (VmHWM), anonymous and file-backed RSS, and resident memory by
 #       mapping: heap, thread stacks, other anonymous mappings, each library.
-#   bash Deploy/bench-memory.sh idle [window-s (30)]
-#       4 chairs, each a simulated monitor and pump, every 1 s, the same features. Prints the
-#       whole process's context switches per second (voluntary + involuntary, summed over
-#       /proc/PID/task/*/status across the window: each is a wake-up) and CPU % of one core,
-#       and the same per thread.
 #
-# Both run the x86_64 firmware with the simulator built beside it and a local mosquitto, all
-# on loopback, on free ports and in a temporary directory.
+# It runs the x86_64 firmware with the simulator built beside it and a local mosquitto, all
+# on loopback, on free ports and in a temporary directory. The idle figure (wake-ups and CPU
+# at rest) is Deploy/bench-idle.sh.
 # Environment: FIRMWARE=PATH  agent binary (default .build-firmware/x86_64/bedside-gateway,
 # with bedside-simulator in the same directory).
 set -euo pipefail
 export LC_ALL=C
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MODE="${1:-memory}"
-case "$MODE" in
-  memory) WINDOW_S="${2:-10}" ;;
-  idle) WINDOW_S="${2:-30}" ;;
-  *) echo "usage: $0 memory|idle [window-s]" >&2; exit 2 ;;
-esac
+WINDOW_S="${1:-10}"
 case "$WINDOW_S" in ''|*[!0-9]*) echo "bench-memory: the window is whole seconds" >&2; exit 2 ;; esac
 WARMUP_S=5
 FIRMWARE="${FIRMWARE:-$ROOT/.build-firmware/x86_64/bedside-gateway}"
-PROFILE="$ROOT/Deploy/bench/bench-16-points.yaml"
+PROFILE="$ROOT/Deploy/bench/bench-16-holding.yaml"
 fail() { echo "bench-memory: $*" >&2; exit 1; }
 [ -x "$FIRMWARE" ] || fail "no agent at $FIRMWARE: run bash Deploy/build-firmware.sh x86_64"
 [ -x "$(dirname "$FIRMWARE")/bedside-simulator" ] || fail "no bedside-simulator next to $FIRMWARE"
@@ -54,7 +45,6 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 BROKER_PORT="$(free_port)"
 HEALTH_PORT="$(free_port)"
 ENDPOINTS=32
-[ "$MODE" = idle ] && ENDPOINTS=8
 BASE=""
 for _ in $(seq 50); do
   candidate=$((20000 + RANDOM % 10000))
@@ -79,32 +69,18 @@ PIDS+=($!)
   echo "alarms: {log: $WORK/alarms.log}"
   echo "hardware: {buzzer: {record_to: $WORK/buzzer.edges}}"
 } > "$WORK/agent.yaml"
-if [ "$MODE" = memory ]; then
-  "$WORK/bedside-simulator" --host 127.0.0.1 --port "$BASE" --devices "pattern:$ENDPOINTS" \
-    --pattern-profile "$PROFILE" > "$WORK/simulator.log" 2>&1 &
-  PIDS+=($!)
-  {
-    echo "sampling: {interval_ms: 100}"
-    echo "device_profiles: [$PROFILE]"
-    echo "beds:"
-    for n in $(seq 1 "$ENDPOINTS"); do
-      printf '  - id: bed-%02d\n    devices:\n' "$n"
-      printf '      - {id: dev-%02d, profile: bench-16-points, tcp: {host: 127.0.0.1, port: %d}}\n' "$n" $((BASE + n - 1))
-    done
-  } >> "$WORK/agent.yaml"
-else
-  "$WORK/bedside-simulator" --host 127.0.0.1 --port "$BASE" --devices monitor:4,pump:4 > "$WORK/simulator.log" 2>&1 &
-  PIDS+=($!)
-  {
-    echo "sampling: {interval_ms: 1000}"
-    echo "beds:"
-    for n in 1 2 3 4; do
-      printf '  - id: chair-%d\n    devices:\n' "$n"
-      printf '      - {id: monitor-%d, profile: patient-monitor, tcp: {host: 127.0.0.1, port: %d}}\n' "$n" $((BASE + n - 1))
-      printf '      - {id: pump-%d, profile: infusion-pump, tcp: {host: 127.0.0.1, port: %d}}\n' "$n" $((BASE + n + 3))
-    done
-  } >> "$WORK/agent.yaml"
-fi
+"$WORK/bedside-simulator" --host 127.0.0.1 --port "$BASE" --devices "pattern:$ENDPOINTS" \
+  --pattern-profile "$PROFILE" > "$WORK/simulator.log" 2>&1 &
+PIDS+=($!)
+{
+  echo "sampling: {interval_ms: 100}"
+  echo "device_profiles: [$PROFILE]"
+  echo "beds:"
+  for n in $(seq 1 "$ENDPOINTS"); do
+    printf '  - id: bed-%02d\n    devices:\n' "$n"
+    printf '      - {id: dev-%02d, profile: bench-16-holding, tcp: {host: 127.0.0.1, port: %d}}\n' "$n" $((BASE + n - 1))
+  done
+} >> "$WORK/agent.yaml"
 for _ in $(seq 100); do
   [ -n "$(ss -Hltn "sport = :$BROKER_PORT")" ] &&
     [ "$(ss -Hltn "( sport >= :$BASE and sport <= :$((BASE + ENDPOINTS - 1)) )" | wc -l)" -eq "$ENDPOINTS" ] && break
@@ -117,44 +93,22 @@ PIDS+=("$PID")
 
 switches() { cat /proc/"$PID"/task/*/status 2>/dev/null | awk '/^(voluntary|nonvoluntary)_ctxt_switches/ { s += $2 } END { print s }'; }
 cpu_ticks() { sed 's/.*) //' "/proc/$PID/stat" | awk '{ print $12 + $13 }'; }
-# "tid name switches on-CPU-ns" per thread.
-per_thread() {
-  local task
-  for task in /proc/"$PID"/task/*; do
-    printf '%s %s %s %s\n' "${task##*/}" "$(tr ' ' '_' < "$task/comm")" \
-      "$(awk '/ctxt_switches/ { s += $2 } END { print s }' "$task/status")" "$(cut -d' ' -f1 "$task/schedstat")"
-  done | sort
-}
 sleep "$WARMUP_S"
 kill -0 "$PID" 2>/dev/null || { cat "$WORK/agent.log" >&2; fail "the agent died during the warm-up"; }
-s0="$(switches)"; c0="$(cpu_ticks)"; t0="$(date +%s%N)"; per_thread > "$WORK/threads.0"
+s0="$(switches)"; c0="$(cpu_ticks)"; t0="$(date +%s%N)"
 sleep "$WINDOW_S"
 kill -0 "$PID" 2>/dev/null || { cat "$WORK/agent.log" >&2; fail "the agent died during the window"; }
-s1="$(switches)"; c1="$(cpu_ticks)"; t1="$(date +%s%N)"; per_thread > "$WORK/threads.1"
+s1="$(switches)"; c1="$(cpu_ticks)"; t1="$(date +%s%N)"
 status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; }
-python3 - "$MODE" "$PID" "$((t1 - t0))" "$((s1 - s0))" "$((c1 - c0))" "$(getconf CLK_TCK)" \
-  "$(status VmHWM)" "$(status RssAnon)" "$(status RssFile)" "$(status Threads)" "$WORK/threads.0" "$WORK/threads.1" <<'EOF'
+python3 - "$PID" "$((t1 - t0))" "$((s1 - s0))" "$((c1 - c0))" "$(getconf CLK_TCK)" \
+  "$(status VmHWM)" "$(status RssAnon)" "$(status RssFile)" "$(status Threads)"  <<'EOF'
 import collections, re, sys
-mode, pid, ns, switches, ticks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-hwm, anon, file_rss, threads = (int(v) for v in sys.argv[7:11])
+pid, ns, switches, ticks, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+hwm, anon, file_rss, threads = (int(v) for v in sys.argv[6:10])
 seconds = ns / 1e9
-print(f"{mode}: peak RSS (VmHWM) {hwm / 1024:.2f} MiB, anonymous {anon / 1024:.2f} MiB, file-backed {file_rss / 1024:.2f} MiB, "
+print(f"peak RSS (VmHWM) {hwm / 1024:.2f} MiB, anonymous {anon / 1024:.2f} MiB, file-backed {file_rss / 1024:.2f} MiB, "
       f"{threads} threads; {switches / seconds:.1f} wake-ups/s, CPU {ticks / hz / seconds * 100:.2f} % of a core "
       f"over {seconds:.1f} s")
-if mode == "idle":
-    before = {line.split()[0]: line.split() for line in open(sys.argv[11])}
-    groups = collections.defaultdict(lambda: [0, 0.0, 0])
-    for line in open(sys.argv[12]):
-        tid, name, csw, cpu = line.split()
-        if tid not in before:
-            continue
-        name = "bus threads" if name.startswith("bus_") else name.replace("_", " ")
-        groups[name][0] += int(csw) - int(before[tid][2])
-        groups[name][1] += (int(cpu) - int(before[tid][3])) / 1e6
-        groups[name][2] += 1
-    for name, (csw, cpu_ms, count) in sorted(groups.items(), key=lambda item: -item[1][0]):
-        print(f"  {name} ({count}): {csw / seconds:.1f} wake-ups/s, {cpu_ms / seconds / 10:.3f} % CPU")
-    sys.exit(0)
 # Resident memory by mapping. A thread stack is the read-write mapping right above its guard page.
 maps, current = [], None
 for line in open(f"/proc/{pid}/smaps"):
