@@ -6,7 +6,10 @@ import StoreAndForward
 /// written to the disk queue first and deleted only after the broker's PUBACK. Messages
 /// written while the broker is reachable go out at once ("live"); the rest (written during an
 /// outage, recovered after a restart, or in flight when a connection dropped) are replayed
-/// oldest first, marked `"replayed":true`, a window at a time, while live ones keep flowing.
+/// oldest first, a window at a time, while live ones keep flowing. Only a replayed message that
+/// was handed to the MQTT client before (or, recovered from disk, may have been) is marked
+/// `"replayed":true`: one that merely waited, e.g. produced before the first connection or
+/// during an outage, reaches subscribers for the first time and is not.
 /// Runs on the publisher thread only.
 final class Outbox<Sink: MessageSink> {
     let queue: DiskQueue
@@ -103,7 +106,7 @@ final class Outbox<Sink: MessageSink> {
                 tracker.forget(sequence)
                 continue
             }
-            var bytes = StatusMessages.markedReplayed(record.payload)
+            var bytes = tracker.wasHandedBefore(sequence) ? StatusMessages.markedReplayed(record.payload) : record.payload
             publish(sequence, topic: record.topic, bytes: &bytes, replay: true)
         }
     }
