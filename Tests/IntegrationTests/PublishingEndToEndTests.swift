@@ -364,6 +364,52 @@ struct PublishingEndToEndTests {
         #expect(final.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"offline\"") })
     }
 
+    /// Commands held in the broker while the agent is away: one the sender gave an MQTT 5
+    /// Message Expiry Interval never reaches the agent (the broker drops it), and one without
+    /// is refused as stale by its issue time. A fresh one afterwards is carried out.
+    @Test func commandsHeldInTheBrokerWhileTheAgentWasAwayDoNotActLate() throws {
+        let rig = try PublishingRig("held-commands")
+        defer { rig.stopAll() }
+        _ = try rig.startBroker()
+        let ports = try rig.startSimulator(monitors: 1)
+        let central = "central-token-0123456789abcdef"
+        let tokens = rig.directory.appendingPathComponent("command-tokens").path
+        try "central-1 \(central) pause-audio\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 500, extra: "commands: { tokens_file: \(tokens), max_age_s: 2 }")
+        let responses = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/responses")
+        let status = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/status")
+        func online() -> Int { status.messages.filter { String(decoding: $0.payload, as: UTF8.self).contains("\"online\"") }.count }
+        try rig.startAgent()
+        _ = status.wait(timeout: 60) { _ in online() >= 1 }
+        // The agent goes away; its persistent session keeps its subscription in the broker.
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+
+        func publish(_ payload: String, expirySeconds: Int?) throws {
+            var command = ["mosquitto_pub", "-h", "127.0.0.1", "-p", "\(rig.brokerPort)", "-V", "5", "-q", "1",
+                           "-t", "\(Self.prefix)/commands", "-m", payload]
+            if let expirySeconds { command += ["-D", "publish", "message-expiry-interval", "\(expirySeconds)"] }
+            let result = try runToCompletion(command, timeout: 30)
+            try #require(result.status == 0, "\(result.output)")
+        }
+        try publish(#"{"id":"e-1","issued":"\#(commandIssueTime())","command":"pause-audio","token":"\#(central)"}"#, expirySeconds: 2)
+        try publish(#"{"id":"e-2","issued":"\#(commandIssueTime())","command":"pause-audio","token":"\#(central)"}"#, expirySeconds: nil)
+        // The outage under test: longer than both the expiry interval and max_age_s.
+        Thread.sleep(forTimeInterval: 3)
+        try rig.startAgent()
+        _ = status.wait(timeout: 60) { _ in online() >= 2 }
+        let sender = try CommandSender(port: rig.brokerPort, topic: "\(Self.prefix)/commands", responses: responses)
+        try sender.send(#"{"id":"e-3","issued":"\#(commandIssueTime())","command":"pause-audio","token":"\#(central)"}"#)
+        let answers = responses.wait(timeout: 30) { messages in
+            messages.contains { String(decoding: $0.payload, as: UTF8.self).contains("\"e-3\"") }
+        }.map { String(decoding: $0.payload, as: UTF8.self) }
+        #expect(!answers.contains { $0.contains("\"e-1\"") }, "the broker delivered an expired command: \(answers)")
+        let held = answers.first { $0.contains("\"e-2\"") }
+        #expect(held?.contains("\"refused\"") == true && held?.contains("stale: issued") == true, "\(answers)\n\(rig.agentOutput)")
+        #expect(answers.last?.contains("\"e-3\"") == true && answers.last?.contains("\"accepted\"") == true, "\(answers)")
+        try waitUntil(timeout: 10, checkingEvery: 0.2) { try rig.metrics()["bedside_alarm_audio_paused"]?.first?.value == 1 }
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+    }
+
     // MARK: Helpers
 
     static func decoded(_ messages: [MQTTClientMessage]) -> [ReceivedVitals] {
