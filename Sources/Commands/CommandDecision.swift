@@ -106,10 +106,11 @@ public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [St
             + "sender's and this box's clocks if it was fresh")
     }
     if -age > clock.futureAllowanceMilliseconds {
+        let senderError = durationText(milliseconds: CommandClock.senderErrorMilliseconds)
         return refuse("issued \(durationText(milliseconds: -age)) in the future by this box's clock, beyond the "
-            + "\(durationText(milliseconds: clock.futureAllowanceMilliseconds)) allowed (2 s for the sender's clock and "
-            + "\(durationText(milliseconds: clock.errorMilliseconds)) this box's clock may be off); check that both clocks are "
-            + "synchronised by NTP")
+            + "\(durationText(milliseconds: clock.futureAllowanceMilliseconds)) allowed (\(senderError) for the sender's clock "
+            + "and \(durationText(milliseconds: clock.errorMilliseconds)) this box's clock may be off); check that both clocks "
+            + "are synchronised by NTP")
     }
 
     var command = Command(id: id, kind: kind, issuer: sender.name)
