@@ -270,8 +270,8 @@ struct AlarmEndToEndTests {
             return
         }
         let sender = try CommandSender(port: alarm.rig.brokerPort, topic: "\(Self.prefix)/commands", responses: responses)
-        try sender.send(#"{"id":"a-1","issued":"\#(commandIssueTime())","command":"acknowledge-alarm","token":"\#(AlarmRig.token)","bed":"chair-1","alarm":"no-such-alarm"}"#)
-        try sender.send(#"{"id":"a-2","issued":"\#(commandIssueTime())","command":"acknowledge-alarm","token":"\#(AlarmRig.token)","bed":"chair-1","alarm":"\#(alarmID)"}"#)
+        try sender.send(#"{"id":"a-1","issued":"\#(utcTimestampNow())","command":"acknowledge-alarm","token":"\#(AlarmRig.token)","bed":"chair-1","alarm":"no-such-alarm"}"#)
+        try sender.send(#"{"id":"a-2","issued":"\#(utcTimestampNow())","command":"acknowledge-alarm","token":"\#(AlarmRig.token)","bed":"chair-1","alarm":"\#(alarmID)"}"#)
         let answers = responses.wait(timeout: 20) { $0.count >= 2 }.map { String(decoding: $0.payload, as: UTF8.self) }
         #expect(answers.first?.contains("refused") == true && answers.first?.contains("no-such-alarm") == true, "\(answers)")
         #expect(answers.dropFirst().first?.contains("accepted") == true, "\(answers)\n\(alarm.rig.agentOutput)")
