@@ -379,7 +379,7 @@ struct PublishingEndToEndTests {
         let central = "central-token-0123456789abcdef"
         let tokens = rig.directory.appendingPathComponent("command-tokens").path
         try "central-1 \(central) pause-audio\n".write(toFile: tokens, atomically: true, encoding: .utf8)
-        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 500, extra: "commands: { tokens_file: \(tokens), max_age_s: 2 }")
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 500, extra: "commands: { tokens_file: \(tokens), max_age_s: 4 }")
         let responses = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/responses")
         let status = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/status")
         func online() -> Int { status.messages.filter { String(decoding: $0.payload, as: UTF8.self).contains("\"online\"") }.count }
@@ -398,7 +398,7 @@ struct PublishingEndToEndTests {
         try publish(#"{"id":"e-1","issued":"\#(utcTimestampNow())","command":"pause-audio","token":"\#(central)"}"#, expirySeconds: 2)
         try publish(#"{"id":"e-2","issued":"\#(utcTimestampNow())","command":"pause-audio","token":"\#(central)"}"#, expirySeconds: nil)
         // The outage under test: longer than both the expiry interval and max_age_s.
-        Thread.sleep(forTimeInterval: 3)
+        Thread.sleep(forTimeInterval: 5)
         try rig.startAgent()
         _ = status.wait(timeout: 60) { _ in online() >= 2 }
         let sender = try CommandSender(port: rig.brokerPort, topic: "\(Self.prefix)/commands", responses: responses)
