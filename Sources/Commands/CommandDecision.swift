@@ -3,10 +3,14 @@ import JSON
 /// Decides on one payload from the commands topic. Checks run in this order, and the first
 /// failure is the reason given:
 /// size; JSON object; duplicate keys; id; command; tokens configured at all; unknown keys;
-/// token present; token recognised; sender allowed this command; bed; alarm id.
-/// Authorisation comes before bed and alarm, so a sender without a valid token learns nothing
-/// about which beds this box serves.
-public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [String]) -> CommandDecision {
+/// token present; token recognised; sender allowed this command; issue time present and
+/// readable; not stale; not in the future; bed; alarm id; id not already received from this
+/// sender; room to remember the id.
+/// Authorisation comes before everything else about the command, so a sender without a valid
+/// token learns nothing about which beds this box serves, and cannot fill the id memory.
+/// An accepted command's id is remembered in `recentIDs` until the command would be stale.
+public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [String], clock: CommandClock,
+                          maximumAgeMilliseconds: Int64, recentIDs: inout RecentCommandIDs) -> CommandDecision {
     if payload.count > maximumCommandPayloadBytes {
         return .refused(CommandRefusal(id: nil, command: nil,
                                        reason: "payload too large: \(payload.count) bytes, the limit is \(maximumCommandPayloadBytes)"))
@@ -68,12 +72,13 @@ public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [St
 
     if !tokens.isConfigured { return refuse("unauthorised: no command tokens are configured on this box") }
 
-    let allowedKeys = kind == .acknowledgeAlarm ? ["id", "command", "token", "bed", "alarm"] : ["id", "command", "token"]
+    let allowedKeys = kind == .acknowledgeAlarm
+        ? ["id", "command", "issued", "token", "bed", "alarm"] : ["id", "command", "issued", "token"]
     for member in members {
         var known = false
         for key in allowedKeys where key == member.key { known = true }
         if !known {
-            let takes = kind == .acknowledgeAlarm ? "id, command, token, bed and alarm" : "id, command and token"
+            let takes = kind == .acknowledgeAlarm ? "id, command, issued, token, bed and alarm" : "id, command, issued and token"
             return refuse("unknown key \(quoted(member.key)); \(kind.name) takes \(takes)")
         }
     }
@@ -85,17 +90,54 @@ public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [St
     }
     if !sender.may(kind) { return refuse("unauthorised: \(quoted(sender.name)) may not \(kind.name)") }
 
-    guard kind == .acknowledgeAlarm else { return .accepted(Command(id: id, kind: kind, issuer: sender.name)) }
+    let issuedFormat = "an RFC 3339 UTC time such as \"2026-12-03T13:16:13.250Z\""
+    guard let issuedValue = document["issued"] else {
+        return refuse("missing issued: every command carries the time it was issued, \(issuedFormat)")
+    }
+    guard case let .string(issuedText) = issuedValue else { return refuse("issued must be \(issuedFormat)") }
+    guard let issued = parseUTCTimestamp(issuedText) else {
+        return refuse("issued \(quoted(issuedText)) is not \(issuedFormat)")
+    }
+    let age = clock.nowMilliseconds - issued
+    if age > maximumAgeMilliseconds {
+        return refuse("stale: issued \(durationText(milliseconds: age)) ago, and commands older than "
+            + "\(durationText(milliseconds: maximumAgeMilliseconds)) (commands.max_age_s) are refused, so one delayed in "
+            + "the broker or sent again is never carried out late; send it anew if it is still wanted, and check the "
+            + "sender's and this box's clocks if it was fresh")
+    }
+    if -age > clock.futureAllowanceMilliseconds {
+        let senderError = durationText(milliseconds: CommandClock.senderErrorMilliseconds)
+        return refuse("issued \(durationText(milliseconds: -age)) in the future by this box's clock, beyond the "
+            + "\(durationText(milliseconds: clock.futureAllowanceMilliseconds)) allowed (\(senderError) for the sender's clock "
+            + "and \(durationText(milliseconds: clock.errorMilliseconds)) this box's clock may be off); check that both clocks "
+            + "are synchronised by NTP")
+    }
 
-    guard let bedValue = document["bed"] else { return refuse("missing bed") }
-    guard case let .string(bed) = bedValue else { return refuse("bed must be a string") }
-    var bedIsConfigured = false
-    for configured in bedIDs where configured == bed { bedIsConfigured = true }
-    if !bedIsConfigured { return refuse("unknown bed \(quoted(bed))") }
+    var command = Command(id: id, kind: kind, issuer: sender.name)
+    if kind == .acknowledgeAlarm {
+        guard let bedValue = document["bed"] else { return refuse("missing bed") }
+        guard case let .string(bed) = bedValue else { return refuse("bed must be a string") }
+        var bedIsConfigured = false
+        for configured in bedIDs where configured == bed { bedIsConfigured = true }
+        if !bedIsConfigured { return refuse("unknown bed \(quoted(bed))") }
 
-    guard let alarmValue = document["alarm"] else { return refuse("missing alarm") }
-    guard case let .string(alarm) = alarmValue else { return refuse("alarm must be a string") }
-    if !isID(alarm) { return refuse("bad alarm id \(quoted(alarm)): expected 1 to 64 letters, digits, '.', '_' or '-'") }
+        guard let alarmValue = document["alarm"] else { return refuse("missing alarm") }
+        guard case let .string(alarm) = alarmValue else { return refuse("alarm must be a string") }
+        if !isID(alarm) { return refuse("bad alarm id \(quoted(alarm)): expected 1 to 64 letters, digits, '.', '_' or '-'") }
+        command.bed = bed
+        command.alarm = alarm
+    }
 
-    return .accepted(Command(id: id, kind: kind, issuer: sender.name, bed: bed, alarm: alarm))
+    if recentIDs.contains(issuer: sender.name, id: id, at: clock.nowMilliseconds) {
+        return refuse("repeated id: \(quoted(sender.name)) already sent a command with this id within "
+            + "\(durationText(milliseconds: maximumAgeMilliseconds)) (commands.max_age_s); a command is carried out once, "
+            + "so give every command a new id")
+    }
+    if !recentIDs.remember(issuer: sender.name, id: id, staleAfterMilliseconds: issued + maximumAgeMilliseconds,
+                           at: clock.nowMilliseconds) {
+        return refuse("too many commands: \(RecentCommandIDs.capacity) were accepted within "
+            + "\(durationText(milliseconds: maximumAgeMilliseconds)) (commands.max_age_s), more than this box can remember "
+            + "to refuse repeats; wait a few seconds and send again")
+    }
+    return .accepted(command)
 }

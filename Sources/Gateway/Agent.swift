@@ -132,7 +132,9 @@ public final class Agent {
                                                           healthPublishIntervalSeconds: config.health.publishIntervalSeconds,
                                                           bedPatienceMilliseconds: config.sampling.intervalMilliseconds * 3 / 2),
                               devices: plan.devices, queue: queue, sink: mqtt, clock: clock, alarms: alarms,
-                              sampleRings: alarms.forwardRings, commandTokens: commandTokens)
+                              sampleRings: alarms.forwardRings,
+                              commandIntake: CommandIntake(tokens: commandTokens,
+                                                           maximumAgeSeconds: config.commands.maximumAgeSeconds))
         publisher.inbox.attach(to: mqtt)
         publisher.inbox.wakeUp = publisherWakeUp
         publisher.healthSummary = { [self] now in HealthDocuments.summaryJSON(gatherHealthFigures(now: now)) }

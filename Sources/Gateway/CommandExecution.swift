@@ -7,7 +7,7 @@ extension Publisher {
     /// Decides on a command from the command topic, carries it out if it is accepted, and
     /// answers on the response topic either way. A refused command changes nothing.
     func execute(commandPayload payload: [UInt8]) {
-        var decision = decideCommand(payload, tokens: commandTokens, bedIDs: settings.bedIDs)
+        var decision = commandIntake.decide(payload, bedIDs: settings.bedIDs, clock: commandClock())
         if case .accepted(let command) = decision, let refusal = carryOut(command) {
             decision = .refused(CommandRefusal(command, reason: refusal))
         }
@@ -25,6 +25,16 @@ extension Publisher {
         } catch {
             log(.warning, "cannot answer on \(topics.responses): \(error.description)")
         }
+    }
+
+    /// The wall clock now and how far off the kernel says it may be: a command's issue time is
+    /// judged against both.
+    private func commandClock() -> CommandClock {
+        var error = CommandClock.unsynchronisedErrorMilliseconds
+        if let synchronisation = try? ClockSynchronisation.read(), synchronisation.synchronised {
+            error = synchronisation.maximumErrorMicroseconds / 1000
+        }
+        return CommandClock(nowMilliseconds: clock.wallMilliseconds(), errorMilliseconds: error)
     }
 
     /// Returns why an authorised, well-formed command still cannot be carried out, or nil.

@@ -6,9 +6,12 @@ import StoreAndForward
 /// written to the disk queue first and deleted only after the broker's PUBACK. Messages
 /// written while the broker is reachable go out at once ("live"); the rest (written during an
 /// outage, recovered after a restart, or in flight when a connection dropped) are replayed
-/// oldest first, marked `"replayed":true`, a window at a time, while live ones keep flowing.
-/// Bed descriptions go through the queue too (retained), so that a replayed vitals message
-/// arrives after the description it names.
+/// oldest first, a window at a time, while live ones keep flowing. Only a replayed message that
+/// was handed to the MQTT client before (or, recovered from disk, may have been) is marked
+/// `"replayed":true`: one that merely waited, e.g. produced before the first connection or
+/// during an outage, reaches subscribers for the first time and is not. Bed descriptions go
+/// through the queue too (retained), so that a replayed vitals message arrives after the
+/// description it names.
 /// Runs on the publisher thread only.
 final class Outbox<Sink: MessageSink> {
     let queue: DiskQueue
@@ -117,7 +120,8 @@ final class Outbox<Sink: MessageSink> {
             // A description is the same document whenever it is sent: it goes out as stored,
             // retained, so it is in place again before the replayed vitals that name it.
             let isDescription = Topics.isDescription(record.topic)
-            var bytes = isDescription ? record.payload : StatusMessages.markedReplayed(record.payload)
+            let marked = !isDescription && tracker.wasHandedBefore(sequence)
+            var bytes = marked ? StatusMessages.markedReplayed(record.payload) : record.payload
             publish(sequence, topic: record.topic, bytes: &bytes, replay: true, retain: isDescription)
         }
     }

@@ -76,7 +76,7 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     let inbox = MQTTInbox()
     let outbox: Outbox<Sink>
     let devices: [PlannedDevice]
-    let commandTokens: CommandTokens
+    var commandIntake: CommandIntake
     private let sampleRings: [SPSCRing<SampleRecord>]
     private let assembler: BedAssembler
     /// Each bed's vitals and alarm event topics, built once rather than per message.
@@ -96,13 +96,13 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     private var lastRefusal: Int32?
 
     init(settings: PublisherSettings, devices: [PlannedDevice], queue: DiskQueue, sink: Sink, clock: AgentClock,
-         alarms: Alarms, sampleRings: [SPSCRing<SampleRecord>], commandTokens: CommandTokens) {
+         alarms: Alarms, sampleRings: [SPSCRing<SampleRecord>], commandIntake: CommandIntake) {
         self.settings = settings
         self.sink = sink
         self.clock = clock
         self.alarms = alarms
         self.devices = devices
-        self.commandTokens = commandTokens
+        self.commandIntake = commandIntake
         self.sampleRings = sampleRings
         startedWallMilliseconds = clock.wallMilliseconds()
         deviceStatus = [DeviceStatus](repeating: DeviceStatus(), count: devices.count)

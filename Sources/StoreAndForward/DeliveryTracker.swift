@@ -15,6 +15,12 @@
 ///     }
 ///     on PUBACK(mid): if let sequence = tracker.acknowledged(messageID: mid) { queue.markAcknowledged(sequence) }
 ///
+/// A waiting record is marked `"replayed":true` on the wire only when it was handed to the MQTT
+/// client before (in flight when the connection dropped, or its message id reused before a
+/// PUBACK) or may have been (recovered from disk after a restart: the queue does not record
+/// which records it handed over). One that waited from the start, e.g. produced before the
+/// first connection or during an outage, goes out as a first delivery: see `wasHandedBefore`.
+///
 /// Pure: no clock, no files, no MQTT.
 public struct DeliveryTracker {
     public struct InFlight: Equatable {
@@ -26,6 +32,8 @@ public struct DeliveryTracker {
     public private(set) var waiting = SequenceSet()
     /// By libmosquitto message id. Ids wrap and are reused: the latest publish with an id wins.
     public private(set) var inFlight: [Int32: InFlight] = [:]
+    /// Records handed to the client before, or recovered from disk, and not yet acknowledged.
+    public private(set) var handedBefore = SequenceSet()
     public private(set) var inFlightReplayCount = 0
     public private(set) var publishedLive: UInt64 = 0
     public private(set) var publishedReplay: UInt64 = 0
@@ -43,7 +51,14 @@ public struct DeliveryTracker {
     }
 
     /// A pending record found by queue recovery: waits for replay.
-    public mutating func recordRecovered(_ queueSequence: UInt64) { waiting.insert(queueSequence) }
+    public mutating func recordRecovered(_ queueSequence: UInt64) {
+        waiting.insert(queueSequence)
+        handedBefore.insert(queueSequence)
+    }
+
+    /// Whether publishing `queueSequence` now sends it again: it was handed to the client
+    /// before without a PUBACK, or was recovered from disk after a restart.
+    public func wasHandedBefore(_ queueSequence: UInt64) -> Bool { handedBefore.contains(queueSequence) }
 
     public mutating func published(_ queueSequence: UInt64, messageID: Int32, replay: Bool) {
         waiting.remove(queueSequence)
@@ -51,7 +66,10 @@ public struct DeliveryTracker {
             // libmosquitto reused the id, so it no longer tracks the earlier message: without an
             // ack it was not delivered for all we know, and waits again.
             if previous.replay { inFlightReplayCount -= 1 }
-            if previous.queueSequence != queueSequence { waiting.insert(previous.queueSequence) }
+            if previous.queueSequence != queueSequence {
+                waiting.insert(previous.queueSequence)
+                handedBefore.insert(previous.queueSequence)
+            }
         }
         inFlight[messageID] = InFlight(queueSequence: queueSequence, replay: replay)
         if replay {
@@ -70,13 +88,17 @@ public struct DeliveryTracker {
     public mutating func acknowledged(messageID: Int32) -> UInt64? {
         guard let entry = inFlight.removeValue(forKey: messageID) else { return nil }
         if entry.replay { inFlightReplayCount -= 1 }
+        handedBefore.remove(entry.queueSequence)
         acknowledgedCount += 1
         return entry.queueSequence
     }
 
     /// Everything in flight may not have reached the broker: all of it waits for replay.
     public mutating func connectionLost() {
-        for entry in inFlight.values { waiting.insert(entry.queueSequence) }
+        for entry in inFlight.values {
+            waiting.insert(entry.queueSequence)
+            handedBefore.insert(entry.queueSequence)
+        }
         inFlight.removeAll()
         inFlightReplayCount = 0
     }
@@ -92,12 +114,14 @@ public struct DeliveryTracker {
     /// pass `DiskQueue.oldestRetainedSequence`. Their late acks then come back nil.
     public mutating func forget(below bound: UInt64) {
         waiting.removeAll(below: bound)
+        handedBefore.removeAll(below: bound)
         removeInFlight { $0 < bound }
     }
 
     /// Forgets one record (discarded as unreadable).
     public mutating func forget(_ queueSequence: UInt64) {
         waiting.remove(queueSequence)
+        handedBefore.remove(queueSequence)
         removeInFlight { $0 == queueSequence }
     }
 

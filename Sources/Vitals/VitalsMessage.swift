@@ -133,7 +133,8 @@ public struct ReceivedVitals: Equatable {
     /// Each device's read time in this message.
     public var reads: [(device: String, time: String)]
     public var values: [Value]
-    /// Sent again from the disk queue after an outage; its times are those of the first sending.
+    /// Handed to the broker before (or, recovered from disk, may have been) and sent again: a
+    /// subscriber may have it already. Its times and seq are those of the first sending.
     public var replayed: Bool = false
 
     public func value(named name: String) -> Value? {
@@ -171,7 +172,8 @@ public struct VitalsHeader: Equatable {
     public var time: String
     /// The revision of the bed description the entries follow.
     public var descriptionRevision: String
-    /// Sent again from the disk queue after an outage; its times are those of the first sending.
+    /// Handed to the broker before (or, recovered from disk, may have been) and sent again: a
+    /// subscriber may have it already. Its times and seq are those of the first sending.
     public var replayed: Bool
 }
 

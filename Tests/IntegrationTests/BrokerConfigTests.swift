@@ -86,7 +86,7 @@ struct BrokerConfigTests {
         let dashboardCommand = try broker.publish(user: "dashboard", topic: "\(Self.agentPrefix)/commands", message: "from-dashboard")
         #expect(dashboardCommand.output.contains("Not authorized"), "\(dashboardCommand.output)")
 
-        let command = #"{"id":"c-19","command":"rebirth","token":"Zk3v9QeT0pL2mW8xR4yB6nC1sD7fG5hJ"}"#
+        let command = #"{"id":"c-19","issued":"2026-11-24T08:43:12.000Z","command":"rebirth","token":"Zk3v9QeT0pL2mW8xR4yB6nC1sD7fG5hJ"}"#
         let sent = try broker.publish(user: "central-station", topic: "\(Self.agentPrefix)/commands", message: command)
         #expect(sent.status == 0 && !sent.output.contains("Not authorized"), "\(sent.output)")
         // Something the dashboard may read, published last, to know its subscription is up to date.

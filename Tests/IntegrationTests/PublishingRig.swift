@@ -147,6 +147,15 @@ final class PublishingRig {
     }
 }
 
+/// Now plus `offset` seconds, in RFC 3339 UTC with milliseconds as the agent writes times
+/// (so two compare as strings): issue times of commands, bounds on message times.
+func utcTimestampNow(offset: TimeInterval = 0) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return formatter.string(from: Date().addingTimeInterval(offset))
+}
+
 /// Publishes commands as a central station would, one at a time: each `send` waits for the
 /// agent's reply on `responses`, so replies come back in the order sent.
 final class CommandSender {

@@ -147,7 +147,7 @@ struct CommandTopicContractTests {
     @Test func commandAndResponseSchemasMatchTheCommandsModule() throws {
         let document = try ContractDocument.load()
         let command = try #require(document.resolve("#/components/schemas/command"))
-        #expect(Set(command["properties"]?.keys ?? []) == ["id", "command", "token", "bed", "alarm"])
+        #expect(Set(command["properties"]?.keys ?? []) == ["id", "command", "issued", "token", "bed", "alarm"])
         #expect(command["additionalProperties"]?.text == "false")
         let names = command["properties"]?["command"]?["enum"]?.items.compactMap(\.text) ?? []
         #expect(names == CommandKind.all.map(\.name))
@@ -155,8 +155,13 @@ struct CommandTopicContractTests {
 
         let schema = try #require(document.resolve("#/components/schemas/response"))
         let tokens = try CommandTokens.parse(Array("central-1 Zk3v9QeT0pL2mW8xR4yB6nC1sD7fG5hJ rebirth\n".utf8), file: "t")
-        for payload in [#"{"id":"c-1","command":"rebirth","token":"Zk3v9QeT0pL2mW8xR4yB6nC1sD7fG5hJ"}"#, "not json"] {
-            let decision = decideCommand(Array(payload.utf8), tokens: tokens, bedIDs: [])
+        let issued = "2026-12-03T13:16:10.000Z"
+        let clock = CommandClock(nowMilliseconds: 1_796_303_773_000, errorMilliseconds: 0)
+        for payload in [#"{"id":"c-1","issued":"\#(issued)","command":"rebirth","token":"Zk3v9QeT0pL2mW8xR4yB6nC1sD7fG5hJ"}"#, "not json"] {
+            var recentIDs = RecentCommandIDs()
+            let decision = decideCommand(Array(payload.utf8), tokens: tokens, bedIDs: [], clock: clock,
+                                         maximumAgeMilliseconds: 30_000, recentIDs: &recentIDs)
+            if payload != "not json" { #expect(decision == .accepted(Command(id: "c-1", kind: .rebirth, issuer: "central-1"))) }
             let response = try JSONParser.parse(encodeCommandResponse(decision, wallClockMilliseconds: 0))
             try Self.expectMembers(of: response, match: schema, in: document, context: "response")
         }

@@ -121,4 +121,47 @@ struct DeliveryTrackerTests {
         #expect(tracker.waitingCount == 1, "a refused replay stays waiting once")
         #expect(tracker.publishedLive == 0)
     }
+
+    @Test func onlyARecordHandedToTheClientBeforeOrRecoveredIsSentAgain() {
+        var tracker = DeliveryTracker(replayWindow: 8)
+        // Made before the first connection: waits, but was never handed over.
+        tracker.recordAppended(1, publishNow: false)
+        #expect(!tracker.wasHandedBefore(1))
+        tracker.published(1, messageID: 1, replay: true)
+        // In flight when the connection drops: handed over without a PUBACK.
+        tracker.recordAppended(2, publishNow: true)
+        tracker.published(2, messageID: 2, replay: false)
+        // The client refused it: not handed over.
+        tracker.recordAppended(3, publishNow: true)
+        tracker.publishRefused(3)
+        tracker.connectionLost()
+        #expect(tracker.wasHandedBefore(1) && tracker.wasHandedBefore(2))
+        #expect(!tracker.wasHandedBefore(3))
+        // Made during the outage.
+        tracker.recordAppended(4, publishNow: false)
+        #expect(!tracker.wasHandedBefore(4))
+        // Recovered from disk after a restart: may have been handed over.
+        tracker.recordRecovered(5)
+        #expect(tracker.wasHandedBefore(5))
+
+        // Sent again and acknowledged: nothing is left marked.
+        var messageID: Int32 = 10
+        while let next = tracker.nextToReplay() {
+            tracker.published(next, messageID: messageID, replay: true)
+            messageID += 1
+        }
+        for id: Int32 in 10..<messageID { _ = tracker.acknowledged(messageID: id) }
+        #expect(tracker.handedBefore.isEmpty)
+    }
+
+    @Test func aReusedMessageIDMarksTheEarlierRecordAsHandedBefore() {
+        var tracker = DeliveryTracker(replayWindow: 8)
+        tracker.recordAppended(1, publishNow: true)
+        tracker.published(1, messageID: 7, replay: false)
+        tracker.recordAppended(2, publishNow: true)
+        tracker.published(2, messageID: 7, replay: false)
+        #expect(tracker.wasHandedBefore(1) && !tracker.wasHandedBefore(2))
+        tracker.forget(1)
+        #expect(!tracker.wasHandedBefore(1), "a forgotten record leaves no mark")
+    }
 }

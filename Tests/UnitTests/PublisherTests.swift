@@ -125,13 +125,29 @@ struct PublisherTests {
         world.connect()
         let replayed = world.sink.vitals(bed: "chair-1")
         #expect(replayed.map { $0.sequence } == [1, 2, 3, 4], "oldest first, the one in flight included")
-        #expect(replayed.allSatisfy { $0.replayed })
+        // Only the one handed to the client before is sent again; those made during the outage
+        // reach the broker for the first time.
+        #expect(replayed.map { $0.replayed } == [true, false, false, false])
         for message in replayed { world.publisher.inbox.post(.acknowledged(messageID: message.messageID, reasonCode: 0)) }
         world.completeCycle(device: 0, value: 94)
         world.step()
         let live = world.sink.vitals(bed: "chair-1").last
         #expect(live?.sequence == 5 && live?.replayed == false)
         #expect(world.publisher.figures.pendingMessages == 1)
+    }
+
+    @Test func whatWasMadeBeforeTheFirstConnectionIsNotMarkedReplayed() throws {
+        let world = try PublisherWorld("first-connection")
+        defer { world.remove() }
+        for value in 90...92 {
+            world.completeCycle(device: 0, value: Double(value))
+            world.step()
+        }
+        #expect(world.sink.vitals(bed: "chair-1").isEmpty)
+        world.connect()
+        let sent = world.sink.vitals(bed: "chair-1")
+        #expect(sent.map { $0.sequence } == [1, 2, 3])
+        #expect(sent.allSatisfy { !$0.replayed }, "never handed to the broker before")
     }
 
     /// The agent steps again without waiting while `hasWorkNow`; a client that refuses every
@@ -343,7 +359,7 @@ final class PublisherWorld {
                                          authenticationAdvice: "", healthPublishIntervalSeconds: healthPublishIntervalSeconds,
                                          bedPatienceMilliseconds: 1500)
         publisher = Publisher(settings: settings, devices: devices, queue: queue, sink: sink, clock: clock.agentClock,
-                              alarms: alarms, sampleRings: [ring], commandTokens: .notConfigured)
+                              alarms: alarms, sampleRings: [ring], commandIntake: CommandIntake(tokens: .notConfigured))
     }
 
     func remove() {

@@ -53,7 +53,7 @@ struct PublishingConfigTests {
               tls: { ca_file: ca.pem, cert_file: box.pem, key_file: box.key }
             queue: { directory: spool, max_mb: 8, segment_kb: 256, fsync: always }
             health: { listen: "::1", port: 0, publish_interval_s: 30, require_clock_sync: false }
-            commands: { tokens_file: tokens }
+            commands: { tokens_file: tokens, max_age_s: 12 }
 
             """)
         let file = directory.appendingPathComponent("gateway.yaml").path
@@ -65,6 +65,8 @@ struct PublishingConfigTests {
         #expect(config.queue == QueueSettings(directory: root + "spool", maximumBytes: 8 << 20, segmentBytes: 256 << 10, fsync: .always))
         #expect(config.health == HealthSettings(listenAddress: "::1", port: 0, publishIntervalSeconds: 30, requireClockSync: false))
         #expect(config.commands.tokensFile == root + "tokens")
+        #expect(config.commands.maximumAgeSeconds == 12)
+        #expect(try ConfigLoader.parse(text: Self.base, file: file).commands.maximumAgeSeconds == 30, "the default")
     }
 
     @Test func mistakesNameTheirPositionAndKey() throws {
@@ -81,7 +83,10 @@ struct PublishingConfigTests {
             ("health: { require_clock_sync: maybe }\n", "config.yaml:9:31: health.require_clock_sync: expected true or false, found \"maybe\""),
             ("commands: { tokens_file: /nonexistent/tokens }\n",
              "config.yaml:9:26: commands.tokens_file: cannot read the command tokens file \"/nonexistent/tokens\": No such file or directory"),
-            ("commands: { token: abc }\n", "config.yaml:9:13: commands.token: unknown key (expected one of: tokens_file)"),
+            ("commands: { token: abc }\n", "config.yaml:9:13: commands.token: unknown key (expected one of: tokens_file, max_age_s)"),
+            ("commands: { max_age_s: 0 }\n", "config.yaml:9:24: commands.max_age_s: 0 is out of range (1...600)"),
+            ("commands: { max_age_s: 601 }\n", "config.yaml:9:24: commands.max_age_s: 601 is out of range (1...600)"),
+            ("commands: { max_age_s: soon }\n", "config.yaml:9:24: commands.max_age_s: expected an integer, found \"soon\""),
         ]
         for (addition, expected) in cases {
             #expect(renderedErrors(Self.base + addition) == [expected], "\(addition)")
