@@ -51,8 +51,7 @@ public final class Agent {
     let startedInstant = MonotonicInstant.now()
     var healthServer: HealthServer?
     var healthServerState: HealthServerState = .disabled
-    let healthDocuments = Locked(HealthDocuments())
-    private var lastHealthRefresh: MonotonicInstant?
+    let healthHandOver: HealthHandOver
     /// Wakes this thread: records forwarded or alarm news (the alarm thread), an MQTT event
     /// (libmosquitto's thread), a stop.
     private let publisherWakeUp: WakeUp
@@ -76,6 +75,7 @@ public final class Agent {
         do throws(SystemError) {
             alarmWakeUp = try WakeUp(purpose: "the wake-up of the alarm thread")
             publisherWakeUp = try WakeUp(purpose: "the wake-up of the publisher")
+            healthHandOver = try HealthHandOver(publisherWakeUp: publisherWakeUp)
         } catch {
             throw AgentError(description: "\(error.description); raise the open files limit (ulimit -n, LimitNOFILE) if it is low")
         }
@@ -275,15 +275,10 @@ public final class Agent {
             publisherWakeUp.drain()
             let now = clock.monotonic()
             publisher.step(now: now)
-            var wait = longestWait
-            if let lastHealthRefresh, now.milliseconds(since: lastHealthRefresh) < 1000 {
-                wait = min(wait, Int(1000 - now.milliseconds(since: lastHealthRefresh)))
-            } else {
-                lastHealthRefresh = now
-                updateHealthDocuments(now: now)
-            }
+            publisherRan(at: now)
+            answerHealthRequest()
             if publisher.hasWorkNow { continue }
-            publisherWakeUp.wait(timeoutMilliseconds: wait)
+            publisherWakeUp.wait(timeoutMilliseconds: longestWait)
         }
     }
 }
