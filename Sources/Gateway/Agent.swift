@@ -257,8 +257,8 @@ public final class Agent {
 
     /// This thread's work until a stop is requested: the publisher and the health documents.
     /// It blocks until the alarm thread forwards records or alarm news, libmosquitto posts an
-    /// event, or a stop; otherwise it wakes once a second at the latest, for the health
-    /// documents and the publisher's own timers (health summary, queue fsync and maintenance,
+    /// event, a health request, or a stop; otherwise it wakes once a second at the latest, for
+    /// the publisher's own timers (health summary, queue fsync and maintenance,
     /// a bed whose devices did not all answer) and to beat its heartbeat on an idle box.
     private func runPublisher() {
         let interval = config.sampling.intervalMilliseconds
