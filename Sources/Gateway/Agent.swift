@@ -57,6 +57,7 @@ public final class Agent {
     private let publisherWakeUp: WakeUp
     /// When each loop's cycle count last moved, for /healthz.
     var loopLiveness = HeartbeatTracker()
+    var lastLoopProgressLook: MonotonicInstant?
 
     public init(config: GatewayConfig, version: String) throws(AgentError) {
         self.config = config
@@ -276,6 +277,7 @@ public final class Agent {
             let now = clock.monotonic()
             publisher.step(now: now)
             publisherRan(at: now)
+            followLoopProgress(now: now)
             answerHealthRequest()
             if publisher.hasWorkNow { continue }
             publisherWakeUp.wait(timeoutMilliseconds: longestWait)

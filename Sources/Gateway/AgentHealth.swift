@@ -100,15 +100,7 @@ extension Agent {
     /// Each loop's figures; its cycle count is its heartbeat, judged by `LoopLiveness` as the
     /// supervisor judges it.
     private func loopFigures(now: MonotonicInstant) -> [LoopFigures] {
-        var samples: [HeartbeatSample] = []
-        for (index, loop) in loops.enumerated() {
-            samples.append(HeartbeatSample(id: index, name: loop.bus.name, count: loop.statistics.cycles,
-                                           allowedStalenessMilliseconds: Int64(loop.allowedSilenceMilliseconds)))
-        }
-        var stalled: [StalledParticipant] = []
-        if case .stalled(let participants) = loopLiveness.evaluate(samples, nowMilliseconds: now.nanoseconds / 1_000_000) {
-            stalled = participants
-        }
+        let stalled = stalledLoops(now: now)
         var figures: [LoopFigures] = []
         for loop in loops {
             let statistics = loop.statistics
@@ -119,6 +111,27 @@ extension Agent {
                                        stalledMilliseconds: stalled.first { $0.name == loop.bus.name }?.silentMilliseconds))
         }
         return figures
+    }
+
+    /// `loopLiveness` tells when a loop's cycle count last moved only if it looks regularly:
+    /// once a second, on the publisher's own wake-ups, as it did when the documents were
+    /// rebuilt every second, so a request after a long quiet still sees a loop that stalled.
+    func followLoopProgress(now: MonotonicInstant) {
+        if let lastLoopProgressLook, now.milliseconds(since: lastLoopProgressLook) < 1000 { return }
+        lastLoopProgressLook = now
+        _ = stalledLoops(now: now)
+    }
+
+    private func stalledLoops(now: MonotonicInstant) -> [StalledParticipant] {
+        var samples: [HeartbeatSample] = []
+        for (index, loop) in loops.enumerated() {
+            samples.append(HeartbeatSample(id: index, name: loop.bus.name, count: loop.statistics.cycles,
+                                           allowedStalenessMilliseconds: Int64(loop.allowedSilenceMilliseconds)))
+        }
+        if case .stalled(let participants) = loopLiveness.evaluate(samples, nowMilliseconds: now.nanoseconds / 1_000_000) {
+            return participants
+        }
+        return []
     }
 }
 
