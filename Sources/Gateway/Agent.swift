@@ -51,13 +51,13 @@ public final class Agent {
     let startedInstant = MonotonicInstant.now()
     var healthServer: HealthServer?
     var healthServerState: HealthServerState = .disabled
-    let healthDocuments = Locked(HealthDocuments())
-    private var lastHealthRefresh: MonotonicInstant?
+    let healthHandOver: HealthHandOver
     /// Wakes this thread: records forwarded or alarm news (the alarm thread), an MQTT event
     /// (libmosquitto's thread), a stop.
     private let publisherWakeUp: WakeUp
     /// When each loop's cycle count last moved, for /healthz.
     var loopLiveness = HeartbeatTracker()
+    var lastLoopProgressLook: MonotonicInstant?
 
     public init(config: GatewayConfig, version: String) throws(AgentError) {
         self.config = config
@@ -76,6 +76,7 @@ public final class Agent {
         do throws(SystemError) {
             alarmWakeUp = try WakeUp(purpose: "the wake-up of the alarm thread")
             publisherWakeUp = try WakeUp(purpose: "the wake-up of the publisher")
+            healthHandOver = try HealthHandOver(publisherWakeUp: publisherWakeUp)
         } catch {
             throw AgentError(description: "\(error.description); raise the open files limit (ulimit -n, LimitNOFILE) if it is low")
         }
@@ -259,8 +260,8 @@ public final class Agent {
 
     /// This thread's work until a stop is requested: the publisher and the health documents.
     /// It blocks until the alarm thread forwards records or alarm news, libmosquitto posts an
-    /// event, or a stop; otherwise it wakes once a second at the latest, for the health
-    /// documents and the publisher's own timers (health summary, queue fsync and maintenance,
+    /// event, a health request, or a stop; otherwise it wakes once a second at the latest, for
+    /// the publisher's own timers (health summary, queue fsync and maintenance,
     /// a bed whose devices did not all answer) and to beat its heartbeat on an idle box.
     private func runPublisher() {
         let interval = config.sampling.intervalMilliseconds
@@ -277,15 +278,11 @@ public final class Agent {
             publisherWakeUp.drain()
             let now = clock.monotonic()
             publisher.step(now: now)
-            var wait = longestWait
-            if let lastHealthRefresh, now.milliseconds(since: lastHealthRefresh) < 1000 {
-                wait = min(wait, Int(1000 - now.milliseconds(since: lastHealthRefresh)))
-            } else {
-                lastHealthRefresh = now
-                updateHealthDocuments(now: now)
-            }
+            publisherRan(at: now)
+            followLoopProgress(now: now)
+            answerHealthRequest()
             if publisher.hasWorkNow { continue }
-            publisherWakeUp.wait(timeoutMilliseconds: wait)
+            publisherWakeUp.wait(timeoutMilliseconds: longestWait)
         }
     }
 }

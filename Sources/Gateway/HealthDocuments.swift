@@ -6,16 +6,17 @@ import Platform
 
 /// The health documents: /healthz (the threads are alive), /readyz (the box does its job),
 /// /metrics (Prometheus text) and the retained summary on `<prefix>/health`. Each is a pure
-/// function of `HealthFigures`; the agent rebuilds them once a second on the publisher thread
-/// and libmicrohttpd's thread serves the last ones built, so it never touches the agent's state.
+/// function of `HealthFigures`; the publisher thread builds them when libmicrohttpd's thread
+/// asks (`HealthHandOver`), so that thread never touches the agent's state.
 struct HealthDocuments {
-    /// When the figures were gathered; a stale build means the publisher thread is stuck.
+    /// When the figures were gathered: the health server serves only documents built after
+    /// its request, unless the publisher thread does not answer in time.
     var builtAt: MonotonicInstant?
     var liveness = HealthReport()
     var readiness = HealthReport()
     var metrics = ""
 
-    /// A publisher thread that has not rebuilt the documents for this long is stuck.
+    /// A publisher thread that has not run a round for this long is stuck.
     static let publisherStallMilliseconds: Int64 = 5000
 
     init() {}
@@ -27,8 +28,8 @@ struct HealthDocuments {
         metrics = HealthDocuments.metrics(figures)
     }
 
-    /// /healthz as served `ageMilliseconds` after the build: a publisher that stopped
-    /// rebuilding it fails it too.
+    /// /healthz as served when the publisher thread last ran `ageMilliseconds` ago: a stuck
+    /// publisher fails it too.
     func livenessServed(ageMilliseconds: Int64) -> HealthReport {
         var report = liveness
         if ageMilliseconds > HealthDocuments.publisherStallMilliseconds {

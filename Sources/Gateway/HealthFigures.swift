@@ -2,8 +2,8 @@ import Acquisition
 import Metrics
 import Platform
 
-/// The numbers and states the health documents are made of, gathered by the agent once a
-/// second from the loops, the publisher, the alarm station and the kernel. Plain values:
+/// The numbers and states the health documents are made of, gathered on the publisher thread
+/// when a health request or the retained summary needs them, from the loops, the publisher, the alarm station and the kernel. Plain values:
 /// `HealthDocuments` turns them into text without looking anywhere else.
 struct HealthFigures {
     var wallClockMilliseconds: Int64 = 0

@@ -46,7 +46,8 @@ public struct HealthResponse: Equatable, Sendable {
 /// libmicrohttpd runs its own polling thread (one, started here, with a small stack); the
 /// `respond` closure is called on that thread, one request at a time. It must therefore only
 /// read state that is safe to read from another thread (atomics, or copies published under a
-/// lock), must not block, and must never call `stop()` (that would join the thread it runs on).
+/// lock), must block only briefly and with a bound (other requests wait meanwhile), and must
+/// never call `stop()` (that would join the thread it runs on).
 ///
 /// Only GET and HEAD reach `respond`: other methods get 405 with `Allow: GET, HEAD`. A nil
 /// answer from `respond` becomes 404. HEAD responses carry the GET headers without a body.

@@ -251,6 +251,10 @@ public final class MQTTClient {
         return mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
     }
 
+    /// The longest libmosquitto's loop waits in poll when nothing happens; libmosquitto's own
+    /// `mosquitto_loop_forever` uses the same.
+    static let idleLoopMilliseconds: Int32 = 1000
+
     private func runNetwork() {
         let success = Int32(MOSQ_ERR_SUCCESS.rawValue)
         var socketOpen = false
@@ -263,7 +267,10 @@ public final class MQTTClient {
                 }
                 socketOpen = true
             }
-            if mosquitto_loop(handle, 100, 1) != success {
+            // A publish or disconnect from another thread wakes this wait through libmosquitto's
+            // socket pair, and the loop shortens it for the next keepalive ping: the timeout
+            // only bounds how late a stop is noticed, so a second keeps an idle box quiet.
+            if mosquitto_loop(handle, MQTTClient.idleLoopMilliseconds, 1) != success {
                 socketOpen = false
                 connected.store(false, ordering: .relaxed)
                 backoffMilliseconds = pause(after: backoffMilliseconds)

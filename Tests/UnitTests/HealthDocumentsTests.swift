@@ -43,7 +43,7 @@ struct HealthDocumentsTests {
         #expect(liveness.body.contains("fail loop ward-b: no sampling cycle completed for 7 s"))
     }
 
-    @Test func aPublisherThatStoppedRebuildingFailsLivenessAsServed() {
+    @Test func aPublisherThatStoppedRunningFailsLivenessAsServed() {
         let documents = HealthDocuments(healthyFigures(), builtAt: MonotonicInstant(nanoseconds: 0))
         #expect(documents.livenessServed(ageMilliseconds: 1000).status == 200)
         let stale = documents.livenessServed(ageMilliseconds: 6000)
@@ -132,5 +132,59 @@ struct LoopLivenessTests {
         #expect(LoopLiveness.allowedSilenceMilliseconds(periodMilliseconds: 2000, responseTimeoutsMilliseconds: []) == 6000)
         #expect(LoopLiveness.allowedSilenceMilliseconds(periodMilliseconds: 1000,
                                                         responseTimeoutsMilliseconds: [300, 500]) == 3000 + 1600)
+    }
+}
+
+/// The hand-over between libmicrohttpd's thread and the publisher thread: documents are
+/// built when asked for, from the state at the time of the request.
+struct HealthHandOverTests {
+    private static func documents(saying state: Int) -> HealthDocuments {
+        var documents = HealthDocuments()
+        documents.builtAt = MonotonicInstant.now()
+        documents.metrics = "state \(state)\n"
+        return documents
+    }
+
+    @Test func aRequestIsAnsweredWithDocumentsBuiltAfterItFromTheStateAtThatTime() throws {
+        let publisherWakeUp = try WakeUp(purpose: "a test publisher")
+        let handOver = try HealthHandOver(publisherWakeUp: publisherWakeUp)
+        let state = Locked(1)
+        let stopping = Locked(false)
+        handOver.publisherRan(at: MonotonicInstant.now())
+        handOver.deliver(HealthHandOverTests.documents(saying: 0))
+        // Builds only when asked, as the agent's publisher thread does.
+        let publisher = try OSThread(name: "publisher") {
+            while !stopping.withLock({ $0 }) {
+                publisherWakeUp.drain()
+                handOver.publisherRan(at: MonotonicInstant.now())
+                if handOver.takeRequest() {
+                    handOver.deliver(HealthHandOverTests.documents(saying: state.withLock { $0 }))
+                }
+                publisherWakeUp.wait(timeoutMilliseconds: 60_000)
+            }
+        }
+        let askedAt = MonotonicInstant.now()
+        let (first, firstSilence) = handOver.freshDocuments()
+        state.withLock { $0 = 2 }
+        let (second, _) = handOver.freshDocuments()
+        stopping.withLock { $0 = true }
+        publisherWakeUp.signal()
+        publisher.join()
+        #expect(first.metrics == "state 1\n")
+        #expect((first.builtAt?.nanoseconds ?? 0) >= askedAt.nanoseconds)
+        #expect(second.metrics == "state 2\n")
+        #expect(firstSilence < HealthDocuments.publisherStallMilliseconds)
+    }
+
+    @Test func withoutAnAnswerTheLastDocumentsAreServedAfterTheTimeoutAndThePublisherSilenceShows() throws {
+        let handOver = try HealthHandOver(publisherWakeUp: try WakeUp(purpose: "a publisher that never runs"))
+        let ranAt = MonotonicInstant.now()
+        handOver.publisherRan(at: ranAt)
+        handOver.deliver(HealthHandOverTests.documents(saying: 7))
+        let (served, silence) = handOver.freshDocuments()
+        let waited = MonotonicInstant.now().milliseconds(since: ranAt)
+        #expect(served.metrics == "state 7\n")
+        #expect(waited >= HealthHandOver.answerTimeoutMilliseconds)
+        #expect(silence >= HealthHandOver.answerTimeoutMilliseconds && silence <= waited)
     }
 }
