@@ -1,4 +1,5 @@
 import JSON
+import Platform
 
 /// Decides on one payload from the commands topic. Checks run in this order, and the first
 /// failure is the reason given:

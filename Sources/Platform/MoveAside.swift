@@ -47,13 +47,7 @@ public func moveAside(_ source: String, to stem: String, reason: String) -> Stri
     let fd = bedside_open(destination + ".reason", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
     if fd >= 0 {
         // Best effort: the log and the health documents carry the same reason.
-        let bytes = Array(text.utf8)
-        var done = 0
-        while done < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in write(fd, buffer.baseAddress! + done, bytes.count - done) }
-            if written <= 0 { break }
-            done += written
-        }
+        _ = try? writeAll(Array(text.utf8), to: fd, destination + ".reason")
         _ = close(fd)
     }
     return destination
