@@ -53,7 +53,7 @@ SIMULATOR="${SIMULATOR:-$(dirname "$FIRMWARE")/bedside-simulator}"
 "$SIMULATOR" --help | grep -q -- --reply-time-register ||
   fail "$SIMULATOR has no --reply-time-register (built from an older commit): rebuild it"
 if [ -n "${MQM:-}" ]; then
-  [ -x "$MQM" ] || fail "MQM=$MQM is not an executable modmqttd (see /work/shared/peers/README.md for the build)"
+  [ -x "$MQM" ] || fail "MQM=$MQM is not an executable modmqttd (README, "Benchmarks", says how to build one)"
 fi
 
 WORK="$(mktemp -d "/tmp/bedside-bench-$MODE.XXXXXX")"
