@@ -99,3 +99,41 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Fuzz targets (Tests/Fuzz, issue 16): one libFuzzer executable per input path, built only by
+// Deploy/fuzz.sh, which sets BEDSIDE_FUZZ=1 and builds them all with
+// `-sanitize=fuzzer,address` in a build directory of their own. Without the variable the
+// package is exactly the one above, so `swift build`, `swift test` and the firmware never see
+// them. With it, the package is the library modules and the fuzz targets alone: one
+// `swift build` links every fuzz target, and nothing else (the agent, the simulator, the
+// tests) has to link against libFuzzer.
+if Context.environment["BEDSIDE_FUZZ"] == "1" {
+    let notFuzzed: Set<String> = ["bedside-gateway", "bedside-simulator", "TestSupport", "AllocationCounter"]
+    package.products = []
+    package.targets.removeAll { $0.type == .test || notFuzzed.contains($0.name) }
+    package.targets += [
+        // Runs libFuzzer's driver, writes a target's built-in seeds, checks properties.
+        .target(name: "FuzzSupport", dependencies: ["Platform"], path: "Tests/Fuzz/Support"),
+        .executableTarget(name: "fuzz-config", dependencies: ["Acquisition", "Alarms", "Config", "FuzzSupport", "RegisterMaps", "Vitals"],
+                          path: "Tests/Fuzz/Config"),
+        .executableTarget(name: "fuzz-device-profile", dependencies: ["Alarms", "FuzzSupport", "Profiles", "RegisterMaps", "Vitals"],
+                          path: "Tests/Fuzz/DeviceProfile"),
+        .executableTarget(name: "fuzz-board-profile", dependencies: ["FuzzSupport", "Profiles"], path: "Tests/Fuzz/BoardProfile"),
+        .executableTarget(name: "fuzz-command-payload", dependencies: ["Commands", "FuzzSupport", "JSON", "Platform"],
+                          path: "Tests/Fuzz/CommandPayload"),
+        .executableTarget(name: "fuzz-command-tokens", dependencies: ["Commands", "FuzzSupport"], path: "Tests/Fuzz/CommandTokens"),
+        .executableTarget(name: "fuzz-json", dependencies: ["FuzzSupport", "JSON", "RegisterMaps", "Vitals"], path: "Tests/Fuzz/JSON"),
+        .executableTarget(name: "fuzz-bed-description", dependencies: ["FuzzSupport", "RegisterMaps", "Vitals"],
+                          path: "Tests/Fuzz/BedDescription"),
+        .executableTarget(name: "fuzz-register-words", dependencies: ["FuzzSupport", "RegisterMaps"], path: "Tests/Fuzz/RegisterWords"),
+        .executableTarget(name: "fuzz-queue-segment", dependencies: ["FuzzSupport", "StoreAndForward"], path: "Tests/Fuzz/QueueSegment"),
+        .executableTarget(name: "fuzz-queue-checkpoint", dependencies: ["FuzzSupport", "StoreAndForward"],
+                          path: "Tests/Fuzz/QueueCheckpoint"),
+        .executableTarget(name: "fuzz-queue-directory", dependencies: ["FuzzSupport", "Platform", "StoreAndForward"],
+                          path: "Tests/Fuzz/QueueDirectory"),
+        .executableTarget(name: "fuzz-alarm-log", dependencies: ["Alarms", "FuzzSupport"], path: "Tests/Fuzz/AlarmLog"),
+        .executableTarget(name: "fuzz-modbus-tcp", dependencies: ["FuzzSupport", "Modbus", "RegisterMaps"], path: "Tests/Fuzz/ModbusTCP"),
+        .executableTarget(name: "fuzz-rtu-request", dependencies: ["FuzzSupport", "Modbus"], path: "Tests/Fuzz/RTURequest"),
+        .executableTarget(name: "fuzz-timestamp", dependencies: ["FuzzSupport", "Platform"], path: "Tests/Fuzz/Timestamp"),
+    ]
+}
