@@ -11,6 +11,8 @@
 # The corpus grows in .build-fuzz/runs/<target>/corpus (kept between runs, never committed).
 # Prints executions, coverage (cov/ft) and findings per target; exits 1 on any crash, leak or
 # timeout, naming the input that causes it.
+# BEDSIDE_FUZZ_CONFIGURATION=release builds with -O (into .build-fuzz-release): a slower
+# build, several times the executions per second, for long runs. CI uses the debug build.
 #
 # A finding: fix it in Sources with a unit test, then commit the input (small) as
 # Tests/Fuzz/Inputs/<target>/reproducers/<what-it-is>, which every run replays from then on.
@@ -33,16 +35,27 @@ else
 fi
 [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number, not '$SECONDS_EACH'" >&2; exit 2; }
 
-BUILD="$ROOT/.build-fuzz"
-RUNS="$BUILD/runs"
+CONFIGURATION="${BEDSIDE_FUZZ_CONFIGURATION:-debug}"
+# -enable-testing in release too: a target may check a module's internal state (@testable).
+case "$CONFIGURATION" in
+  debug) BUILD="$ROOT/.build-fuzz"; FLAGS=() ;;
+  release) BUILD="$ROOT/.build-fuzz-release"; FLAGS=(-Xswiftc -enable-testing) ;;
+  *) echo "fuzz.sh: BEDSIDE_FUZZ_CONFIGURATION is debug or release, not '$CONFIGURATION'" >&2; exit 2 ;;
+esac
+# One corpus per target whichever build runs it.
+RUNS="$ROOT/.build-fuzz/runs"
 INPUTS="$ROOT/Tests/Fuzz/Inputs"
 
 started=$SECONDS
-echo "== building the fuzz targets (-sanitize=fuzzer,address, $BUILD)"
-BEDSIDE_FUZZ=1 swift build -c debug --scratch-path "$BUILD" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld \
-  2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\] ' || true
+echo "== building the fuzz targets ($CONFIGURATION, -sanitize=fuzzer,address, $BUILD)"
+set +e
+BEDSIDE_FUZZ=1 swift build -c "$CONFIGURATION" --scratch-path "$BUILD" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld \
+  ${FLAGS[@]+"${FLAGS[@]}"} 2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\] '
+build_status=${PIPESTATUS[0]}
+set -e
+[ "$build_status" -eq 0 ] || { echo "fuzz.sh: the build of the fuzz targets failed" >&2; exit 1; }
 for target in "${selected[@]}"; do
-  [ -x "$BUILD/debug/fuzz-$target" ] || { echo "fuzz.sh: the build did not produce fuzz-$target" >&2; exit 1; }
+  [ -x "$BUILD/$CONFIGURATION/fuzz-$target" ] || { echo "fuzz.sh: the build did not produce fuzz-$target" >&2; exit 1; }
 done
 echo "   built in $((SECONDS - started)) s"
 
@@ -71,7 +84,8 @@ contract_examples() { # target directory
     timestamp) kinds="times" ;;
     *) return 0 ;;
   esac
-  python3 - "$kinds" "$2" <<'PYTHON'
+  # Debian's python3 with python3-yaml (install-deps.sh), whatever python3 comes first on PATH.
+  /usr/bin/python3 - "$kinds" "$2" <<'PYTHON'
 import json, re, sys, yaml
 kinds, directory = sys.argv[1], sys.argv[2]
 contract = yaml.safe_load(open("Deploy/mqtt/asyncapi.yaml"))
@@ -119,7 +133,7 @@ dictionary() { # target output
 declare -A result_execs result_cov result_ft result_corpus result_finding
 failed=0
 for target in "${selected[@]}"; do
-  binary="$BUILD/debug/fuzz-$target"
+  binary="$BUILD/$CONFIGURATION/fuzz-$target"
   work="$RUNS/$target"
   corpus="$work/corpus"
   seeds="$work/seeds"

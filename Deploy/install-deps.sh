@@ -12,6 +12,7 @@ HOST_PACKAGES=(
   libmodbus-dev libmosquitto-dev libyaml-dev libmicrohttpd-dev
   mosquitto mosquitto-clients socat
   openssl python3-prometheus-client
+  python3-yaml
   debhelper dpkg-dev fakeroot lintian systemd
 )
 # The firmware is cross-built for aarch64 and run under qemu-user on this machine.

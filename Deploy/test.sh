@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: installs what is needed, runs the host test suite (unit tests and the
-# end-to-end tests against a real mosquitto and the Modbus simulator), builds the firmware
+# end-to-end tests against a real mosquitto and the Modbus simulator), a short pass of every
+# fuzz target (its reproducers, seeds and a few seconds of new inputs), builds the firmware
 # for aarch64 and x86_64 with Embedded Swift, and runs the end-to-end tests again with the
 # agent being the aarch64 firmware under qemu-aarch64 and the x86_64 firmware natively,
 # then builds the Debian packages and checks them (lintian, the unit's security exposure,
@@ -25,6 +26,9 @@ swift test --skip-build --skip "$TIMED"
 
 step "buzzer and alarm timing tests, alone"
 swift test --skip-build --filter "$TIMED"
+
+step "fuzz targets: reproducers and seeds replayed, 2 s of new inputs each"
+bash Deploy/fuzz.sh all 2
 
 step "firmware build (Embedded Swift)"
 bash Deploy/build-firmware.sh

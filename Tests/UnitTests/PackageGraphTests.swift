@@ -7,9 +7,10 @@ import Testing
 /// undeclared (or a forgotten, unused) dependency goes unnoticed.
 struct PackageGraphTests {
     /// Modules from outside the package: the toolchain's; tests may also use Foundation and
-    /// Swift Testing (the agent may not: Embedded Swift has neither).
+    /// Swift Testing (the agent may not: Embedded Swift has neither), and the fuzz targets
+    /// libc directly (Glibc: sockets, ptys).
     static let outsideThePackage: Set<String> = ["Synchronization"]
-    static let outsideThePackageForTests: Set<String> = ["Foundation", "Testing"]
+    static let outsideThePackageForTests: Set<String> = ["Foundation", "Testing", "Glibc"]
     static let runtimeModules = ["Modbus", "Acquisition", "MQTT", "StoreAndForward", "Alarms", "Hardware", "Supervision",
                                  "Health", "Commands"]
     static let parserModules = ["Config", "Profiles", "YAMLReader"]
@@ -97,5 +98,38 @@ struct PackageGraphTests {
         #expect(hardware != nil && hardware?.dependencies.contains("Alarms") == false)
         let simulator = targets.first { $0.name == "bedside-simulator" }
         #expect(simulator != nil && simulator?.dependencies.contains("Config") == false)
+    }
+
+    /// The fuzz targets (Tests/Fuzz) exist only when Deploy/fuzz.sh builds them: declared
+    /// inside the manifest's BEDSIDE_FUZZ block, under Tests/Fuzz, each one run by fuzz.sh
+    /// (its TARGETS list), so `swift build`, `swift test` and the firmware never see them and
+    /// no fuzz target is built but never run.
+    @Test func fuzzTargetsAreBuiltOnlyForFuzzingAndAllRun() throws {
+        let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        guard let block = manifest.range(of: #"if Context.environment["BEDSIDE_FUZZ"] == "1" {"#) else {
+            Issue.record("Package.swift has no BEDSIDE_FUZZ block")
+            return
+        }
+        let script = try String(contentsOf: Self.root.appendingPathComponent("Deploy/fuzz.sh"), encoding: .utf8)
+        guard let list = script.range(of: #"TARGETS=\(([^)]*)\)"#, options: .regularExpression) else {
+            Issue.record("Deploy/fuzz.sh has no TARGETS list")
+            return
+        }
+        let listed = Set(script[list].dropFirst("TARGETS=(".count).dropLast().split(whereSeparator: { $0 == " " || $0 == "\n" })
+            .map(String.init))
+        let fuzzTargets = try Self.targets().filter { $0.name.hasPrefix("fuzz-") }
+        #expect(fuzzTargets.count >= 15, "fewer fuzz targets than input paths: \(fuzzTargets.map(\.name))")
+        for target in fuzzTargets {
+            let declaration = manifest.range(of: #"name: "\#(target.name)""#)
+            #expect(declaration != nil && declaration!.lowerBound > block.upperBound,
+                    "\(target.name) is declared outside the BEDSIDE_FUZZ block: the ordinary build would see it")
+            #expect(target.kind == "executableTarget" && target.dependencies.contains("FuzzSupport"),
+                    "\(target.name) is not a libFuzzer executable on FuzzSupport")
+            #expect(target.directory.path.hasPrefix(Self.root.appendingPathComponent("Tests/Fuzz").path + "/"),
+                    "\(target.name) lives outside Tests/Fuzz")
+            #expect(listed.contains(String(target.name.dropFirst("fuzz-".count))),
+                    "\(target.name) is built but Deploy/fuzz.sh never runs it (TARGETS)")
+        }
+        #expect(listed.count == fuzzTargets.count, "Deploy/fuzz.sh lists \(listed.sorted()), Package.swift has \(fuzzTargets.map(\.name))")
     }
 }
