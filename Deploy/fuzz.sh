@@ -11,6 +11,7 @@
 # The corpus grows in .build-fuzz/runs/<target>/corpus (kept between runs, never committed).
 # Prints executions, coverage (cov/ft) and findings per target; exits 1 on any crash, leak or
 # timeout, naming the input that causes it.
+# BEDSIDE_FUZZ_RUNS=N stops a target after N executions if SECONDS have not passed first.
 # BEDSIDE_FUZZ_CONFIGURATION=release builds with -O (into .build-fuzz-release): a slower
 # build, several times the executions per second, for long runs. CI uses the debug build.
 #
@@ -130,7 +131,7 @@ dictionary() { # target output
   } > "$2"
 }
 
-declare -A result_execs result_cov result_ft result_corpus result_finding
+declare -A result_execs result_cov result_ft result_corpus result_finding result_seconds
 failed=0
 for target in "${selected[@]}"; do
   binary="$BUILD/$CONFIGURATION/fuzz-$target"
@@ -154,13 +155,18 @@ for target in "${selected[@]}"; do
   # Every committed reproducer and seed, once (a crash here is a regression).
   echo "== $target: replaying $(ls "${reproducers[@]}" "$seeds" 2>/dev/null | grep -vc ':$\|^$') reproducers and seeds"
   status=0
+  target_started=$SECONDS
   nice "$binary" "${options[@]}" -runs=0 "${reproducers[@]}" "$seeds" > "$log.replay" 2>&1 || status=$?
   if [ "$status" -eq 0 ] && [ "$SECONDS_EACH" -gt 0 ]; then
     echo "== $target: fuzzing for $SECONDS_EACH s"
-    nice "$binary" "${options[@]}" -max_total_time="$SECONDS_EACH" "$corpus" "$seeds" > "$log" 2>&1 || status=$?
+    limit=()
+    [ -n "${BEDSIDE_FUZZ_RUNS:-}" ] && limit=(-runs="$BEDSIDE_FUZZ_RUNS")
+    nice "$binary" "${options[@]}" ${limit[@]+"${limit[@]}"} -max_total_time="$SECONDS_EACH" "$corpus" "$seeds" > "$log" 2>&1 \
+      || status=$?
   else
     cp "$log.replay" "$log"
   fi
+  result_seconds[$target]=$((SECONDS - target_started))
   result_execs[$target]=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || true)
   last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)
   result_cov[$target]=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+' || true)
@@ -181,9 +187,9 @@ done
 
 echo
 echo "== fuzzing summary (${SECONDS_EACH} s per target, $((SECONDS - started)) s in all)"
-printf '%-18s %12s %7s %7s %8s  %s\n' target executions cov ft corpus findings
+printf '%-18s %12s %8s %7s %7s %8s  %s\n' target executions seconds cov ft corpus findings
 for target in "${selected[@]}"; do
-  printf '%-18s %12s %7s %7s %8s  %s\n' "$target" "${result_execs[$target]:-?}" "${result_cov[$target]:-?}" \
+  printf '%-18s %12s %8s %7s %7s %8s  %s\n' "$target" "${result_execs[$target]:-?}" "${result_seconds[$target]}" "${result_cov[$target]:-?}" \
     "${result_ft[$target]:-?}" "${result_corpus[$target]}" "${result_finding[$target]}"
 done
 exit "$failed"
