@@ -13,7 +13,7 @@
 # timeout, naming the input that causes it.
 # BEDSIDE_FUZZ_RUNS=N stops a target after N executions if SECONDS have not passed first.
 # BEDSIDE_FUZZ_CONFIGURATION=release builds with -O (into .build-fuzz-release): a slower
-# build, several times the executions per second, for long runs. CI uses the debug build.
+# build of faster code, for long runs. CI uses the debug build.
 #
 # A finding: fix it in Sources with a unit test, then commit the input (small) as
 # Tests/Fuzz/Inputs/<target>/reproducers/<what-it-is>, which every run replays from then on.
