@@ -1,29 +1,40 @@
 import Metrics
 import Synchronization
 
-/// Per-device request figures, written only by its bus thread.
+/// Per-device request figures, written only by its bus thread and read by others (the health
+/// documents), hence atomics; the single writer needs no read-modify-write.
 public final class DeviceStatistics {
     public let requestLatency = LatencyHistogram()
-    public private(set) var requests: UInt64 = 0
-    private let failures: UnsafeMutablePointer<UInt64>
+    private let requestCount = Atomic<UInt64>(0)
+    private let failures: UnsafeMutablePointer<Atomic<UInt64>>
 
     init() {
-        failures = UnsafeMutablePointer<UInt64>.allocate(capacity: FailureCode.allCases.count)
-        failures.initialize(repeating: 0, count: FailureCode.allCases.count)
+        failures = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: FailureCode.allCases.count)
+        for index in 0..<FailureCode.allCases.count { (failures + index).initialize(to: Atomic(0)) }
     }
 
-    deinit { failures.deallocate() }
+    deinit {
+        failures.deinitialize(count: FailureCode.allCases.count)
+        failures.deallocate()
+    }
+
+    public var requests: UInt64 { requestCount.load(ordering: .relaxed) }
 
     func recordRequest(nanoseconds: Int64, failure: FailureCode) {
-        requests &+= 1
+        requestCount.store(requestCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         requestLatency.record(nanoseconds: nanoseconds)
-        if failure != .none { failures[Int(failure.rawValue)] &+= 1 }
+        if failure != .none { countFailure(failure) }
     }
 
     /// A connection to the device (or its serial line or gateway) could not be made.
-    func recordConnectionFailure() { failures[Int(FailureCode.connection.rawValue)] &+= 1 }
+    func recordConnectionFailure() { countFailure(.connection) }
 
-    public func failures(_ kind: FailureCode) -> UInt64 { failures[Int(kind.rawValue)] }
+    private func countFailure(_ kind: FailureCode) {
+        let counter = failures + Int(kind.rawValue)
+        counter.pointee.store(counter.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    public func failures(_ kind: FailureCode) -> UInt64 { failures[Int(kind.rawValue)].load(ordering: .relaxed) }
 }
 
 /// What a sampling loop knows about its own timing: how late it woke against its absolute

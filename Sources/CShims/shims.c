@@ -1,5 +1,6 @@
 #include "CShims.h"
 
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 
 int bedside_errno(void) { return errno; }
@@ -33,12 +34,15 @@ __attribute__((constructor)) static void capture_arguments(int argc, char **argv
 int bedside_argc(void) { return captured_argc; }
 char *const *bedside_argv(void) { return captured_argv; }
 
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t stop_wakeup_fd = -1;
+// Written by a signal handler on whichever thread the kernel picks (or by request_stop on any
+// thread) and read by every loop: lock-free atomics, which are both async-signal-safe and
+// defined across threads (volatile sig_atomic_t is only the former).
+static atomic_int stop_flag;
+static atomic_int stop_wakeup_fd = -1;
 
 // write(2) is async-signal-safe; errno is kept for the code the signal interrupted.
 static void wake_for_stop(void) {
-    int fd = stop_wakeup_fd;
+    int fd = atomic_load(&stop_wakeup_fd);
     if (fd < 0) return;
     int saved = errno;
     uint64_t one = 1;
@@ -49,11 +53,11 @@ static void wake_for_stop(void) {
 
 static void on_stop_signal(int signo) {
     (void)signo;
-    stop_flag = 1;
+    atomic_store(&stop_flag, 1);
     wake_for_stop();
 }
 
-void bedside_set_stop_wakeup(int fd) { stop_wakeup_fd = fd; }
+void bedside_set_stop_wakeup(int fd) { atomic_store(&stop_wakeup_fd, fd); }
 
 void bedside_install_stop_handlers(void) {
     struct sigaction action;
@@ -73,8 +77,8 @@ void bedside_install_stop_handlers(void) {
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 }
 
-int bedside_stop_requested(void) { return stop_flag != 0; }
+int bedside_stop_requested(void) { return atomic_load(&stop_flag) != 0; }
 void bedside_request_stop(void) {
-    stop_flag = 1;
+    atomic_store(&stop_flag, 1);
     wake_for_stop();
 }

@@ -230,6 +230,9 @@ public final class Agent {
             publisher.step(now: clock.monotonic())
             publisher.shutDown()
             mqtt.stop()
+            // The summary closure holds the agent, which holds the publisher: let go of it so
+            // that the agent and everything it owns are freed once its owner drops it.
+            publisher.healthSummary = { _ in "{}" }
         case .healthServer:
             healthServer?.stop()
         case .alarmStation:

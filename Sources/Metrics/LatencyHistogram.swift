@@ -1,4 +1,5 @@
 import CShims
+import Synchronization
 
 /// A fixed-size log-linear histogram of durations in nanoseconds: 32 buckets per power of
 /// two (at most ~3 % relative error), from 0 to about an hour. Storage is allocated once,
@@ -7,8 +8,11 @@ import CShims
 /// three at 32 buses, since durations cluster): a loop keeps three histograms, a box many loops.
 /// The first sample to land on a page costs one minor page fault, once; after that the page
 /// stays (locked, with the agent's mlockall), so the steady state has none.
-/// One thread records; others may read a snapshot (reads of aligned 64-bit words are not
-/// torn on the supported CPUs, so a reader sees each bucket's old or new count).
+/// One thread records; others (the health documents) read while it does, so every word is
+/// an atomic: relaxed loads and stores, which compile to the same plain moves on x86_64 and
+/// aarch64 but make the sharing defined. The recorder alone writes, so it never needs a
+/// read-modify-write. A reader sees each word's old or new value, not a consistent whole:
+/// `count` may run a sample ahead of or behind the buckets.
 public final class LatencyHistogram {
     static let subBucketBits = 5
     static let subBuckets = 1 << subBucketBits
@@ -16,21 +20,26 @@ public final class LatencyHistogram {
     static let largestExponent = 42
     public static let bucketCount = (largestExponent - subBucketBits + 2) * subBuckets
 
-    private let buckets: UnsafeMutablePointer<UInt64>
+    private let buckets: UnsafeMutablePointer<Atomic<UInt64>>
     /// Whether `buckets` came from mmap (else from malloc, when mmap failed).
     private let mapped: Bool
-    private static let storageBytes = bucketCount * MemoryLayout<UInt64>.stride
-    public private(set) var count: UInt64 = 0
-    public private(set) var sum: UInt64 = 0
-    public private(set) var maximum: UInt64 = 0
+    private static let storageBytes = bucketCount * MemoryLayout<Atomic<UInt64>>.stride
+    private let counted = Atomic<UInt64>(0)
+    private let summed = Atomic<UInt64>(0)
+    private let largest = Atomic<UInt64>(0)
+
+    public var count: UInt64 { counted.load(ordering: .relaxed) }
+    public var sum: UInt64 { summed.load(ordering: .relaxed) }
+    public var maximum: UInt64 { largest.load(ordering: .relaxed) }
 
     public init() {
         if let pages = bedside_map_zeroed(LatencyHistogram.storageBytes) {
-            buckets = pages.bindMemory(to: UInt64.self, capacity: LatencyHistogram.bucketCount)
+            // An atomic 64-bit word is laid out as the word itself: zeroed pages are zeroed counters.
+            buckets = pages.bindMemory(to: Atomic<UInt64>.self, capacity: LatencyHistogram.bucketCount)
             mapped = true
         } else {
-            buckets = UnsafeMutablePointer<UInt64>.allocate(capacity: LatencyHistogram.bucketCount)
-            buckets.initialize(repeating: 0, count: LatencyHistogram.bucketCount)
+            buckets = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: LatencyHistogram.bucketCount)
+            for index in 0..<LatencyHistogram.bucketCount { (buckets + index).initialize(to: Atomic(0)) }
             mapped = false
         }
     }
@@ -45,34 +54,42 @@ public final class LatencyHistogram {
 
     public func record(nanoseconds value: Int64) {
         let sample = UInt64(max(0, value))
-        buckets[LatencyHistogram.bucketIndex(sample)] &+= 1
-        count &+= 1
-        sum &+= sample
-        if sample > maximum { maximum = sample }
+        let bucket = buckets + LatencyHistogram.bucketIndex(sample)
+        bucket.pointee.store(bucket.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        counted.store(counted.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        summed.store(summed.load(ordering: .relaxed) &+ sample, ordering: .relaxed)
+        if sample > largest.load(ordering: .relaxed) { largest.store(sample, ordering: .relaxed) }
     }
 
+    /// By the recording thread only.
     public func reset() {
         // Only buckets in use are written: a page no sample reached stays untouched.
-        for index in 0..<LatencyHistogram.bucketCount where buckets[index] != 0 { buckets[index] = 0 }
-        count = 0
-        sum = 0
-        maximum = 0
+        for index in 0..<LatencyHistogram.bucketCount where buckets[index].load(ordering: .relaxed) != 0 {
+            buckets[index].store(0, ordering: .relaxed)
+        }
+        counted.store(0, ordering: .relaxed)
+        summed.store(0, ordering: .relaxed)
+        largest.store(0, ordering: .relaxed)
     }
 
     /// The smallest recorded bound below which `fraction` (0...1) of the samples fall: the
     /// upper edge of the bucket holding that rank, never above the largest sample seen.
     public func percentile(_ fraction: Double) -> UInt64 {
+        let count = self.count
         guard count > 0 else { return 0 }
         let rank = UInt64((Double(count) * min(max(fraction, 0), 1)).rounded(.up))
         var seen: UInt64 = 0
         for index in 0..<LatencyHistogram.bucketCount {
-            seen &+= buckets[index]
+            seen &+= buckets[index].load(ordering: .relaxed)
             if seen >= max(rank, 1) { return min(LatencyHistogram.upperBound(ofBucket: index), maximum) }
         }
         return maximum
     }
 
-    public var mean: UInt64 { count == 0 ? 0 : sum / count }
+    public var mean: UInt64 {
+        let count = self.count
+        return count == 0 ? 0 : sum / count
+    }
 
     static func bucketIndex(_ value: UInt64) -> Int {
         if value < UInt64(subBuckets) { return Int(value) }

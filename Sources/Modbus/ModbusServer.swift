@@ -2,6 +2,7 @@ import CModbus
 import CShims
 import Platform
 import RegisterMaps
+import Synchronization
 
 /// A Modbus TCP server (slave) holding one device's register map, for the device simulator
 /// and tests. Single-threaded: the owner calls `serve(timeoutMilliseconds:)` (or a
@@ -28,8 +29,10 @@ public final class ModbusTCPServer {
     /// was read (receipt time minus stamp, modulo 65536) whatever the polling phase. Nil
     /// (the default) for a device that serves only its register map.
     public var replyTimeRegister: ReplyTimeRegister?
-    /// Requests answered (replies sent, Modbus exceptions included) since the server started.
-    public private(set) var requestsAnswered = 0
+    /// Requests answered (replies sent, Modbus exceptions included) since the server started;
+    /// an atomic, so that another thread (a test waiting for a count) may read it while serving.
+    public var requestsAnswered: Int { answeredCount.load(ordering: .relaxed) }
+    private let answeredCount = Atomic<Int>(0)
     /// When the last reply was sent (taken right before the send, so never after the client
     /// has it), nil before the first.
     public private(set) var lastReplySent: MonotonicInstant?
@@ -150,7 +153,7 @@ public final class ModbusTCPServer {
             return 0
         }
         lastReplySent = replying
-        requestsAnswered += 1
+        answeredCount.store(answeredCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
         return 1
     }
 

@@ -3,7 +3,7 @@ import Testing
 
 /// The interposer itself: it must see allocations, or a zero elsewhere would prove nothing.
 struct AllocationCounterTests {
-    @Test func countsThisThreadsAllocations() {
+    @Test(.countsAllocations) func countsThisThreadsAllocations() {
         allocation_counter_start()
         let buffer = [Int](repeating: 7, count: 1000)
         let counted = allocation_counter_stop()

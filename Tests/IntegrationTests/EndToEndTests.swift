@@ -192,7 +192,10 @@ struct EndToEndTests {
         let lines = agent.output.split(separator: "\n")
         // Two buses, one warning: the clinician's IT person reads it once, not once per device.
         #expect(lines.filter { $0.contains("SCHED_FIFO") }.count == 1, "agent output:\n\(agent.output)")
-        #expect(lines.contains { $0.contains("mlockall") }, "agent output:\n\(agent.output)")
+        // A sanitizer's runtime replaces mlockall with a no-op that succeeds, so there is no failure to warn of.
+        if sanitizerInUse == nil {
+            #expect(lines.contains { $0.contains("mlockall") }, "agent output:\n\(agent.output)")
+        }
     }
 
     @Test func theAgentWaitsForABrokerThatStartsLateAndReconnectsAfterARestart() throws {

@@ -339,7 +339,7 @@ struct RTUTests {
 
     /// The client's read path, switching units on a shared line and reading registers and
     /// bits, makes no heap allocation once its buffers are sized (counted by interposed malloc).
-    @Test func readsDoNotAllocateInTheSteadyState() throws {
+    @Test(.countsAllocations) func readsDoNotAllocateInTheSteadyState() throws {
         let pair = try PtyPair()
         defer { pair.stop() }
         let (_, loop) = try Self.startServer(on: pair)

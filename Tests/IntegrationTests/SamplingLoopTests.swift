@@ -72,7 +72,7 @@ struct SamplingLoopTests {
         }
     }
 
-    @Test func steadyStateCyclesAllocateNothing() throws {
+    @Test(.countsAllocations) func steadyStateCyclesAllocateNothing() throws {
         let port = freeLoopbackPort()
         let device = try Device(port: port)
         defer { device.stop() }

@@ -236,7 +236,7 @@ private func collect(_ fd: Int32, milliseconds: Int) -> [UInt8] {
     }
 
     /// The sampling loop calls beat() every period: it must not allocate.
-    @Test func beatIsAllocationFree() {
+    @Test(.countsAllocations) func beatIsAllocationFree() {
         let supervisor = Supervisor(watchdog: nil, notifier: SystemdNotifier(socket: nil), kickIntervalMilliseconds: 100)
         let heartbeat = supervisor.register("bus0", expectedIntervalMilliseconds: 1)
         heartbeat.beat()

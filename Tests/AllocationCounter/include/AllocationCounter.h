@@ -4,6 +4,9 @@
 #ifndef ALLOCATION_COUNTER_H
 #define ALLOCATION_COUNTER_H
 
+/// 1 when malloc is interposed; 0 in a sanitizer build, where the sanitizer owns malloc and
+/// the functions below count nothing.
+int allocation_counter_is_interposed(void);
 void allocation_counter_start(void);
 unsigned long allocation_counter_stop(void);
 /// Allocations counted on this thread so far, without stopping.
