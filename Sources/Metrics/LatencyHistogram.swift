@@ -2,12 +2,14 @@ import CShims
 
 /// A fixed-size log-linear histogram of durations in nanoseconds: 32 buckets per power of
 /// two (at most ~3 % relative error), from 0 to about an hour. Storage is allocated once,
-/// so recording is a handful of integer operations, safe in the real-time loop. The 10 KB of
-/// buckets are zeroed pages that become resident only where samples land (about two of
-/// three at 32 buses, since durations cluster): a loop keeps three histograms, a box many loops.
+/// so recording is a handful of integer operations, safe in the real-time loop. The 5 KB of
+/// buckets are zeroed pages that become resident only where samples land: every duration
+/// under about a minute lands on the first page, so a histogram costs one page (a loop keeps
+/// three, a box many loops). A bucket is 32 bits and stops at its maximum instead of wrapping:
+/// 4.3 billion samples in one bucket is 13 years of a 100 ms loop.
 /// The first sample to land on a page costs one minor page fault, once; after that the page
 /// stays (locked, with the agent's mlockall), so the steady state has none.
-/// One thread records; others may read a snapshot (reads of aligned 64-bit words are not
+/// One thread records; others may read a snapshot (reads of aligned 32- and 64-bit words are not
 /// torn on the supported CPUs, so a reader sees each bucket's old or new count).
 public final class LatencyHistogram {
     static let subBucketBits = 5
@@ -16,20 +18,20 @@ public final class LatencyHistogram {
     static let largestExponent = 42
     public static let bucketCount = (largestExponent - subBucketBits + 2) * subBuckets
 
-    private let buckets: UnsafeMutablePointer<UInt64>
+    private let buckets: UnsafeMutablePointer<UInt32>
     /// Whether `buckets` came from mmap (else from malloc, when mmap failed).
     private let mapped: Bool
-    private static let storageBytes = bucketCount * MemoryLayout<UInt64>.stride
+    private static let storageBytes = bucketCount * MemoryLayout<UInt32>.stride
     public private(set) var count: UInt64 = 0
     public private(set) var sum: UInt64 = 0
     public private(set) var maximum: UInt64 = 0
 
     public init() {
         if let pages = bedside_map_zeroed(LatencyHistogram.storageBytes) {
-            buckets = pages.bindMemory(to: UInt64.self, capacity: LatencyHistogram.bucketCount)
+            buckets = pages.bindMemory(to: UInt32.self, capacity: LatencyHistogram.bucketCount)
             mapped = true
         } else {
-            buckets = UnsafeMutablePointer<UInt64>.allocate(capacity: LatencyHistogram.bucketCount)
+            buckets = UnsafeMutablePointer<UInt32>.allocate(capacity: LatencyHistogram.bucketCount)
             buckets.initialize(repeating: 0, count: LatencyHistogram.bucketCount)
             mapped = false
         }
@@ -45,7 +47,8 @@ public final class LatencyHistogram {
 
     public func record(nanoseconds value: Int64) {
         let sample = UInt64(max(0, value))
-        buckets[LatencyHistogram.bucketIndex(sample)] &+= 1
+        let index = LatencyHistogram.bucketIndex(sample)
+        if buckets[index] != UInt32.max { buckets[index] &+= 1 }
         count &+= 1
         sum &+= sample
         if sample > maximum { maximum = sample }
@@ -66,7 +69,7 @@ public final class LatencyHistogram {
         let rank = UInt64((Double(count) * min(max(fraction, 0), 1)).rounded(.up))
         var seen: UInt64 = 0
         for index in 0..<LatencyHistogram.bucketCount {
-            seen &+= buckets[index]
+            seen &+= UInt64(buckets[index])
             if seen >= max(rank, 1) { return min(LatencyHistogram.upperBound(ofBucket: index), maximum) }
         }
         return maximum
