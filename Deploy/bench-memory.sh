@@ -160,7 +160,7 @@ def stacks(process):
     deepest, sizes, counts = collections.Counter(), collections.Counter(), collections.Counter()
     for line in open(f"{work}/{process}.stacks"):
         size, touched, name = line.rstrip("\n").split(" ", 2)
-        kind = "bus" if name.startswith("bus ") else name
+        kind = "bus" if name.startswith("bus ") else re.sub(r"[0-9]+$", "#", name)
         counts[kind] += 1
         deepest[kind] = max(deepest[kind], int(touched))
         sizes[kind] = max(sizes[kind], int(size))
