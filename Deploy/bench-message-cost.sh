@@ -18,8 +18,8 @@
 # Environment: AGENT=PATH (default .build/release/bedside-gateway), SIMULATOR=PATH
 #   (default .build/release/bedside-simulator); build both with `swift build -c release`.
 set -euo pipefail
-export LC_ALL=C
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
+bench_setup message-cost
 BEDS="${1:-8}"
 SECONDS_RUN="${2:-20}"
 AGENT="${AGENT:-$ROOT/.build/release/bedside-gateway}"
@@ -27,51 +27,22 @@ SIMULATOR="${SIMULATOR:-$ROOT/.build/release/bedside-simulator}"
 case "${COLLECT:-step}" in
   step) FUNCTION='*PublisherC4step*' ;;
   drain) FUNCTION='*PublisherC12drainSamples*' ;;
-  *) echo "bench-message-cost: COLLECT must be step or drain" >&2; exit 1 ;;
+  *) fail "COLLECT must be step or drain" ;;
 esac
 PROFILE="$ROOT/Deploy/bench/bench-16-points.yaml"
-fail() { echo "bench-message-cost: $*" >&2; exit 1; }
-for tool in valgrind objcopy mosquitto mosquitto_sub python3 ss; do
-  command -v "$tool" >/dev/null || fail "$tool not found"
-done
+bench_need valgrind objcopy mosquitto mosquitto_sub python3 ss
 [ -x "$AGENT" ] || fail "no agent at $AGENT (swift build -c release)"
 [ -x "$SIMULATOR" ] || fail "no simulator at $SIMULATOR (swift build -c release)"
+cp "$SIMULATOR" "$WORK/bedside-simulator"
 
-WORK="$(mktemp -d /tmp/bedside-message-cost.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-BROKER_PORT="$(free_port)"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$BROKER_PORT" > "$WORK/mosquitto.conf"
-mosquitto -c "$WORK/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 &
-PIDS+=($!)
-BASE=""
-for _ in $(seq 50); do
-  candidate=$((30000 + RANDOM % 20000))
-  if [ -z "$(ss -Htan "( sport >= :$candidate and sport <= :$((candidate + BEDS - 1)) )")" ]; then BASE=$candidate; break; fi
-done
-[ -n "$BASE" ] || fail "no $BEDS free consecutive ports"
-"$SIMULATOR" --host 127.0.0.1 --port "$BASE" --devices "pattern:$BEDS" --pattern-profile "$PROFILE" > "$WORK/simulator.log" 2>&1 &
-PIDS+=($!)
+bench_start_broker
+bench_start_simulator "$BEDS" --devices "pattern:$BEDS" --pattern-profile "$PROFILE"
 {
-  echo "site: bench"
-  echo "box: message-cost"
-  echo "mqtt: {host: 127.0.0.1, port: $BROKER_PORT, topic_prefix: bench/agent}"
+  bench_agent_header agent queue
   echo "sampling: {interval_ms: 100}"
-  echo "queue: {directory: $WORK/queue}"
-  echo "health: {port: 0}"
   echo "device_profiles:"
   echo "  - $PROFILE"
-  echo "beds:"
-  for n in $(seq 1 "$BEDS"); do
-    printf '  - id: bed-%02d\n    devices:\n' "$n"
-    printf '      - {id: dev-%02d, profile: bench-16-points, tcp: {host: 127.0.0.1, port: %d}}\n' "$n" $((BASE + n - 1))
-  done
+  bench_beds "$BEDS" 1 bench-16-points
 } > "$WORK/agent.yaml"
 sleep 1
 # Valgrind 3.19 cannot read the toolchain's DWARF 5: a copy without debug information, whose

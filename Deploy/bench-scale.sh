@@ -14,8 +14,8 @@
 # Environment: FIRMWARE=PATH (default .build-firmware/x86_64/bedside-gateway; the simulator is
 # taken from the same directory), KEEP=1 keeps the work directory.
 set -euo pipefail
-export LC_ALL=C
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
+bench_setup scale
 ROUNDS="${1:-3}"
 WINDOW_S="${2:-20}"
 WARMUP_S="${3:-4}"
@@ -24,67 +24,19 @@ POINTS=16
 PROFILE="$ROOT/Deploy/bench/bench-16-holding.yaml"
 TOPOLOGIES=(1x8 1x32 1x128 32x1)
 
-fail() { echo "bench-scale: $*" >&2; exit 1; }
 case "$ROUNDS$WINDOW_S$WARMUP_S" in *[!0-9]*) fail "usage: $0 [rounds] [window-s] [warm-up-s]" ;; esac
-for tool in mosquitto mosquitto_sub ss python3; do command -v "$tool" >/dev/null || fail "$tool not found"; done
-FIRMWARE="${FIRMWARE:-$ROOT/.build-firmware/x86_64/bedside-gateway}"
-[ -x "$FIRMWARE" ] || fail "no firmware at $FIRMWARE (bash Deploy/build-firmware.sh x86_64)"
-
-WORK="$(mktemp -d /tmp/bedside-scale.XXXXXX)"
-cp "$FIRMWARE" "$WORK/bedside-gateway"
-cp "$(dirname "$FIRMWARE")/bedside-simulator" "$WORK/bedside-simulator"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.5
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-BROKER_PORT="$(free_port)"
-BASE=""
-for _ in $(seq 50); do
-  candidate=$((20000 + RANDOM % 10000))
-  if [ -z "$(ss -Htan "( sport >= :$candidate and sport <= :$((candidate + 31)) )")" ]; then BASE=$candidate; break; fi
-done
-[ -n "$BASE" ] || fail "no 32 free consecutive ports"
-
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$BROKER_PORT" > "$WORK/mosquitto.conf"
-mosquitto -c "$WORK/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 &
-PIDS+=("$!")
-"$WORK/bedside-simulator" --host 127.0.0.1 --port "$BASE" --devices pattern:32 --pattern-profile "$PROFILE" \
-  > "$WORK/simulator.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 200); do
-  [ "$(ss -Hltn "( sport >= :$BASE and sport <= :$((BASE + 31)) )" | wc -l)" -eq 32 ] && \
-    [ -n "$(ss -Hltn "sport = :$BROKER_PORT")" ] && break
-  sleep 0.05
-done
+bench_need mosquitto mosquitto_sub ss python3
+bench_copy_firmware
+bench_start_broker
+bench_start_simulator 32 --devices pattern:32 --pattern-profile "$PROFILE"
 
 # config TOPOLOGY: one bed per device; "EndpointsxDevicesPerEndpoint".
 config() {
-  local endpoints="${1%x*}" per="${1#*x}" e u
-  echo "site: bench"
-  echo "box: scale"
-  echo "mqtt: {host: 127.0.0.1, port: $BROKER_PORT, topic_prefix: bench/scale}"
+  bench_agent_header scale "queue-$1"
   echo "sampling: {interval_ms: $INTERVAL_MS}"
-  echo "queue: {directory: $WORK/queue-$1}"
-  echo "health: {port: 0}"
   echo "device_profiles:"
   echo "  - $PROFILE"
-  echo "beds:"
-  for e in $(seq 0 $((endpoints - 1))); do
-    for u in $(seq 1 "$per"); do
-      printf '  - id: bed-%d-%d\n    devices:\n' "$e" "$u"
-      printf '      - {id: dev-%d-%d, profile: bench-16-holding, unit_id: %d, tcp: {host: 127.0.0.1, port: %d}}\n' \
-        "$e" "$u" "$u" $((BASE + e))
-    done
-  done
+  bench_beds "${1%x*}" "${1#*x}" bench-16-holding
 }
 sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
 # On-CPU ns per group of threads: "bus" (every sampling loop), "alarms", "publisher" (the main

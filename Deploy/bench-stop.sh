@@ -15,65 +15,23 @@
 # Environment: FIRMWARE=PATH (default .build-firmware/x86_64/bedside-gateway; the simulator is
 # taken from the same directory), KEEP=1 keeps the work directory.
 set -euo pipefail
-export LC_ALL=C
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
+bench_setup stop
 RUNS="${1:-9}"
 BUSES=32
-fail() { echo "bench-stop: $*" >&2; exit 1; }
 case "$RUNS" in ''|*[!0-9]*) fail "usage: $0 [runs]" ;; esac
-for tool in mosquitto ss python3; do command -v "$tool" >/dev/null || fail "$tool not found"; done
-FIRMWARE="${FIRMWARE:-$ROOT/.build-firmware/x86_64/bedside-gateway}"
-[ -x "$FIRMWARE" ] || fail "no firmware at $FIRMWARE (bash Deploy/build-firmware.sh x86_64)"
-
-WORK="$(mktemp -d /tmp/bedside-stop.XXXXXX)"
-cp "$FIRMWARE" "$WORK/bedside-gateway"
-cp "$(dirname "$FIRMWARE")/bedside-simulator" "$WORK/bedside-simulator"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.3
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-BROKER_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-BASE=""
-for _ in $(seq 50); do
-  candidate=$((20000 + RANDOM % 10000))
-  if [ -z "$(ss -Htan "( sport >= :$candidate and sport <= :$((candidate + BUSES - 1)) )")" ]; then BASE=$candidate; break; fi
-done
-[ -n "$BASE" ] || fail "no $BUSES free consecutive ports"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$BROKER_PORT" > "$WORK/mosquitto.conf"
-mosquitto -c "$WORK/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 &
-PIDS+=("$!")
-"$WORK/bedside-simulator" --host 127.0.0.1 --port "$BASE" --count "$BUSES" > "$WORK/simulator.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 200); do
-  [ "$(ss -Hltn "( sport >= :$BASE and sport <= :$((BASE + BUSES - 1)) )" | wc -l)" -eq "$BUSES" ] && \
-    [ -n "$(ss -Hltn "sport = :$BROKER_PORT")" ] && break
-  sleep 0.05
-done
-
+bench_need mosquitto ss python3
+bench_copy_firmware
+bench_start_broker
+bench_start_simulator "$BUSES" --count "$BUSES"
 {
-  echo "site: bench"
-  echo "box: stop"
-  echo "mqtt: {host: 127.0.0.1, port: $BROKER_PORT}"
+  bench_agent_header stop queue
   echo "sampling: {interval_ms: 1000}"
-  echo "queue: {directory: $WORK/queue}"
-  echo "health: {port: 0}"
   echo "hardware:"
   echo "  buzzer: {record_to: $WORK/buzzer.txt}"
-  echo "beds:"
-  for n in $(seq 1 "$BUSES"); do
-    printf '  - id: chair-%d\n    devices:\n' "$n"
-    printf '      - {id: monitor-%d, profile: patient-monitor, tcp: {host: 127.0.0.1, port: %d}}\n' "$n" $((BASE + n - 1))
-  done
+  bench_beds "$BUSES" 1 patient-monitor
 } > "$WORK/agent.yaml"
-"$WORK/bedside-gateway" check "$WORK/agent.yaml" > "$WORK/check.txt" 2>&1 || { cat "$WORK/check.txt" >&2; fail "config does not check"; }
+bench_check_config "$WORK/agent.yaml"
 
 echo "bench-stop: $RUNS restart(s), $BUSES buses at 1 s, $(nproc) CPU(s), load $(cut -d' ' -f1-3 /proc/loadavg)," \
   "$("$WORK/bedside-gateway" --version)" >&2

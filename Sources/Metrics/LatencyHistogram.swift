@@ -3,9 +3,11 @@ import Synchronization
 
 /// A fixed-size log-linear histogram of durations in nanoseconds: 32 buckets per power of
 /// two (at most ~3 % relative error), from 0 to about an hour. Storage is allocated once,
-/// so recording is a handful of integer operations, safe in the real-time loop. The 10 KB of
-/// buckets are zeroed pages that become resident only where samples land (about two of
-/// three at 32 buses, since durations cluster): a loop keeps three histograms, a box many loops.
+/// so recording is a handful of integer operations, safe in the real-time loop. The 5 KB of
+/// buckets are zeroed pages that become resident only where samples land: every duration
+/// under about a minute lands on the first page, so a histogram costs one page (a loop keeps
+/// three, a box many loops). A bucket is 32 bits and stops at its maximum instead of wrapping:
+/// 4.3 billion samples in one bucket is 13 years of a 100 ms loop.
 /// The first sample to land on a page costs one minor page fault, once; after that the page
 /// stays (locked, with the agent's mlockall), so the steady state has none.
 /// One thread records; others (the health documents) read while it does, so every word is
@@ -20,10 +22,10 @@ public final class LatencyHistogram {
     static let largestExponent = 42
     public static let bucketCount = (largestExponent - subBucketBits + 2) * subBuckets
 
-    private let buckets: UnsafeMutablePointer<Atomic<UInt64>>
+    private let buckets: UnsafeMutablePointer<Atomic<UInt32>>
     /// Whether `buckets` came from mmap (else from malloc, when mmap failed).
     private let mapped: Bool
-    private static let storageBytes = bucketCount * MemoryLayout<Atomic<UInt64>>.stride
+    private static let storageBytes = bucketCount * MemoryLayout<Atomic<UInt32>>.stride
     private let counted = Atomic<UInt64>(0)
     private let summed = Atomic<UInt64>(0)
     private let largest = Atomic<UInt64>(0)
@@ -34,11 +36,11 @@ public final class LatencyHistogram {
 
     public init() {
         if let pages = bedside_map_zeroed(LatencyHistogram.storageBytes) {
-            // An atomic 64-bit word is laid out as the word itself: zeroed pages are zeroed counters.
-            buckets = pages.bindMemory(to: Atomic<UInt64>.self, capacity: LatencyHistogram.bucketCount)
+            // An atomic 32-bit word is laid out as the word itself: zeroed pages are zeroed counters.
+            buckets = pages.bindMemory(to: Atomic<UInt32>.self, capacity: LatencyHistogram.bucketCount)
             mapped = true
         } else {
-            buckets = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: LatencyHistogram.bucketCount)
+            buckets = UnsafeMutablePointer<Atomic<UInt32>>.allocate(capacity: LatencyHistogram.bucketCount)
             for index in 0..<LatencyHistogram.bucketCount { (buckets + index).initialize(to: Atomic(0)) }
             mapped = false
         }
@@ -55,7 +57,8 @@ public final class LatencyHistogram {
     public func record(nanoseconds value: Int64) {
         let sample = UInt64(max(0, value))
         let bucket = buckets + LatencyHistogram.bucketIndex(sample)
-        bucket.pointee.store(bucket.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        let inBucket = bucket.pointee.load(ordering: .relaxed)
+        if inBucket != UInt32.max { bucket.pointee.store(inBucket &+ 1, ordering: .relaxed) }
         counted.store(counted.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
         summed.store(summed.load(ordering: .relaxed) &+ sample, ordering: .relaxed)
         if sample > largest.load(ordering: .relaxed) { largest.store(sample, ordering: .relaxed) }
@@ -80,7 +83,7 @@ public final class LatencyHistogram {
         let rank = UInt64((Double(count) * min(max(fraction, 0), 1)).rounded(.up))
         var seen: UInt64 = 0
         for index in 0..<LatencyHistogram.bucketCount {
-            seen &+= buckets[index].load(ordering: .relaxed)
+            seen &+= UInt64(buckets[index].load(ordering: .relaxed))
             if seen >= max(rank, 1) { return min(LatencyHistogram.upperBound(ofBucket: index), maximum) }
         }
         return maximum

@@ -59,7 +59,8 @@ void bedside_set_stop_wakeup(int fd);
 /// keeps its previous policy. cpu < 0 leaves affinity alone.
 int bedside_set_realtime(int priority);
 int bedside_set_cpu_affinity(int cpu);
-/// mlockall(MCL_CURRENT | MCL_FUTURE); returns 0 or an errno.
+/// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT), then the program's own segments locked
+/// whole; returns 0 or an errno.
 int bedside_lock_memory(void);
 /// Starts a detached-or-joinable pthread running entry(context); returns 0 or an errno.
 int bedside_thread_start(pthread_t *thread, void *(*entry)(void *), void *context);
@@ -80,6 +81,26 @@ void *bedside_map_zeroed(size_t bytes);
 void bedside_unmap(void *pages, size_t bytes);
 /// mallopt(M_ARENA_MAX, arenas): threads share that many malloc arenas instead of one each.
 int bedside_limit_malloc_arenas(int arenas);
+
+/// Rounding without libm, exact for every double (one of magnitude 2^52 or more is whole
+/// already; NaN and infinities come back unchanged). rounding.c gives the x86_64 firmware its
+/// ceil, round and trunc from these (see there why); the host tests compare them with libm's.
+static inline double bedside_trunc(double x) {
+    if (!(__builtin_fabs(x) < 4503599627370496.0)) return x;
+    return __builtin_copysign((double)(long long)x, x);
+}
+/// Half-way cases away from zero, as round(3).
+static inline double bedside_round(double x) {
+    double whole = bedside_trunc(x);
+    double rest = x - whole; /* exact: below 2^52 the fraction of x is representable */
+    if (rest >= 0.5) whole += 1.0;
+    else if (rest <= -0.5) whole -= 1.0;
+    return __builtin_copysign(whole, x);
+}
+static inline double bedside_ceil(double x) {
+    double whole = bedside_trunc(x);
+    return whole < x ? whole + 1.0 : whole;
+}
 
 #include "bedside_gpio.h"
 #include "bedside_watchdog.h"
