@@ -57,17 +57,21 @@ count_tests() {
     echo "${run:-0} $failed $skipped"
 }
 
-# Lists the reports of one sanitizer run as "program<TAB>kind", one per finding.
+# Lists the reports of one sanitizer run as "program<TAB>kind", one per finding. A report
+# file with no line recognised here still counts, as "unrecognised report".
 findings() {
     local reports="$1"
-    local file program
+    local file program kinds
     for file in "$reports"/report.*; do
         [ -e "$file" ] || continue
         # report.<program>.<pid>
         program="${file#"$reports"/report.}"
         program="${program%.*}"
-        grep -hoE '(WARNING: ThreadSanitizer: [^(]*[^ (]|ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+( [a-z-]+)*)' "$file" \
-            | sed -E 's/^(WARNING|ERROR): //' | while read -r kind; do printf '%s\t%s\n' "$program" "$kind"; done
+        kinds="$(grep -hoE '(WARNING: ThreadSanitizer: [^(]*[^ (]|ERROR: AddressSanitizer: [^ ]+|ERROR: LeakSanitizer: detected memory leaks)' "$file" \
+            | sed -E 's/^(WARNING|ERROR): //' || true)"
+        [ -n "$kinds" ] || { [ -s "$file" ] && kinds="unrecognised report"; }
+        [ -n "$kinds" ] || continue
+        printf '%s\n' "$kinds" | while read -r kind; do printf '%s\t%s\n' "$program" "$kind"; done
     done
 }
 
@@ -83,9 +87,11 @@ for kind in "${KINDS[@]}"; do
     kind_started=$SECONDS
 
     echo "== $kind sanitizer: build ($((SECONDS - started)) s)"
-    swift build --build-tests --sanitize="$kind" --scratch-path "$scratch" 2>&1 \
-        | grep -E 'error|Compiling|Build complete' | grep -vE '^\[[0-9]+/[0-9]+\] Compiling' || true
-    [ -x "$scratch/debug/bedside-gateway" ] || fail "$kind build failed (swift build --build-tests --sanitize=$kind --scratch-path $scratch)"
+    mkdir -p "$scratch"
+    if ! swift build --build-tests --sanitize="$kind" --scratch-path "$scratch" >"$scratch/sanitize-build.log" 2>&1; then
+        grep -E 'error:' "$scratch/sanitize-build.log" | head -20 >&2 || tail -20 "$scratch/sanitize-build.log" >&2
+        fail "$kind build failed (swift build --build-tests --sanitize=$kind --scratch-path $scratch; log in $scratch/sanitize-build.log)"
+    fi
     built=$((SECONDS - kind_started))
 
     rm -rf "$reports"
@@ -111,10 +117,12 @@ for kind in "${KINDS[@]}"; do
 
     read -r run failed skipped < <(count_tests "$main_output")
     read -r timed_run timed_failed timed_skipped < <(count_tests "$timed_output")
-    if ! grep -qE '^[^ ]* Test run with [0-9]+ tests' "$main_output"; then
-        echo "  the test run did not finish; its end:"; tail -20 "$main_output" | sed 's/^/    /'
-        status=1
-    fi
+    for output in "$main_output" "$timed_output"; do
+        if ! grep -qE '^[^ ]* Test run with [0-9]+ tests' "$output"; then
+            echo "  the test run did not finish; the end of $output:"; tail -20 "$output" | sed 's/^/    /'
+            status=1
+        fi
+    done
 
     list="$(findings "$reports")"
     in_tests=$(printf '%s' "$list" | awk -F'\t' '$1 ~ /PackageTests/' | grep -c . || true)
