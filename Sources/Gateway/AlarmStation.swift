@@ -49,7 +49,8 @@ final class AlarmStation: AlarmOutlet {
     private let button: ButtonReader?
     private let led: StatusLED?
     private let heartbeat: Heartbeat?
-    /// Signalled by every loop after each cycle and by commands that change the desk.
+    /// Signalled by every loop after each device it polled (while this thread waits) and by
+    /// commands that change the desk.
     private let wakeUp: WakeUp
     /// Signalled when records were forwarded or the desk has events or states to publish.
     private let publisherWakeUp: WakeUp?
@@ -207,6 +208,11 @@ final class AlarmStation: AlarmOutlet {
         try? led.refresh(at: time)
     }
 
+    private var loopsHaveRecords: Bool {
+        for loop in loops where !loop.ring.isEmpty { return true }
+        return false
+    }
+
     /// Blocks until a loop or a command signals, the button's line has an edge, or the nearest
     /// deadline: the desk's next timer, the button's debounce or long press, the LED's next
     /// blink edge, and at the latest `longestWaitMilliseconds`. Then reads the button.
@@ -229,7 +235,11 @@ final class AlarmStation: AlarmOutlet {
             }
         }
         let remaining = (deadline.nanoseconds - MonotonicInstant.now().nanoseconds + 999_999) / 1_000_000
-        _ = waitUntilReadable(wakeUp.descriptor, button?.readinessDescriptor, timeoutMilliseconds: Int(max(0, remaining)))
+        // Loops hand over after each device and write only while this thread announced its
+        // wait, so the rings are looked at once more after the announcement.
+        wakeUp.waitForProducers(alsoWatching: button?.readinessDescriptor, timeoutMilliseconds: Int(max(0, remaining))) {
+            loopsHaveRecords
+        }
         guard let button else { return }
         let action: ButtonAction?
         do throws(GPIOError) {
