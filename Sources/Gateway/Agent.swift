@@ -282,7 +282,9 @@ public final class Agent {
             followLoopProgress(now: now)
             answerHealthRequest()
             if publisher.hasWorkNow { continue }
-            publisherWakeUp.wait(timeoutMilliseconds: longestWait)
+            // The alarm thread hands records over without a write while this thread works:
+            // its rings are looked at once more after the wait is announced.
+            publisherWakeUp.waitForProducers(timeoutMilliseconds: longestWait) { alarms.hasForwardedRecords }
         }
     }
 }
