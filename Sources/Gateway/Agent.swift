@@ -205,7 +205,7 @@ public final class Agent {
                 log(.warning, note)
             }
             do throws(SystemError) {
-                try alarms.start()
+                try alarms.start(realtimePriority: realtime.priority)
             } catch {
                 throw AgentError(description: "cannot start the alarm thread: \(error.description)")
             }

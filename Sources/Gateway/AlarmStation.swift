@@ -110,9 +110,14 @@ final class AlarmStation: AlarmOutlet {
         }
     }
 
-    func start() throws(SystemError) {
+    /// `realtimePriority`: the sampling loops' SCHED_FIFO priority, when they have one. The
+    /// thread then runs one step below them, so a loop is never held up by it, while the
+    /// builds and services that share the box's CPUs no longer stand between a sample and
+    /// the buzzer (whose thread runs at the loops' priority). Refused, it runs as it is.
+    func start(realtimePriority: Int? = nil) throws(SystemError) {
         try buzzer?.start()
         thread = try OSThread(name: "alarms") { [self] in
+            if let realtimePriority { _ = makeCurrentThreadRealtime(priority: max(1, realtimePriority - 1), cpu: nil) }
             while !stopRequested.load(ordering: .acquiring) { round() }
         }
     }
