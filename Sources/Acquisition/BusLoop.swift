@@ -34,8 +34,12 @@ public final class BusLoop {
     /// loop's watchdog heartbeat here; tests and benchmarks observe the loop from inside.
     /// It must not allocate, lock or do I/O either.
     public var cycleObserver: ((UInt64) -> Void)?
-    /// Signalled once per cycle, after the cycle's records are in the ring, so the ring's
-    /// consumer blocks until there is data instead of polling. Set before `start()`.
+    /// Told after each device's records are in the ring (`signalIfWaiting()`), so the ring's
+    /// consumer blocks until there is data instead of polling, and a device's samples need
+    /// not wait for the rest of the bus: the first device behind a gateway of 32 is handed
+    /// over as soon as it is read. Only a consumer that announced its wait is written to, so
+    /// a consumer still busy with the device before costs the loop no system call. Set before
+    /// `start()`.
     public var consumerWakeUp: WakeUp?
     /// Stop after this many cycles (benchmarks, tests); nil runs until `stop()`.
     public var cycleLimit: UInt64?
@@ -196,6 +200,7 @@ public final class BusLoop {
                 } else {
                     pollerTable[index].busUnreachable(cycle: cycle, ring: ring, attemptFailed: attemptFailed)
                 }
+                consumerWakeUp?.signalIfWaiting()
                 index += 1
             }
             let finished = MonotonicInstant.now().nanoseconds
@@ -207,7 +212,6 @@ public final class BusLoop {
                 deadline += Int64(missed) * period
             }
             statistics.recordCycle(wakeupLatency: wakeupLatency, duration: finished - woke, missedDeadlines: missed)
-            consumerWakeUp?.signal()
             cycleObserver?(cycle)
             if let cycleLimit, cycle >= cycleLimit { break }
             // Only a stop ends the sleep early; any other signal resumes it toward the same

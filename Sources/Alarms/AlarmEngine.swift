@@ -43,6 +43,12 @@ public struct AlarmEngine: Sendable {
     var pauseEnd: Int64 = 0
     var pauseEndWall: Int64 = 0
     var pauseCeiling: AlarmPriority = .low
+    /// Moves whenever the state that `tick`, `nextDeadline`, `audibleSignal`, `activeAlarmCount`
+    /// and `audioPausedUntil` read may have changed (a condition tracked, untracked or
+    /// updated, an event, a limit, an acknowledgement, the pause, a NIBP time). While it
+    /// stands still those answers change only with time, at `nextDeadline`: a caller that
+    /// keeps them may skip asking again until one of the two moves.
+    public private(set) var revision: UInt64 = 0
 
     public init() {}
 
@@ -54,6 +60,7 @@ public struct AlarmEngine: Sendable {
                                    wallClockMilliseconds wall: Int64) throws(AlarmSettingsError) -> [AlarmEvent] {
         try settings.validate()
         if !isIdentifier(id) || id.isEmpty { throw .badCondition(id) }
+        revision &+= 1
         let previous = beds[id]?.settings.limits ?? BedAlarmSettings.defaultLimits
         ensureBed(id)
         beds[id]!.settings = settings
@@ -131,9 +138,13 @@ public struct AlarmEngine: Sendable {
             }
             if point == "nibp_time", observation.quality == .ok, let value = observation.value {
                 if value > 0 {
-                    beds[id]!.nibpReference = Int64(value) * 1000
+                    if beds[id]!.nibpReference != Int64(value) * 1000 {
+                        beds[id]!.nibpReference = Int64(value) * 1000
+                        revision &+= 1
+                    }
                 } else if beds[id]!.nibpReference == nil {
                     beds[id]!.nibpReference = wall // none yet: stale 5 min after we started looking
+                    revision &+= 1
                 }
                 checkNIBP(bed: id, now: now, wall: wall, events: &events)
             }
@@ -207,6 +218,7 @@ public struct AlarmEngine: Sendable {
         }
         if let _ = pauseStart, now >= pauseEnd {
             pauseStart = nil
+            revision &+= 1
             for id in bedOrder {
                 emit(&events, bed: id, alarm: "\(id).audio", condition: "audio-paused", priority: pauseCeiling,
                      kind: .technical, type: .audioResumed, now: now, wall: wall)
@@ -247,6 +259,7 @@ public struct AlarmEngine: Sendable {
     public mutating func acknowledge(bed id: String, alarm: String? = nil, monotonicMilliseconds now: Int64,
                                      wallClockMilliseconds wall: Int64) throws(AlarmCommandError) -> [AlarmEvent] {
         guard beds[id] != nil else { throw .unknownBed(id) }
+        revision &+= 1
         var events: [AlarmEvent] = []
         var found = false
         var index = 0
@@ -281,6 +294,7 @@ public struct AlarmEngine: Sendable {
                 ceiling = tracked.priority
             }
         }
+        revision &+= 1
         pauseStart = now
         pauseEnd = now + AlarmEngine.audioPauseMilliseconds
         pauseEndWall = wall + AlarmEngine.audioPauseMilliseconds
@@ -308,6 +322,16 @@ public struct AlarmEngine: Sendable {
             }
         }
         return best
+    }
+
+    /// How many alarms are active (latched and acknowledged included) on every bed: what
+    /// `activeAlarms` would list, counted without building the lists.
+    public var activeAlarmCount: Int {
+        var count = 0
+        for bed in beds.values {
+            for tracked in bed.tracked where tracked.active { count += 1 }
+        }
+        return count
     }
 
     /// Active (including latched) alarms of a bed, in order of onset.
@@ -339,6 +363,7 @@ public struct AlarmEngine: Sendable {
     /// alarms count as present until the next observation says otherwise, so a latched high
     /// alarm keeps sounding until acknowledged. The audio pause is not restored (sound returns).
     public mutating func restore(_ recovered: AlarmLogRecovery, monotonicMilliseconds now: Int64) {
+        revision &+= 1
         for bed in recovered.beds {
             ensureBed(bed.bed)
             if bed.lastSequence + 1 > beds[bed.bed]!.nextSequence { beds[bed.bed]!.nextSequence = bed.lastSequence + 1 }
@@ -360,6 +385,7 @@ public struct AlarmEngine: Sendable {
 
     mutating func ensureBed(_ id: String) {
         if beds[id] == nil {
+            revision &+= 1
             beds[id] = Bed(settings: BedAlarmSettings())
             bedOrder.append(id)
         }
@@ -378,11 +404,13 @@ public struct AlarmEngine: Sendable {
         for index in beds[id]!.tracked.indices where beds[id]!.tracked[index].condition == condition { found = index }
         guard let index = found else {
             guard present else { return }
+            revision &+= 1
             var tracked = Tracked(condition: condition, kind: kind, priority: priority, delay: delay, pendingSince: now)
             if delay <= 0 { activate(&tracked, bed: id, now: now, wall: wall, events: &events) }
             beds[id]!.tracked.append(tracked)
             return
         }
+        revision &+= 1
         var tracked = beds[id]!.tracked[index]
         if present {
             tracked.present = true
@@ -417,6 +445,7 @@ public struct AlarmEngine: Sendable {
     mutating func emit(_ events: inout [AlarmEvent], bed id: String, alarm: String, condition: String,
                        priority: AlarmPriority, kind: AlarmKind, type: AlarmEventType, now: Int64, wall: Int64,
                        detail: String = "") {
+        revision &+= 1
         let sequence = beds[id]!.nextSequence
         beds[id]!.nextSequence += 1
         events.append(AlarmEvent(bed: id, sequence: sequence, alarm: alarm, condition: condition, priority: priority,

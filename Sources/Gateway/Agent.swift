@@ -205,7 +205,7 @@ public final class Agent {
                 log(.warning, note)
             }
             do throws(SystemError) {
-                try alarms.start()
+                try alarms.start(realtimePriority: realtime.priority)
             } catch {
                 throw AgentError(description: "cannot start the alarm thread: \(error.description)")
             }
@@ -285,7 +285,9 @@ public final class Agent {
             followLoopProgress(now: now)
             answerHealthRequest()
             if publisher.hasWorkNow { continue }
-            publisherWakeUp.wait(timeoutMilliseconds: longestWait)
+            // The alarm thread hands records over without a write while this thread works:
+            // its rings are looked at once more after the wait is announced.
+            publisherWakeUp.waitForProducers(timeoutMilliseconds: longestWait) { alarms.hasForwardedRecords }
         }
     }
 }

@@ -237,11 +237,7 @@ struct AlarmDesk {
     }
 
     /// Alarms active now, all beds (latched and acknowledged included).
-    var activeCount: Int {
-        var count = 0
-        for bed in engine.bedIDs { count += engine.activeAlarms(bed: bed).count }
-        return count
-    }
+    var activeCount: Int { engine.activeAlarmCount }
 
     /// Writes the events to the log, then hands them to the publisher.
     private mutating func keep(_ events: [AlarmEvent], now: Int64) {

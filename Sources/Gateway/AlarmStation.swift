@@ -49,9 +49,11 @@ final class AlarmStation: AlarmOutlet {
     private let button: ButtonReader?
     private let led: StatusLED?
     private let heartbeat: Heartbeat?
-    /// Signalled by every loop after each cycle and by commands that change the desk.
+    /// Signalled by every loop after each device it polled (while this thread waits) and by
+    /// commands that change the desk.
     private let wakeUp: WakeUp
-    /// Signalled when records were forwarded or the desk has events or states to publish.
+    /// Signalled when the desk has events or states to publish, and when records were
+    /// forwarded while the publisher waits (`signalIfWaiting`).
     private let publisherWakeUp: WakeUp?
     private let stopRequested = Atomic<Bool>(false)
     private var thread: OSThread?
@@ -67,6 +69,10 @@ final class AlarmStation: AlarmOutlet {
     /// for poll(2), and waiting on it would spin.
     private var buttonRestsUntil: MonotonicInstant?
     private var forwardDropped = 0
+    /// The snapshot of the last round that asked the engine, and the engine's revision then
+    /// (nil before the first round).
+    private var lastState = AlarmSnapshot()
+    private var seenRevision: UInt64?
     /// Set by the publisher: a device lost or the broker away shows on the LED.
     private let degraded = Atomic<Bool>(false)
 
@@ -104,9 +110,14 @@ final class AlarmStation: AlarmOutlet {
         }
     }
 
-    func start() throws(SystemError) {
+    /// `realtimePriority`: the sampling loops' SCHED_FIFO priority, when they have one. The
+    /// thread then runs one step below them, so a loop is never held up by it, while the
+    /// builds and services that share the box's CPUs no longer stand between a sample and
+    /// the buzzer (whose thread runs at the loops' priority). Refused, it runs as it is.
+    func start(realtimePriority: Int? = nil) throws(SystemError) {
         try buzzer?.start()
         thread = try OSThread(name: "alarms") { [self] in
+            if let realtimePriority { _ = makeCurrentThreadRealtime(priority: max(1, realtimePriority - 1), cpu: nil) }
             while !stopRequested.load(ordering: .acquiring) { round() }
         }
     }
@@ -147,32 +158,54 @@ final class AlarmStation: AlarmOutlet {
         let buzzerFailing = lastBuzzerError.map { now - $0 < AlarmStation.buzzerFaultQuietMilliseconds } ?? false
         var dropped = 0
         var forwarded = 0
-        var publisherHasWork = false
-        let state = desk.withLock { desk -> AlarmSnapshot in
-            for (index, loop) in loops.enumerated() {
-                while let record = loop.ring.pop() {
+        var publisherHasNews = false
+        let fresh = desk.withLock { desk -> AlarmSnapshot? in
+            var index = 0
+            while index < loops.count {
+                while let record = loops[index].ring.pop() {
                     desk.consume(record, now: now, wall: wall)
                     if forwardRings[index].push(record) { forwarded += 1 } else { dropped += 1 }
                 }
+                index += 1
+            }
+            // Most rounds take one device's records that change no alarm: the engine's
+            // answers then stand until its next deadline, and asking again (every bed, every
+            // round) would make a round cost as much as the beds, not as the records.
+            let timerDue = nextTimer.map { now >= $0 } ?? false
+            if desk.engine.revision == seenRevision && !timerDue && !checkOverruns && buzzerFailing == buzzerFaultActive
+                && buzzerErrors == lastState.buzzerErrors {
+                publisherHasNews = desk.hasOutgoing
+                return nil
             }
             desk.tick(now: now, wall: wall)
             if checkOverruns { desk.checkOverruns(overruns, now: now, wall: wall) }
             if buzzerFailing != buzzerFaultActive {
                 desk.hardwareFault("buzzer-failure", present: buzzerFailing, now: now, wall: wall)
             }
-            publisherHasWork = forwarded > 0 || desk.hasOutgoing
+            publisherHasNews = desk.hasOutgoing
             nextTimer = nextTimer(desk, now: now, wall: wall, buzzerFailing: buzzerFailing)
+            seenRevision = desk.engine.revision
             return AlarmSnapshot(active: desk.activeCount, audible: desk.engine.audibleSignal(now: now),
                                  audioPausedUntilMilliseconds: desk.engine.audioPausedUntil(now: now),
                                  logFailures: desk.logFailures, logCheck: desk.logHealth, logMovedAside: desk.logMovedAside == nil ? 0 : 1,
                                  buzzerErrors: buzzerErrors, forwardDropped: 0)
         }
-        if publisherHasWork { publisherWakeUp?.signal() }
+        // Alarm news always wakes the publisher; records only if it waits (it takes all that
+        // are there whenever it runs), so a busy publisher costs this thread no system call.
+        if publisherHasNews {
+            publisherWakeUp?.signal()
+        } else if forwarded > 0 {
+            publisherWakeUp?.signalIfWaiting()
+        }
         buzzerFaultActive = buzzerFailing
         forwardDropped += dropped
-        var published = state
-        published.forwardDropped = forwardDropped
-        snapshotBox.withLock { $0 = published }
+        if let fresh { lastState = fresh }
+        if fresh != nil || dropped > 0 {
+            var published = lastState
+            published.forwardDropped = forwardDropped
+            snapshotBox.withLock { $0 = published }
+        }
+        let state = lastState
         if state.audible != requestedSignal {
             requestedSignal = state.audible
             buzzer?.request(state.audible)
@@ -207,6 +240,17 @@ final class AlarmStation: AlarmOutlet {
         try? led.refresh(at: time)
     }
 
+    /// Whether the publisher has records waiting in its rings: its last look before it blocks.
+    var hasForwardedRecords: Bool {
+        for ring in forwardRings where !ring.isEmpty { return true }
+        return false
+    }
+
+    private var loopsHaveRecords: Bool {
+        for loop in loops where !loop.ring.isEmpty { return true }
+        return false
+    }
+
     /// Blocks until a loop or a command signals, the button's line has an edge, or the nearest
     /// deadline: the desk's next timer, the button's debounce or long press, the LED's next
     /// blink edge, and at the latest `longestWaitMilliseconds`. Then reads the button.
@@ -229,7 +273,11 @@ final class AlarmStation: AlarmOutlet {
             }
         }
         let remaining = (deadline.nanoseconds - MonotonicInstant.now().nanoseconds + 999_999) / 1_000_000
-        _ = waitUntilReadable(wakeUp.descriptor, button?.readinessDescriptor, timeoutMilliseconds: Int(max(0, remaining)))
+        // Loops hand over after each device and write only while this thread announced its
+        // wait, so the rings are looked at once more after the announcement.
+        wakeUp.waitForProducers(alsoWatching: button?.readinessDescriptor, timeoutMilliseconds: Int(max(0, remaining))) {
+            loopsHaveRecords
+        }
         guard let button else { return }
         let action: ButtonAction?
         do throws(GPIOError) {

@@ -24,6 +24,11 @@ final class BedAssembler {
     private let devices: [PlannedDevice]
     /// Per device: the description entry of its first point (its points follow in profile order).
     private let firstEntry: [Int]
+    /// Per device, read for every record: its bed, its place among the bed's devices and its
+    /// number of points, so that a record does not copy the device's settings and profile.
+    private let bedOfDevice: [Int]
+    private let slotOfDevice: [Int]
+    private let pointCount: [Int]
     private let patienceNanoseconds: Int64
 
     init(bedIDs: [String], devices: [PlannedDevice], patienceNanoseconds: Int64) {
@@ -31,16 +36,21 @@ final class BedAssembler {
         self.patienceNanoseconds = patienceNanoseconds
         beds = []
         var firstEntry = [Int](repeating: 0, count: devices.count)
+        var slotOfDevice = [Int](repeating: 0, count: devices.count)
         for (bedIndex, id) in bedIDs.enumerated() {
             let indices = devices.filter { $0.bedIndex == bedIndex }.map { $0.index }
             beds.append(Bed(id: id, deviceIndices: indices, devicesDone: [Bool](repeating: false, count: indices.count)))
             var entry = 0
-            for index in indices {
+            for (slot, index) in indices.enumerated() {
                 firstEntry[index] = entry
+                slotOfDevice[index] = slot
                 entry += devices[index].profile.points.count
             }
         }
         self.firstEntry = firstEntry
+        self.slotOfDevice = slotOfDevice
+        bedOfDevice = devices.map { $0.bedIndex }
+        pointCount = devices.map { $0.profile.points.count }
     }
 
     /// Each bed's description: its devices in configuration order, with their points in the
@@ -54,48 +64,50 @@ final class BedAssembler {
     /// cycle in the bed's pending message, and two cycles of one device in one message would
     /// share one read time.
     func bedToSendBefore(_ record: SampleRecord) -> Int? {
-        guard record.kind == .sample, Int(record.deviceIndex) < devices.count else { return nil }
-        let device = devices[Int(record.deviceIndex)]
-        let bed = beds[device.bedIndex]
-        guard !bed.pending.isEmpty, let slot = bed.deviceIndices.firstIndex(of: device.index),
-              bed.devicesDone[slot] else { return nil }
-        return device.bedIndex
+        let deviceIndex = Int(record.deviceIndex)
+        guard record.kind == .sample, deviceIndex < devices.count else { return nil }
+        let bed = bedOfDevice[deviceIndex]
+        guard !beds[bed].pending.isEmpty, beds[bed].devicesDone[slotOfDevice[deviceIndex]] else { return nil }
+        return bed
     }
 
     /// Takes one record; returns a device state change for the caller to report, if any.
     func consume(_ record: SampleRecord, now: Int64) -> DeviceStateChange? {
         let deviceIndex = Int(record.deviceIndex)
         guard deviceIndex < devices.count else { return nil }
-        let device = devices[deviceIndex]
+        let bed = bedOfDevice[deviceIndex]
         switch record.kind {
         case .sample:
-            guard Int(record.pointIndex) < device.profile.points.count else { return nil }
+            guard Int(record.pointIndex) < pointCount[deviceIndex] else { return nil }
             let value: Double? = record.quality == .commLoss ? nil : record.value
-            beds[device.bedIndex].pending.append(
+            beds[bed].pending.append(
                 VitalValue(entry: firstEntry[deviceIndex] + Int(record.pointIndex), value: value,
                            quality: record.quality.quality, wallClockMilliseconds: record.wallClockMilliseconds))
-            if beds[device.bedIndex].oldestPendingNanoseconds == nil {
-                beds[device.bedIndex].oldestPendingNanoseconds = now
+            if beds[bed].oldestPendingNanoseconds == nil {
+                beds[bed].oldestPendingNanoseconds = now
             }
         case .endOfDeviceCycle:
-            if let slot = beds[device.bedIndex].deviceIndices.firstIndex(of: deviceIndex) {
-                beds[device.bedIndex].devicesDone[slot] = true
-            }
+            beds[bed].devicesDone[slotOfDevice[deviceIndex]] = true
         case .deviceAnswering:
-            return DeviceStateChange(device: device, answering: true, failure: .none, exceptionCode: 0)
+            return DeviceStateChange(device: devices[deviceIndex], answering: true, failure: .none, exceptionCode: 0)
         case .deviceSilent:
-            return DeviceStateChange(device: device, answering: false, failure: record.failure,
+            return DeviceStateChange(device: devices[deviceIndex], answering: false, failure: record.failure,
                                      exceptionCode: record.exceptionCode)
         }
         return nil
     }
 
-    /// Whether the bed's message is complete (or has waited long enough).
+    /// Whether the bed's message is complete (or has waited long enough). The publisher asks
+    /// this of every bed at every step, and steps come once per device: the bed's fields are
+    /// read in place, not copied out with their arrays (a retain and release of each).
     func isReady(bed index: Int, now: Int64) -> Bool {
-        let bed = beds[index]
-        guard !bed.pending.isEmpty else { return false }
-        if bed.oldestPendingNanoseconds.map({ now - $0 >= patienceNanoseconds }) ?? false { return true }
-        for done in bed.devicesDone where !done { return false }
+        guard !beds[index].pending.isEmpty else { return false }
+        if let oldest = beds[index].oldestPendingNanoseconds, now - oldest >= patienceNanoseconds { return true }
+        var slot = 0
+        while slot < beds[index].devicesDone.count {
+            if !beds[index].devicesDone[slot] { return false }
+            slot += 1
+        }
         return true
     }
 

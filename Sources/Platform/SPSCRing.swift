@@ -47,6 +47,9 @@ public final class SPSCRing<Element: BitwiseCopyable> {
         return element
     }
 
+    /// Whether nothing waits; for the consumer's last look before it blocks.
+    public var isEmpty: Bool { head.load(ordering: .relaxed) == tail.load(ordering: .acquiring) }
+
     /// Elements waiting; exact for either side, an estimate for anyone else.
     public var count: Int { tail.load(ordering: .acquiring) - head.load(ordering: .acquiring) }
 

@@ -44,7 +44,8 @@ extension BedsideGateway {
             return 1
         }
         loop.cycleLimit = UInt64(cycles)
-        // The loop signals its consumer every cycle, as in the agent, so that cost is measured.
+        // The loop hands its device over to a consumer that waits as the alarm thread does,
+        // so that cost is measured.
         let wakeUp: WakeUp
         do throws(SystemError) {
             wakeUp = try WakeUp(purpose: "the benchmark's ring consumer")
@@ -72,7 +73,7 @@ extension BedsideGateway {
         while loop.statistics.cycles < UInt64(cycles) {
             wakeUp.drain()
             drain()
-            wakeUp.wait(timeoutMilliseconds: 1000)
+            wakeUp.waitForProducers(timeoutMilliseconds: 1000) { !loop.ring.isEmpty }
         }
         loop.join()
         drain()

@@ -32,19 +32,27 @@ struct SamplingLoopTests {
         }
     }
 
-    /// Drains a loop's ring on its own thread, keeping what it saw.
+    /// Drains a loop's ring on its own thread, keeping what it saw. With a wake-up it waits as
+    /// the alarm thread does (`waitForProducers`), counting the writes that woke it; without
+    /// one it looks every 2 ms.
     final class Consumer: @unchecked Sendable {
         private let lock = NSLock()
         private var records: [(record: SampleRecord, seenAt: Date)] = []
         private let running = Atomic<Bool>(true)
+        let wakeUpWrites = Atomic<Int>(0)
 
-        init(_ ring: SPSCRing<SampleRecord>) {
+        init(_ ring: SPSCRing<SampleRecord>, wakeUp: WakeUp? = nil) {
             Thread { [self] in
                 while running.load(ordering: .relaxed) {
+                    if let wakeUp { wakeUpWrites.add(wakeUp.drain(), ordering: .relaxed) }
                     var batch: [(SampleRecord, Date)] = []
                     while let record = ring.pop() { batch.append((record, Date())) }
                     if !batch.isEmpty { lock.withLock { records += batch.map { (record: $0.0, seenAt: $0.1) } } }
-                    Thread.sleep(forTimeInterval: 0.002)
+                    if let wakeUp {
+                        wakeUp.waitForProducers(timeoutMilliseconds: 100) { !ring.isEmpty }
+                    } else {
+                        Thread.sleep(forTimeInterval: 0.002)
+                    }
                 }
             }.start()
         }
@@ -79,13 +87,14 @@ struct SamplingLoopTests {
         for address in 0..<12 { device.server.setInputRegister(address, UInt16(40 + address)) }
 
         let loop = try BusLoop(bus: Self.monitorBus(port: port), periodMilliseconds: 1, realtime: RealtimeSettings())
-        let consumer = Consumer(loop.ring)
+        // As in the agent: the loop hands each device over to a consumer that blocks between
+        // hand-overs, so its wake-up writes fall inside the counted window.
+        let wakeUp = try WakeUp(purpose: "the test's consumer")
+        loop.consumerWakeUp = wakeUp
+        let consumer = Consumer(loop.ring, wakeUp: wakeUp)
         defer { consumer.stop() }
         let probe = AllocationProbe()
         loop.cycleObserver = { cycle in probe.observe(cycle) }
-        // As in the agent: every cycle also signals its consumer, inside the counted window.
-        let wakeUp = try WakeUp(purpose: "the test's consumer")
-        loop.consumerWakeUp = wakeUp
         loop.cycleLimit = AllocationProbe.lastCounted
         try loop.start()
         loop.join()
@@ -95,7 +104,8 @@ struct SamplingLoopTests {
         #expect(loop.statistics.cycles == AllocationProbe.lastCounted)
         // 1,000 cycles that each read the monitor and pushed its samples, without one allocation.
         #expect(probe.counted == 0, "\(probe.counted) allocations in 1,000 steady-state cycles")
-        #expect(wakeUp.wait(timeoutMilliseconds: 0))
+        // The consumer slept between cycles and the loop woke it: the writes were counted too.
+        #expect(consumer.wakeUpWrites.load(ordering: .relaxed) > 0)
         let samples = consumer.seen.filter { $0.record.kind == .sample }
         #expect(samples.count >= expectedSamples)
         #expect(samples.allSatisfy { $0.record.quality != .commLoss })

@@ -71,6 +71,41 @@ struct AlarmEngineTests {
         #expect(rig.sound == .medium)
     }
 
+    /// The alarm thread keeps the engine's answers while `revision` stands still and asks
+    /// again at `nextDeadline`: values that change nothing must leave it alone, and everything
+    /// that changes an answer must move it.
+    @Test func revisionMovesExactlyWhenAnAnswerMayChange() throws {
+        var rig = AlarmRig()
+        rig.observe("heart_rate", 70)
+        var seen = rig.engine.revision
+        for value in [71.0, 72, 70] {
+            rig.observe("heart_rate", value)
+            rig.observe("r00", value) // a point no rule watches
+        }
+        #expect(rig.engine.revision == seen)
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == nil)
+
+        rig.observe("heart_rate", 130) // pending: a deadline appears
+        #expect(rig.engine.revision != seen)
+        #expect(rig.engine.nextDeadline(monotonicMilliseconds: rig.t, wallClockMilliseconds: rig.wall) == 1000)
+        seen = rig.engine.revision
+        rig.advance(to: 1000) // the delay runs out: the alarm starts and sounds
+        #expect(rig.engine.revision != seen)
+        #expect(rig.sound == .medium)
+        #expect(rig.engine.activeAlarmCount == 1)
+
+        seen = rig.engine.revision
+        try rig.acknowledge()
+        #expect(rig.engine.revision != seen)
+        seen = rig.engine.revision
+        rig.pause()
+        #expect(rig.engine.revision != seen)
+        seen = rig.engine.revision
+        rig.device("monitor-1", role: .monitor, answering: false)
+        #expect(rig.engine.revision != seen)
+        #expect(rig.engine.activeAlarmCount == rig.active.count)
+    }
+
     @Test func observationAfterTheDelayAlsoStartsIt() {
         var rig = AlarmRig()
         rig.observe("respiratory_rate", 35)
