@@ -546,7 +546,7 @@ class Soak:
         others = {}
         for e in starts:
             if id(e) not in explained:
-                key = f"{e['condition']} ({e['priority']})"
+                key = f"{re.sub(r'-[0-9]+$', '-N', e['condition'])} ({e['priority']})"
                 others.setdefault(key, []).append(time.strftime("%H:%M:%S", time.gmtime(wall_s(e))))
         print("other alarm starts (not provoked): " + ("; ".join(
             f"{k} x{len(v)} at {', '.join(sorted(set(v)))}" for k, v in sorted(others.items())) or "none"))
