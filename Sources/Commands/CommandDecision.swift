@@ -47,15 +47,19 @@ public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [St
     }
 
     // What the response can echo: a valid id and a known command.
+    // Never text that holds a token: the reply goes to every subscriber of the responses topic.
     var id: String?
-    if let text = single("id")?.stringValue, isCorrelationID(text) { id = text }
+    let idHoldsToken = single("id")?.stringValue.map { tokens.appears(in: $0) } ?? false
+    if let text = single("id")?.stringValue, isCorrelationID(text), !idHoldsToken { id = text }
     var kind: CommandKind?
     if let text = single("command")?.stringValue { kind = CommandKind(rawValue: text) }
     func refuse(_ reason: String) -> CommandDecision {
-        .refused(CommandRefusal(id: id, command: kind, reason: reason))
+        let shown = tokens.appears(in: reason) ? "a member holds a command token where no token belongs (the token goes in \"token\" only)" : reason
+        return .refused(CommandRefusal(id: id, command: kind, reason: shown))
     }
 
     if let duplicate { return refuse("duplicate key \(quoted(duplicate))") }
+    if idHoldsToken { return refuse("the id holds a command token (the token goes in \"token\" only)") }
 
     switch document["id"] {
     case nil: return refuse("missing id")

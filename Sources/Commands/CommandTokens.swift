@@ -135,6 +135,23 @@ public struct CommandTokens: Sendable {
 
 /// 0 when the two byte strings are equal, non-zero otherwise. Runs over every byte of
 /// `candidate` whatever the contents; `secret` must not be empty.
+extension CommandTokens {
+    /// Whether `text` holds any sender's token: such text (a token pasted into the wrong
+    /// member) must never be echoed in a reply, which every subscriber of the responses
+    /// topic reads.
+    func appears(in text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        for sender in senders where !sender.token.isEmpty && sender.token.count <= bytes.count {
+            var start = 0
+            while start + sender.token.count <= bytes.count {
+                if bytes[start..<(start + sender.token.count)].elementsEqual(sender.token) { return true }
+                start += 1
+            }
+        }
+        return false
+    }
+}
+
 func constantTimeDifference(_ candidate: [UInt8], _ secret: [UInt8]) -> UInt8 {
     guard !secret.isEmpty else { return 1 }
     var lengthDifference = UInt64(truncatingIfNeeded: candidate.count ^ secret.count)

@@ -474,3 +474,29 @@ struct CommandFreshnessTests {
         #expect(Self.reason(short.decide(payload, bedIDs: F.beds, clock: F.clock))?.hasPrefix("stale: issued 3 s ago, and commands older than 2 s") == true)
     }
 }
+
+/// A sender that puts its token where no token belongs (in the id, as the command) must not
+/// have it published: the reply goes to every subscriber of the responses topic. Found by the
+/// command-payload fuzz target (Tests/Fuzz/Inputs/command-payload/reproducers).
+struct CommandTokenEchoTests {
+    typealias F = CommandFixtures
+
+    @Test func aTokenInTheIdOrAsTheCommandIsNeverEchoed() throws {
+        let payloads = [
+            #"{"issued":"\#(F.issued)","id":"c-17\#(F.centralToken)","command":"acknowledge-alarm","token":"\#(F.centralToken)","bed":"chair-1","alarm":"a-42"}"#,
+            #"{"id":"c-17\#(F.dashboardToken)","bed":"chair-1"}"#,
+            #"{"id":"c-1","command":"\#(F.centralToken)"}"#,
+        ]
+        for payload in payloads {
+            let decision = F.decide(payload)
+            guard case let .refused(refusal) = decision else {
+                Issue.record("accepted: \(payload)")
+                continue
+            }
+            let text = encodeCommandResponse(decision, wallClockMilliseconds: 0)
+            #expect(!text.contains(F.centralToken) && !text.contains(F.dashboardToken), "\(text)")
+            #expect(refusal.reason.contains("token"), "the reason does not say what is wrong: \(refusal.reason)")
+            #expect(try JSONParser.parse(text)["result"] == .string("refused"))
+        }
+    }
+}
