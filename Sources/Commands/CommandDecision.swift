@@ -54,7 +54,8 @@ public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [St
     var kind: CommandKind?
     if let text = single("command")?.stringValue { kind = CommandKind(rawValue: text) }
     func refuse(_ reason: String) -> CommandDecision {
-        let shown = tokens.appears(in: reason) ? "a member holds a command token where no token belongs (the token goes in \"token\" only)" : reason
+        let shown = tokens.appears(in: reason)
+            ? "a member holds a command token where no token belongs (the token goes in \"token\" only)" : reason
         return .refused(CommandRefusal(id: id, command: kind, reason: shown))
     }
 

@@ -135,23 +135,6 @@ public struct CommandTokens: Sendable {
 
 /// 0 when the two byte strings are equal, non-zero otherwise. Runs over every byte of
 /// `candidate` whatever the contents; `secret` must not be empty.
-extension CommandTokens {
-    /// Whether `text` holds any sender's token: such text (a token pasted into the wrong
-    /// member) must never be echoed in a reply, which every subscriber of the responses
-    /// topic reads.
-    func appears(in text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        for sender in senders where !sender.token.isEmpty && sender.token.count <= bytes.count {
-            var start = 0
-            while start + sender.token.count <= bytes.count {
-                if bytes[start..<(start + sender.token.count)].elementsEqual(sender.token) { return true }
-                start += 1
-            }
-        }
-        return false
-    }
-}
-
 func constantTimeDifference(_ candidate: [UInt8], _ secret: [UInt8]) -> UInt8 {
     guard !secret.isEmpty else { return 1 }
     var lengthDifference = UInt64(truncatingIfNeeded: candidate.count ^ secret.count)
@@ -360,4 +343,22 @@ func shownUnlessTokenLike(_ text: String) -> String {
 func isTokenByte(_ byte: UInt8) -> Bool {
     if isIDByte(byte) { return true }
     return byte == UInt8(ascii: "~") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "=")
+}
+
+extension CommandTokens {
+    /// Whether `text` holds any sender's token: such text (a token pasted into the wrong
+    /// member) must never be echoed in a reply, which every subscriber of the responses
+    /// topic reads. Every window is compared in full, as the token check does, so the time
+    /// taken says nothing about how much of a token a sender guessed.
+    func appears(in text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        var found = false
+        for sender in senders where !sender.token.isEmpty && sender.token.count <= bytes.count {
+            for start in 0...(bytes.count - sender.token.count) {
+                let window = Array(bytes[start..<(start + sender.token.count)])
+                found = (constantTimeDifference(window, sender.token) == 0) || found
+            }
+        }
+        return found
+    }
 }
