@@ -190,13 +190,16 @@ public final class BusLoop {
             let attemptsBefore = failedConnectAttempts
             let reachable = connectIfDue(now: woke)
             let attemptFailed = failedConnectAttempts != attemptsBefore
+            var exchangeFailed = attemptFailed
             var index = 0
             while index < pollers.count {
                 // A stop does not wait for the rest of the bus: one silent device after another
                 // would each cost a response timeout.
                 if stopRequested.load(ordering: .relaxed) { break }
                 if reachable {
-                    pollerTable[index].poll(cycle: cycle, client: client, ring: ring)
+                    if pollerTable[index].poll(cycle: cycle, client: client, ring: ring).leftDeviceSilent {
+                        exchangeFailed = true
+                    }
                 } else {
                     pollerTable[index].busUnreachable(cycle: cycle, ring: ring, attemptFailed: attemptFailed)
                 }
@@ -205,13 +208,13 @@ public final class BusLoop {
             }
             let finished = MonotonicInstant.now().nanoseconds
             deadline += period
-            var missed: UInt64 = 0
-            if deadline <= finished {
-                // Overran: skip the deadlines already gone rather than bursting to catch up.
-                missed = UInt64((finished - deadline) / period + 1)
-                deadline += Int64(missed) * period
+            let overran = deadline <= finished
+            if overran {
+                // Skip the deadlines already gone rather than bursting to catch up.
+                deadline += ((finished - deadline) / period + 1) * period
             }
-            statistics.recordCycle(wakeupLatency: wakeupLatency, duration: finished - woke, missedDeadlines: missed)
+            statistics.recordCycle(wakeupLatency: wakeupLatency, duration: finished - woke, overran: overran,
+                                   exchangeFailed: exchangeFailed)
             cycleObserver?(cycle)
             if let cycleLimit, cycle >= cycleLimit { break }
             // Only a stop ends the sleep early; any other signal resumes it toward the same

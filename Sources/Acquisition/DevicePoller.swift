@@ -114,11 +114,13 @@ final class DevicePoller {
     var requestsPerFullCycle: Int { blocks.count }
 
     /// Polls the device if it is due (or its retry time has come) and pushes its records.
-    func poll(cycle: UInt64, client: ModbusClient, ring: SPSCRing<SampleRecord>) {
+    /// Returns how the exchange ended (`.none` also when the device was not asked).
+    @discardableResult
+    func poll(cycle: UInt64, client: ModbusClient, ring: SPSCRing<SampleRecord>) -> FailureCode {
         let now = MonotonicInstant.now().nanoseconds
         if !answering && now < retryAtNanoseconds {
             pushCommLoss(cycle: cycle, ring: ring, monotonic: now)
-            return
+            return .none
         }
         fresh.fill(false)
         var failure = FailureCode.none
@@ -152,7 +154,7 @@ final class DevicePoller {
         }
         if failure != .none {
             markSilent(cycle: cycle, failure: failure, ring: ring)
-            return
+            return failure
         }
         if !answering || !announced {
             ring.push(SampleRecord(kind: .deviceAnswering, deviceIndex: device.index, cycle: cycle))
@@ -179,6 +181,7 @@ final class DevicePoller {
             index += 1
         }
         ring.push(SampleRecord(kind: .endOfDeviceCycle, deviceIndex: device.index, cycle: cycle))
+        return .none
     }
 
     /// The whole bus is unreachable (its connection could not be made): this device is too.

@@ -38,24 +38,36 @@ public final class DeviceStatistics {
 }
 
 /// What a sampling loop knows about its own timing: how late it woke against its absolute
-/// deadline, how long each cycle took, and how many deadlines it missed.
+/// deadline, how long each cycle took, and how many cycles overran their period.
 public final class LoopStatistics {
     /// Wake-up latency: actual wake time minus the deadline, as cyclictest measures it.
     public let wakeupLatency = LatencyHistogram()
     public let cycleDuration = LatencyHistogram()
     private let overrunCount = Atomic<UInt64>(0)
+    private let excusedOverrunCount = Atomic<UInt64>(0)
     private let cycleCount = Atomic<UInt64>(0)
 
     public init() {}
 
+    /// Cycles that ran past their period with every device exchange answered: the agent itself
+    /// was too slow, so every alarm fed by this loop may be late.
     public var overruns: UInt64 { overrunCount.load(ordering: .relaxed) }
+    /// Cycles that ran past their period while an exchange on the bus timed out or found no
+    /// connection: the silent device's own comm-loss alarm covers them.
+    public var overrunsFromSilentDevices: UInt64 { excusedOverrunCount.load(ordering: .relaxed) }
     /// Completed cycles; also the loop's heartbeat for the supervisor.
     public var cycles: UInt64 { cycleCount.load(ordering: .relaxed) }
 
-    func recordCycle(wakeupLatency latency: Int64, duration: Int64, missedDeadlines: UInt64) {
+    /// One cycle counts once however many deadlines it missed: a silent device's response
+    /// timeout of several periods is one late cycle, not several.
+    func recordCycle(wakeupLatency latency: Int64, duration: Int64, overran: Bool, exchangeFailed: Bool) {
         wakeupLatency.record(nanoseconds: latency)
         cycleDuration.record(nanoseconds: duration)
-        if missedDeadlines > 0 { overrunCount.add(missedDeadlines, ordering: .relaxed) }
+        if overran && exchangeFailed {
+            excusedOverrunCount.add(1, ordering: .relaxed)
+        } else if overran {
+            overrunCount.add(1, ordering: .relaxed)
+        }
         cycleCount.add(1, ordering: .relaxed)
     }
 }

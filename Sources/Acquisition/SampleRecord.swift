@@ -65,6 +65,10 @@ public enum QualityCode: UInt8, BitwiseCopyable {
 public enum FailureCode: UInt8, BitwiseCopyable, CaseIterable {
     case none, timeout, exception, malformedReply, connection, other
 
+    /// The device did not answer at all (no reply within its timeout, or no connection): such an
+    /// exchange costs up to a whole response timeout, and the device's comm-loss alarm reports it.
+    public var leftDeviceSilent: Bool { self == .timeout || self == .connection }
+
     public var name: String {
         switch self {
         case .none: return "none"

@@ -9,7 +9,8 @@
 /// Sample quality: `ok` values are checked against the limits. `comm-loss` and `sensor-off`
 /// end the point's physiological conditions (the technical alarm takes over, as monitors do;
 /// latched high alarms stay). `stale` and `out-of-range` values are not trusted as patient
-/// values, yet must not silence an alarm either: they leave the conditions as they are.
+/// values, yet must not silence an alarm either: they leave the conditions as they are;
+/// `out-of-range` raises its own technical alarm, `out-of-range-<point>`, after the sensor-off delay.
 public struct AlarmEngine: Sendable {
     public static let audioPauseMilliseconds: Int64 = 120_000
 
@@ -129,11 +130,19 @@ public struct AlarmEngine: Sendable {
                     beds[id]!.lastValues[point] = nil
                 }
                 // Comm loss says nothing about the probe: leave sensor-off as it was.
+                let priority = point == "spo2" ? settings.technical.spo2SensorOff : settings.technical.otherSensorOff
                 if observation.quality != .commLoss {
-                    let priority = point == "spo2" ? settings.technical.spo2SensorOff : settings.technical.otherSensorOff
                     update(bed: id, condition: "sensor-off-\(point)", kind: .technical, priority: priority,
                            delay: settings.technical.sensorOffDelayMilliseconds,
                            present: observation.quality == .sensorOff, now: now, wall: wall, events: &events)
+                }
+                // A value outside the device's range leaves the parameter unmonitored as a probe
+                // off does, hence its delay and priority. Only a value read again ends it: comm
+                // loss and staleness say nothing about what the device would send.
+                if observation.quality != .commLoss && observation.quality != .stale {
+                    update(bed: id, condition: "out-of-range-\(point)", kind: .technical, priority: priority,
+                           delay: settings.technical.sensorOffDelayMilliseconds,
+                           present: observation.quality == .outOfRange, now: now, wall: wall, events: &events)
                 }
             }
             if point == "nibp_time", observation.quality == .ok, let value = observation.value {

@@ -119,7 +119,9 @@ public final class Agent {
         buzzerProblem = hardware.buzzerProblem
         let alarmHeartbeat = supervisor.register("alarms", expectedIntervalMilliseconds: AlarmStation.longestWaitMilliseconds,
                                                  allowedStalenessMilliseconds: 5000)
-        alarms = AlarmStation(desk: AlarmDesk(config: config, devices: plan.devices, loopCount: loops.count), loops: loops,
+        let desk = AlarmDesk(config: config, devices: plan.devices,
+                             loopBeds: loops.map { loop in loop.devices.map { $0.bedIndex } })
+        alarms = AlarmStation(desk: desk, loops: loops,
                               buzzer: hardware.buzzer, button: hardware.button, led: hardware.led, heartbeat: alarmHeartbeat,
                               wakeUp: alarmWakeUp, publisherWakeUp: publisherWakeUp)
 

@@ -105,6 +105,7 @@ extension Agent {
         for loop in loops {
             let statistics = loop.statistics
             figures.append(LoopFigures(bus: loop.bus.name, cycles: statistics.cycles, overruns: statistics.overruns,
+                                       overrunsFromSilentDevices: statistics.overrunsFromSilentDevices,
                                        refusedRecords: UInt64(loop.ring.refusedCount),
                                        wakeupLatency: LatencySummary(statistics.wakeupLatency),
                                        cycleDuration: LatencySummary(statistics.cycleDuration),

@@ -33,10 +33,14 @@ struct AlarmDesk {
     /// Events published but not yet in the log, oldest first, written again once a second.
     private var unwrittenEvents: [AlarmEvent] = []
     private var lastLogAttempt: Int64 = 0
-    /// Overruns of each loop when last looked at, and the times of the recent ones.
+    /// Bed indices each sampling loop serves, by loop.
+    private let loopBeds: [[Int]]
+    /// Overruns of each loop when last looked at, the times of its recent ones, and whether it is in fault.
     private var overrunsSeen: [UInt64]
-    private var recentOverruns: [Int64] = []
-    private var overrunFaultActive = false
+    private var recentOverruns: [[Int64]]
+    private var overrunFaultActive: [Bool]
+    /// Beds on which the overrun fault is raised: those served by at least one loop in fault.
+    private var bedsInOverrunFault: [Bool]
 
     /// Overruns within this window that make a fault, and how long a fault needs to stay quiet to end.
     static let overrunWindowMilliseconds: Int64 = 10_000
@@ -46,7 +50,8 @@ struct AlarmDesk {
     static let logRetryMilliseconds: Int64 = 1000
     static let unwrittenEventLimit = 1000
 
-    init(config: GatewayConfig, devices: [PlannedDevice], loopCount: Int) {
+    /// `loopBeds`: for each sampling loop, the indices of the beds its devices belong to.
+    init(config: GatewayConfig, devices: [PlannedDevice], loopBeds: [[Int]]) {
         self.devices = devices
         bedIDs = config.beds.map { $0.id }
         logFile = AlarmLogFile(path: config.alarms.logPath)
@@ -54,7 +59,11 @@ struct AlarmDesk {
         roles = devices.map { AlarmDesk.role(of: $0.profile) }
         pendingObservations = [[AlarmObservation]](repeating: [], count: config.beds.count)
         changedBeds = [Bool](repeating: true, count: config.beds.count)
-        overrunsSeen = [UInt64](repeating: 0, count: loopCount)
+        self.loopBeds = loopBeds
+        overrunsSeen = [UInt64](repeating: 0, count: loopBeds.count)
+        recentOverruns = [[Int64]](repeating: [], count: loopBeds.count)
+        overrunFaultActive = [Bool](repeating: false, count: loopBeds.count)
+        bedsInOverrunFault = [Bool](repeating: false, count: config.beds.count)
     }
 
     /// A monitor is what watches the patient (SpO2 or ECG), a pump what reports pump status.
@@ -154,29 +163,50 @@ struct AlarmDesk {
         return earliest
     }
 
-    /// Repeated overruns of a sampling loop are a fault of the agent: samples, and so alarms,
-    /// may be late. Present while `overrunsForFault` fell within the window.
+    /// Repeated overruns of a sampling loop are a fault of the agent: the samples, and so the
+    /// alarms, of the beds that loop serves may be late. Present on those beds while
+    /// `overrunsForFault` of that loop's overruns fell within the window. `overruns`: each loop's
+    /// `LoopStatistics.overruns`, which leaves out cycles made late by a silent device (its own
+    /// comm-loss alarm covers its bed, and the other beds' data is fine).
     mutating func checkOverruns(_ overruns: [UInt64], now: Int64, wall: Int64) {
-        for (index, count) in overruns.enumerated() where index < overrunsSeen.count {
-            if count > overrunsSeen[index] {
-                for _ in 0..<min(count - overrunsSeen[index], 16) { recentOverruns.append(now) }
+        for (loop, count) in overruns.enumerated() where loop < overrunsSeen.count {
+            if count > overrunsSeen[loop] {
+                for _ in 0..<min(count - overrunsSeen[loop], 16) { recentOverruns[loop].append(now) }
             }
-            overrunsSeen[index] = count
+            overrunsSeen[loop] = count
+            recentOverruns[loop].removeAll { now - $0 > AlarmDesk.overrunWindowMilliseconds }
+            overrunFaultActive[loop] = recentOverruns[loop].count >= AlarmDesk.overrunsForFault
         }
-        recentOverruns.removeAll { now - $0 > AlarmDesk.overrunWindowMilliseconds }
-        let present = recentOverruns.count >= AlarmDesk.overrunsForFault
-        if present != overrunFaultActive {
-            overrunFaultActive = present
-            keep(engine.agentFault("loop-overrun", present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall),
-                 now: now)
+        var wanted = [Bool](repeating: false, count: bedsInOverrunFault.count)
+        for (loop, beds) in loopBeds.enumerated() where overrunFaultActive[loop] {
+            for bed in beds where bed < wanted.count { wanted[bed] = true }
+        }
+        var raised: [String] = []
+        var ended: [String] = []
+        for bed in wanted.indices where wanted[bed] != bedsInOverrunFault[bed] {
+            if wanted[bed] { raised.append(bedIDs[bed]) } else { ended.append(bedIDs[bed]) }
+        }
+        bedsInOverrunFault = wanted
+        if !raised.isEmpty {
+            keep(engine.agentFault("loop-overrun", present: true, beds: raised, monotonicMilliseconds: now,
+                                   wallClockMilliseconds: wall), now: now)
+        }
+        if !ended.isEmpty {
+            keep(engine.agentFault("loop-overrun", present: false, beds: ended, monotonicMilliseconds: now,
+                                   wallClockMilliseconds: wall), now: now)
         }
     }
 
-    /// When `checkOverruns` would end the overrun fault if no loop overran again: the oldest
-    /// overrun leaves the window. nil while there is no fault.
+    /// When `checkOverruns` would end a loop's overrun fault if no loop overran again: the
+    /// oldest overrun of a loop in fault leaves the window. nil while no loop is in fault.
     var overrunFaultEnd: Int64? {
-        guard overrunFaultActive, let oldest = recentOverruns.min() else { return nil }
-        return oldest + AlarmDesk.overrunWindowMilliseconds + 1
+        var earliest: Int64?
+        for loop in overrunFaultActive.indices where overrunFaultActive[loop] {
+            guard let oldest = recentOverruns[loop].min() else { continue }
+            let end = oldest + AlarmDesk.overrunWindowMilliseconds + 1
+            if earliest == nil || end < earliest! { earliest = end }
+        }
+        return earliest
     }
 
     /// A fault of the box's own alarm hardware (the buzzer line cannot be driven), on every bed.

@@ -121,6 +121,7 @@ struct HealthDocuments {
         var wakeups: [PrometheusSummary] = []
         var durations: [PrometheusSummary] = []
         var overruns: [PrometheusSample] = []
+        var silentDeviceOverruns: [PrometheusSample] = []
         var cycles: [PrometheusSample] = []
         var refused: [PrometheusSample] = []
         for loop in figures.loops {
@@ -128,6 +129,7 @@ struct HealthDocuments {
             wakeups.append(summary(loop.wakeupLatency, labels: bus))
             durations.append(summary(loop.cycleDuration, labels: bus))
             overruns.append(PrometheusSample(labels: bus, value: Double(loop.overruns)))
+            silentDeviceOverruns.append(PrometheusSample(labels: bus, value: Double(loop.overrunsFromSilentDevices)))
             cycles.append(PrometheusSample(labels: bus, value: Double(loop.cycles)))
             refused.append(PrometheusSample(labels: bus, value: Double(loop.refusedRecords)))
         }
@@ -135,7 +137,12 @@ struct HealthDocuments {
                                  help: "How late each sampling loop woke against its absolute deadline (quantile 1 is the maximum).",
                                  series: wakeups)
         try document.addSummary("bedside_loop_cycle_duration_seconds", help: "Duration of one sampling cycle.", series: durations)
-        try document.addCounter("bedside_loop_overruns_total", help: "Sampling deadlines missed.", samples: overruns)
+        try document.addCounter("bedside_loop_overruns_total",
+                                help: "Sampling cycles that overran their period while every device answered (raise agent-loop-overrun).",
+                                samples: overruns)
+        try document.addCounter("bedside_loop_overruns_silent_device_total",
+                                help: "Sampling cycles that overran their period because a device did not answer (its comm-loss alarm covers it).",
+                                samples: silentDeviceOverruns)
         try document.addCounter("bedside_loop_cycles_total", help: "Sampling cycles completed.", samples: cycles)
         try document.addCounter("bedside_loop_records_refused_total",
                                 help: "Sample records a sampling loop's ring had no room for (the alarm thread fell behind); they reached neither alarms nor the chart.",
@@ -282,6 +289,7 @@ struct HealthDocuments {
             json.member("bus", loop.bus)
             json.member("cycles", Int64(loop.cycles))
             json.member("overruns", Int64(loop.overruns))
+            json.member("overruns_silent_device", Int64(loop.overrunsFromSilentDevices))
             json.member("records_refused", Int64(loop.refusedRecords))
             json.member("wakeup_p99_us", Int64(loop.wakeupLatency.p99 / 1000))
             json.endObject()

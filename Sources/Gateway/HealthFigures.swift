@@ -54,6 +54,8 @@ struct LoopFigures: Equatable {
     var bus: String
     var cycles: UInt64 = 0
     var overruns: UInt64 = 0
+    /// Overrun cycles during which a device on the bus did not answer (left out of `overruns`).
+    var overrunsFromSilentDevices: UInt64 = 0
     /// Records the loop's ring had no room for: the alarm thread fell that far behind, and
     /// those samples reached neither the alarm engine nor the chart.
     var refusedRecords: UInt64 = 0

@@ -227,6 +227,33 @@ struct AlarmEndToEndTests {
         #expect(alarm.rig.agentOutput.contains("lost"), "\(alarm.rig.agentOutput)")
     }
 
+    /// A monitor serving SpO2 300 % (its range is 0...100): the agent raises the technical
+    /// alarm `out-of-range-spo2` and ends it when a valid value returns. The device is a
+    /// libmodbus server in this process, as the simulator has no scenario for nonsense values.
+    @Test func anOutOfRangeSpO2RaisesATechnicalAlarmUntilAValidValueReturns() throws {
+        let port = freeLoopbackPort()
+        let device = try SamplingLoopTests.Device(port: port)
+        defer { device.stop() }
+        device.server.setInputRegister(0, 300)
+        let rig = try PublishingRig("alarm-range")
+        defer { rig.stopAll() }
+        _ = try rig.startBroker()
+        try rig.writeConfig(bedPorts: [port], intervalMilliseconds: Self.periodMilliseconds)
+        let events = try RecordingSubscriber(port: rig.brokerPort, topic: "\(Self.prefix)/beds/+/alarms/events")
+        try rig.startAgent()
+        func event(_ type: String, in messages: [MQTTClient.Message]) -> [String: Any]? {
+            messages.map(Self.json).first { $0["event"] as? String == type && $0["condition"] as? String == "out-of-range-spo2" }
+        }
+        let started = events.wait(timeout: 30) { event("start", in: $0) != nil }
+        let start = event("start", in: started)
+        #expect(start?["priority"] as? String == "medium", "\(rig.agentOutput)")
+        #expect(start?["kind"] as? String == "technical")
+        device.server.setInputRegister(0, 97)
+        let ended = events.wait(timeout: 30) { event("end", in: $0) != nil }
+        #expect(event("end", in: ended) != nil, "\(ended.map { String(decoding: $0.payload, as: UTF8.self) })\n\(rig.agentOutput)")
+        #expect(rig.stopAgent() == 0, "\(rig.agentOutput)")
+    }
+
     @Test func theButtonPausesAudioAndAcknowledges() throws {
         let alarm = try AlarmRig("alarm-button", scenario: ["--scenario", "desaturation", "--scenario-after-s", "2"])
         defer { alarm.stopAll() }

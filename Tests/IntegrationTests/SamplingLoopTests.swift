@@ -158,6 +158,30 @@ struct SamplingLoopTests {
         #expect(loop.deviceStatistics(3).requests == 0, "the stop must not poll the devices after the one under way")
     }
 
+    /// A silent device's 500 ms timeout on a 100 ms bus makes its cycle late by several
+    /// periods: one overrun, counted apart as the silent device's (its comm-loss alarm covers
+    /// it), not as the agent's own.
+    @Test func aSilentDevicesTimeoutIsOneOverrunCountedApart() throws {
+        let port = freeLoopbackPort()
+        let device = try Device(port: port)
+        defer { device.stop() }
+        device.server.isSilent = true
+        let loop = try BusLoop(bus: Self.monitorBus(port: port, timeoutMilliseconds: 500), periodMilliseconds: 100,
+                               realtime: RealtimeSettings())
+        let consumer = Consumer(loop.ring)
+        defer { consumer.stop() }
+        try loop.start()
+        #expect(waitUntil(timeout: 10) { loop.deviceStatistics(0).failures(.timeout) >= 2 })
+        loop.stop()
+        let timeouts = loop.deviceStatistics(0).failures(.timeout)
+        let statistics = loop.statistics
+        // Each timed-out exchange is one late cycle (not five missed deadlines); the retry
+        // backoff's cycles between them are on time.
+        #expect(statistics.overrunsFromSilentDevices >= 1)
+        #expect(statistics.overrunsFromSilentDevices <= timeouts)
+        #expect(statistics.overruns == 0, "cycles late without a silent device: \(statistics.overruns)")
+    }
+
     @Test func requestsAreCoalescedAsPlanned() throws {
         let port = freeLoopbackPort()
         let device = try Device(port: port)

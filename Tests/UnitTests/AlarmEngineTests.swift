@@ -344,6 +344,46 @@ struct AlarmEngineTests {
         #expect(rig.active.count == 1)
     }
 
+    @Test func outOfRangeValuesRaiseATechnicalAlarmLikeSensorOff() {
+        var rig = AlarmRig()
+        rig.observe("spo2", 97)
+        rig.observe("spo2", 250, .outOfRange)
+        #expect(rig.events.isEmpty) // the sensor-off delay, 1 s
+        #expect(rig.conditions(rig.advance(to: 999)).isEmpty)
+        let started = rig.advance(to: 1000)
+        #expect(rig.conditions(started) == ["start out-of-range-spo2 medium"])
+        #expect(started[0].kind == .technical)
+        // Comm loss and staleness say nothing about what the device sends: the alarm stays.
+        rig.t = 2000
+        #expect(rig.observe("spo2", nil, .commLoss).isEmpty)
+        #expect(rig.observe("spo2", 60, .stale).isEmpty)
+        #expect(rig.active.map { $0.condition } == ["out-of-range-spo2"])
+        rig.t = 3000
+        #expect(rig.conditions(rig.observe("spo2", 97)) == ["end out-of-range-spo2 medium"])
+        // Other parameters: the other sensor-off priority; gone within the delay, nothing.
+        rig.observe("heart_rate", 900, .outOfRange)
+        rig.t = 3500
+        #expect(rig.observe("heart_rate", 70).isEmpty)
+        rig.observe("heart_rate", 900, .outOfRange)
+        #expect(rig.conditions(rig.advance(to: 4500)) == ["start out-of-range-heart_rate low"])
+        // A probe off replaces it: the value is no longer out of range, sensor-off follows.
+        rig.t = 5000
+        #expect(rig.conditions(rig.observe("heart_rate", 0, .sensorOff)) == ["end out-of-range-heart_rate low"])
+    }
+
+    @Test func outOfRangeOfAnUnwatchedPointRaisesNothing() throws {
+        var rig = AlarmRig()
+        var settings = BedAlarmSettings()
+        for index in settings.limits.indices where settings.limits[index].point == "spo2" {
+            settings.limits[index].enabled = false
+        }
+        try rig.engine.configure(bed: rig.bed, settings: settings, monotonicMilliseconds: 0, wallClockMilliseconds: rig.wall)
+        rig.events = []
+        rig.observe("spo2", 250, .outOfRange)
+        rig.advance(to: 5000)
+        #expect(rig.events.isEmpty)
+    }
+
     @Test func nibpOlderThanFiveMinutesIsStale() {
         var rig = AlarmRig()
         let measured = Double(rig.wall / 1000)

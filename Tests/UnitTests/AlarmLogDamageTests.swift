@@ -27,7 +27,7 @@ struct AlarmLogDamageTests {
                                    sampling: SamplingSettings(intervalMilliseconds: 1000),
                                    beds: [BedConfig(id: "chair-1", devices: [])],
                                    alarms: AlarmSettings(logPath: logPath))
-        var desk = AlarmDesk(config: config, devices: [], loopCount: 0)
+        var desk = AlarmDesk(config: config, devices: [], loopBeds: [])
         let notes = desk.start(config: config, now: 0, wall: wall)
         return (notes, desk.takeOutgoing().events, desk)
     }

@@ -22,7 +22,7 @@ struct AlarmLogFailureTests {
                                    sampling: SamplingSettings(intervalMilliseconds: 1000),
                                    beds: [BedConfig(id: "chair-1", devices: [])],
                                    alarms: AlarmSettings(logPath: logPath))
-        var desk = AlarmDesk(config: config, devices: [], loopCount: 0)
+        var desk = AlarmDesk(config: config, devices: [], loopBeds: [])
         _ = desk.start(config: config, now: 0, wall: wall)
         _ = desk.takeOutgoing()
         return desk

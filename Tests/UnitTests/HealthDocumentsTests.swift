@@ -15,7 +15,7 @@ struct HealthDocumentsTests {
         figures.requireClockSync = true
         figures.clock = .read(ClockSynchronisation(clockState: 0, status: 0, estimatedErrorMicroseconds: 120,
                                                    maximumErrorMicroseconds: 5000))
-        figures.loops = [LoopFigures(bus: "ward-a", cycles: 1200, overruns: 2)]
+        figures.loops = [LoopFigures(bus: "ward-a", cycles: 1200, overruns: 2, overrunsFromSilentDevices: 5)]
         figures.devices = [DeviceFigures(id: "monitor-1", status: DeviceStatus(known: true, answering: true), requests: 1200,
                                          failures: [FailureCount(kind: .timeout, count: 3)])]
         figures.publishing.brokerReady = true
@@ -105,6 +105,7 @@ struct HealthDocumentsTests {
         #expect(text.contains("bedside_commands_total{result=\"accepted\"} 5\n"))
         #expect(text.contains("bedside_device_errors_total{device=\"monitor-1\",kind=\"timeout\"} 3\n"))
         #expect(text.contains("bedside_loop_overruns_total{bus=\"ward-a\"} 2\n"))
+        #expect(text.contains("bedside_loop_overruns_silent_device_total{bus=\"ward-a\"} 5\n"))
         #expect(text.contains("bedside_alarms_active 3\n"))
         #expect(text.contains("bedside_uptime_seconds 61.5\n"))
         #expect(text.contains("bedside_mqtt_connected 1\n"))
