@@ -146,7 +146,9 @@ public struct AlarmEngine: Sendable {
                 }
             }
             if point == "nibp_time", observation.quality == .ok, let value = observation.value {
-                if value > 0 {
+                // A time past year 33658 (or NaN) is a device's garbage, not a measurement time:
+                // read as none, it must not trap on the conversion to milliseconds.
+                if value > 0 && value < 1e12 {
                     if beds[id]!.nibpReference != Int64(value) * 1000 {
                         beds[id]!.nibpReference = Int64(value) * 1000
                         revision &+= 1

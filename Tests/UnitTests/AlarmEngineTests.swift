@@ -405,6 +405,17 @@ struct AlarmEngineTests {
         #expect(rig.conditions(rig.advance(to: 300_001)) == ["start nibp-stale low"])
     }
 
+    /// Found by fuzz-device-profile: a measurement time whose milliseconds do not fit Int64
+    /// trapped the alarm engine. Garbage is read as no measurement yet.
+    @Test func anAbsurdNIBPTimeIsReadAsNoneYet() {
+        var rig = AlarmRig()
+        rig.observe("nibp_time", 1e300)
+        rig.observe("nibp_time", .nan)
+        rig.advance(to: 300_000)
+        #expect(rig.events.isEmpty)
+        #expect(rig.conditions(rig.advance(to: 300_001)) == ["start nibp-stale low"])
+    }
+
     @Test func pumpOcclusionAndAirInLine() {
         var rig = AlarmRig()
         #expect(rig.observe("pump_status", 0, device: "pump-1").isEmpty)
