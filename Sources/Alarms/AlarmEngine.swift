@@ -159,8 +159,9 @@ public struct AlarmEngine: Sendable {
                 }
                 checkNIBP(bed: id, now: now, wall: wall, events: &events)
             }
-            if point == "pump_status", observation.quality == .ok, let value = observation.value {
-                let bits = Int(value)
+            // A status no integer can hold (a float register's garbage) says nothing: conditions stay.
+            if point == "pump_status", observation.quality == .ok, let value = observation.value,
+               let bits = Int(exactly: value.rounded(.towardZero)) {
                 update(bed: id, condition: "pump-occlusion-\(observation.device)", kind: .technical,
                        priority: settings.technical.pumpOcclusion, delay: 0, present: bits & 1 != 0,
                        now: now, wall: wall, events: &events)

@@ -416,6 +416,13 @@ struct AlarmEngineTests {
         #expect(rig.conditions(rig.advance(to: 300_001)) == ["start nibp-stale low"])
     }
 
+    @Test func aPumpStatusNoIntegerHoldsChangesNothing() {
+        var rig = AlarmRig()
+        #expect(rig.observe("pump_status", 1e300, device: "pump-1").isEmpty)
+        #expect(rig.observe("pump_status", .nan, device: "pump-1").isEmpty)
+        #expect(rig.conditions(rig.observe("pump_status", 1, device: "pump-1")) == ["start pump-occlusion-pump-1 medium"])
+    }
+
     @Test func pumpOcclusionAndAirInLine() {
         var rig = AlarmRig()
         #expect(rig.observe("pump_status", 0, device: "pump-1").isEmpty)
