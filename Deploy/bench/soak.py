@@ -44,6 +44,8 @@ import time
 import urllib.request
 import zlib
 
+from throughput import free_port, log  # the throughput harness's, beside this file
+
 MONITOR_ROLES = {"silent": (3, 27), "garbage": (11, 19), "desat": (7, 23), "range": (15, 31)}
 PROXIED_CHAIRS = sorted(c for chairs in MONITOR_ROLES.values() for c in chairs)
 DESAT_SPO2 = 88
@@ -51,14 +53,6 @@ OUT_OF_RANGE_SPO2 = 300  # the profile's range is 0...100
 VITALS_HEAD = re.compile(rb'"bed":"([^"]+)","seq":(\d+),"time":"([^"]+)"')
 
 
-def log(*parts):
-    print(time.strftime("%H:%M:%S"), *parts, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FaultProxy:
