@@ -76,6 +76,9 @@ public final class DiskQueue {
     private var directoryFD: Int32 = -1
     /// Open on the newest segment in `index` while it is being appended to.
     private var activeFD: Int32 = -1
+    /// A damaged segment could be neither used nor moved aside, so its name still orders the
+    /// directory: numbering never starts again below it.
+    private var segmentsLeftInPlace = false
     /// One cached descriptor for replay reads from older segments, which go in order.
     private var readFD: Int32 = -1
     private var readSegment: UInt64 = 0
@@ -162,11 +165,14 @@ public final class DiskQueue {
     public func append(topic: String, payload: [UInt8], streamSequence: Int64) throws(QueueError) -> UInt64 {
         if let unavailability { throw unavailability }
         if closed { throw QueueError("append to queue", directory, errno: .badFileDescriptor, detail: "the queue was closed") }
-        let sequence = nextSequence
-        guard sequence < DiskQueue.sequenceLimit else {
-            throw QueueError("append to queue", directory, errno: .invalidArgument,
-                             detail: "the queue's sequence numbers are used up; stop the agent and move the queue directory aside")
+        if nextSequence >= DiskQueue.sequenceLimit {
+            guard try restartNumbering() else {
+                throw QueueError("append to queue", directory, errno: .invalidArgument,
+                                 detail: "the queue's sequence numbers are used up and records at their end are not yet delivered; "
+                                     + "numbering starts again at 1 once they are")
+            }
         }
+        let sequence = nextSequence
         guard RecordFormat.encode(queueSequence: sequence, streamSequence: streamSequence, topic: topic.utf8,
                                   payload: payload, into: &recordBuffer),
               recordBuffer.count <= settings.maximumBytes else {
@@ -188,6 +194,18 @@ public final class DiskQueue {
         }
         checkpointSchedule.noteChange()
         return sequence
+    }
+
+    /// At the end of the sequence space with every record delivered, numbering starts again at 1:
+    /// nothing kept on disk then carries a sequence a new record could come before. The checkpoint
+    /// is written first, so a crash after the first new record cannot count it as acknowledged.
+    private func restartNumbering() throws(QueueError) -> Bool {
+        guard index.pendingCount == 0, !segmentsLeftInPlace else { return false }
+        _ = try deleteAcknowledgedSegments(includingNewest: true)
+        guard index.segments.isEmpty else { return false }
+        nextSequence = 1
+        try writeCheckpoint()
+        return true
     }
 
     /// Drops whole segments, oldest first, until `length` more bytes fit the size bound.
@@ -467,8 +485,9 @@ public final class DiskQueue {
 
     /// Sequences the checkpoint carries that no working queue writes.
     private static func outOfRange(_ checkpoint: QueueCheckpoint) -> String? {
-        if checkpoint.lowestUnacknowledged > sequenceLimit {
-            return "its lowest unacknowledged sequence \(checkpoint.lowestUnacknowledged) is beyond the queue's range (1...\(sequenceLimit))"
+        // One past the limit is what a queue writes once its last possible sequence is delivered.
+        if checkpoint.lowestUnacknowledged > sequenceLimit + 1 {
+            return "its lowest unacknowledged sequence \(checkpoint.lowestUnacknowledged) is beyond the queue's range (1...\(sequenceLimit + 1))"
         }
         for (topic, sequence) in checkpoint.lastStreamSequences where sequence > streamSequenceLimit {
             return "its stream sequence \(sequence) for \(topic) is beyond the queue's range (at most \(streamSequenceLimit))"
@@ -580,6 +599,7 @@ public final class DiskQueue {
             }
             QueueFiles.closeFile(fd)
             if let problem, !quarantine(DiskQueue.segmentName(first), reason: problem) {
+                segmentsLeftInPlace = true
                 // Left in place: new sequences stay above any record it can hold (at least a
                 // header each), so a later segment never takes its name and order is kept.
                 let room = UInt64(size > 0 ? min(size, largestSegment) / RecordFormat.headerSize + 1 : 1 << 24)

@@ -227,10 +227,32 @@ struct DiskQueueDamageTests {
         #expect(try queue.append(topic: "t", payload: [], streamSequence: 1) == DiskQueue.sequenceLimit - 1)
         do {
             try queue.append(topic: "t", payload: [], streamSequence: 2)
-            Issue.record("an append beyond the sequence limit was accepted")
+            Issue.record("an append beyond the sequence limit was accepted while the last record is pending")
         } catch {
             #expect(error.description.contains("sequence numbers are used up"))
         }
+        #expect(queue.markAcknowledged(DiskQueue.sequenceLimit - 1))
+        #expect(try queue.append(topic: "t", payload: [7], streamSequence: 3) == 1, "everything delivered: numbering starts again")
+        try queue.close()
+        let reopened = try DiskQueue(settings: Fixture.settings(base))
+        #expect(reopened.recovery.quarantined.isEmpty)
+        #expect(reopened.pendingSequences() == [1], "the first record of the new numbering survives a restart as pending")
+        #expect(reopened.read(1)?.payload == [7])
+        #expect(try reopened.append(topic: "t", payload: [], streamSequence: 4) == 2)
+    }
+
+    @Test func checkpointOnePastTheLimitIsAQueueThatDeliveredItsLastSequence() throws {
+        let base = Fixture.makeBase("pastlimit")
+        defer { Fixture.removeBase(base) }
+        Fixture.write(QueueCheckpoint(lowestUnacknowledged: DiskQueue.sequenceLimit + 1, lastStreamSequences: ["t": 9]).encoded(),
+                      to: base + "/checkpoint")
+        let queue = try DiskQueue(settings: Fixture.settings(base))
+        #expect(queue.recovery.quarantined.isEmpty, "what the queue itself writes is not damage")
+        #expect(queue.lastStreamSequence(topic: "t") == 9)
+        #expect(try queue.append(topic: "t", payload: [1], streamSequence: 10) == 1)
+        try queue.close()
+        let reopened = try DiskQueue(settings: Fixture.settings(base))
+        #expect(reopened.pendingSequences() == [1])
     }
 
     @Test func queueWithoutPersistenceRefusesEveryAppendWithItsReason() throws {

@@ -6,9 +6,10 @@ import StoreAndForward
 // The queue directory as the agent finds it at start, whatever corruption or tampering left
 // there, then what the publisher does with it: replay, append, acknowledge, and a restart.
 // The input builds the directory (files with any name, content, kind), then runs operations.
-// Properties: recovery never traps and keeps a usable queue; every pending record reads;
-// appended sequences rise above everything recovered; an appended record that was not
-// acknowledged is pending after a restart with its payload.
+// Properties: recovery never traps and keeps a usable queue; every pending record reads; an
+// appended sequence is above every other record still pending (numbering starts again at 1 only
+// when nothing is); an appended record that was not acknowledged is pending after a restart
+// with its payload.
 let base: String = {
     let parent = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
     let path = parent + "/bedside-fuzz-queue-\(getpid())"
@@ -92,10 +93,8 @@ func fuzzQueueDirectory(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         return 0
     }
     var appended: [UInt64: [UInt8]] = [:]
-    var highest: UInt64 = 0
     for sequence in queue.pendingSequences() {
         fuzzRequire(queue.read(sequence) != nil, "pending record \(sequence) does not read")
-        highest = max(highest, sequence)
     }
     var operations = 0
     while !input.isAtEnd && operations < 32 {
@@ -105,8 +104,8 @@ func fuzzQueueDirectory(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             let payload = input.part()
             guard let sequence = try? queue.append(topic: "bedside/s/b/beds/chair-1/vitals", payload: payload, streamSequence: Int64(operations))
             else { continue }
-            fuzzRequire(sequence > highest, "appended sequence \(sequence) is not above \(highest)")
-            highest = sequence
+            let above = queue.pendingSequences().filter { $0 > sequence }
+            fuzzRequire(above.isEmpty, "appended sequence \(sequence) is not above pending \(above)")
             appended[sequence] = payload
         case 2:
             if let first = queue.firstPending() {
