@@ -16,6 +16,8 @@
 //   returns if the condition is still there; a condition of higher priority than those the
 //   pause covered sounds at once.
 
+import JSON
+
 /// IEC 60601-1-8 alarm priority. Ordered so that `max` picks what the buzzer plays.
 public enum AlarmPriority: Int, Comparable, Sendable {
     case low = 1
@@ -134,22 +136,15 @@ public struct LimitRule: Sendable, Equatable {
     }
 }
 
-func formatLimit(_ value: Double) -> String {
-    // Avoids Double.description, whose digits differ between host and Embedded printing.
-    var text = formatDecimal3(value)
-    while text.hasSuffix("0") && text.contains(".") { text.removeLast() }
+/// A threshold as a configuration file would write it: whole numbers without a point, others
+/// to at most three decimals, "null" for what no file can hold (not finite, or beyond 9e12).
+/// Not `Double.description`, whose digits differ under Embedded Swift.
+public func formatLimit(_ value: Double) -> String {
+    var text = formatDecimal(value, decimals: 3)
+    guard text.contains(".") else { return text }
+    while text.hasSuffix("0") { text.removeLast() }
     if text.hasSuffix(".") { text.removeLast() }
     return text
-}
-
-private func formatDecimal3(_ value: Double) -> String {
-    guard value.isFinite else { return "nan" }
-    let scaled = Int64((value * 1000).rounded(.toNearestOrAwayFromZero))
-    let negative = scaled < 0
-    let magnitude = negative ? -scaled : scaled
-    var fraction = String(magnitude % 1000)
-    while fraction.utf8.count < 3 { fraction = "0" + fraction }
-    return (negative ? "-" : "") + String(magnitude / 1000) + "." + fraction
 }
 
 /// Priorities and delays of the technical alarms of one bed.

@@ -73,7 +73,7 @@ extension ConfigDecoder {
     static func alarmSettingsProblem(_ error: AlarmSettingsError, _ settings: BedAlarmSettings) -> String {
         guard case .limitsCross(let low, let high) = error, let lowRule = settings.limit(low), let highRule = settings.limit(high)
         else { return error.description }
-        return error.description + " (\(low) \(formatThreshold(lowRule.threshold)), \(high) \(formatThreshold(highRule.threshold))): "
+        return error.description + " (\(low) \(formatLimit(lowRule.threshold)), \(high) \(formatLimit(highRule.threshold))): "
             + "a low limit at or above the high limit of the same value would alarm all the time or never"
     }
 
@@ -106,7 +106,7 @@ extension ConfigDecoder {
         var rule = base
         var complete = true
         if let thresholdField = limit.optional("threshold") {
-            if let value = number(thresholdField, defaultHint: Self.formatThreshold(base.threshold)) {
+            if let value = number(thresholdField, defaultHint: formatLimit(base.threshold)) {
                 rule.threshold = value
             } else {
                 complete = false
@@ -177,25 +177,5 @@ extension ConfigDecoder {
                                                           settings.sensorOffDelayMilliseconds)
         settings = changed
         return complete
-    }
-
-    /// A threshold as the file would write it: whole numbers without a point, others to three
-    /// decimals (no `Double.description`, whose digits differ under Embedded Swift).
-    static func formatThreshold(_ value: Double) -> String {
-        guard value.isFinite, value.magnitude < 1e15 else { return "?" }
-        let scaled = Int64((value * 1000).rounded(.toNearestOrAwayFromZero))
-        let magnitude = scaled < 0 ? -scaled : scaled
-        var text = (scaled < 0 ? "-" : "") + String(magnitude / 1000)
-        var fraction = magnitude % 1000
-        if fraction != 0 {
-            var digits = String(fraction)
-            while digits.utf8.count < 3 { digits = "0" + digits }
-            while fraction % 10 == 0 {
-                fraction /= 10
-                digits.removeLast()
-            }
-            text += "." + digits
-        }
-        return text
     }
 }

@@ -484,6 +484,16 @@ struct AlarmEngineTests {
         #expect(throws: Never.self) { try BedAlarmSettings().validate() }
     }
 
+    @Test func limitsAreWrittenAsAFileWouldHoldThemAndNeverTrap() {
+        #expect(formatLimit(90) == "90")
+        #expect(formatLimit(37.25) == "37.25")
+        #expect(formatLimit(-0.5) == "-0.5")
+        #expect(formatLimit(0.0004) == "0")
+        #expect(formatLimit(1e300) == "null", "Int64(value * 1000) would trap")
+        #expect(formatLimit(-.infinity) == "null")
+        #expect(formatLimit(.nan) == "null")
+    }
+
     @Test func defaultLimitsMatchTheDesign() {
         let settings = BedAlarmSettings()
         func rule(_ name: String) -> String { settings.limit(name)?.summary ?? "missing" }
