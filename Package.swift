@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["CShims"], swiftSettings: agentSwiftSettings),
         .target(name: "RegisterMaps", swiftSettings: agentSwiftSettings),
         .target(name: "Vitals", dependencies: ["JSON", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
+        // Charting rows (a bed's values at each charting interval) and the encoders made from them.
+        .target(name: "Charting", dependencies: ["Vitals"], swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.
         .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
