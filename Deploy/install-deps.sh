@@ -12,7 +12,7 @@ HOST_PACKAGES=(
   libmodbus-dev libmosquitto-dev libyaml-dev libmicrohttpd-dev
   mosquitto mosquitto-clients socat
   openssl python3-prometheus-client
-  python3-yaml
+  python3-yaml python3-hl7 python3-venv
   debhelper dpkg-dev fakeroot lintian systemd
 )
 # The firmware is cross-built for aarch64 and run under qemu-user on this machine.
@@ -21,12 +21,27 @@ CROSS_PACKAGES=(
   libmodbus-dev:arm64 libmosquitto-dev:arm64 libyaml-dev:arm64 libmicrohttpd-dev:arm64
 )
 
+# Test-only Python tools from PyPI, in a virtual environment of their own: independent
+# implementations of the standards the agent speaks (HL7 v2: hl7apy; FHIR R4 4.0.1:
+# fhir.resources 6.4, the last release whose default models are R4, which needs pydantic 1).
+TEST_VENV=/opt/bedside-gateway-test-venv
+TEST_PYPI=(hl7apy==1.3.5 fhir.resources==6.4.0 pydantic==1.10.27)
+install_test_venv() {
+  if [ -x "$TEST_VENV/bin/python" ] && "$TEST_VENV/bin/python" -c 'import hl7apy, fhir.resources' 2>/dev/null; then
+    return 0
+  fi
+  $SUDO /usr/bin/python3 -m venv "$TEST_VENV"
+  $SUDO "$TEST_VENV/bin/pip" install --quiet --disable-pip-version-check "${TEST_PYPI[@]}"
+  echo "install-deps: test tools from PyPI in $TEST_VENV: ${TEST_PYPI[*]}"
+}
+
 missing=()
 for p in "${HOST_PACKAGES[@]}" "${CROSS_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
+  install_test_venv
   echo "install-deps: everything is already installed"
   exit 0
 fi
@@ -42,3 +57,4 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto
   $SUDO systemctl stop mosquitto || true
 fi
 echo "install-deps: installed ${missing[*]}"
+install_test_venv
