@@ -98,7 +98,7 @@ let package = Package(
                                    "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
+                    dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Charting", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
                                    "Platform", "RegisterMaps", "Simulator", "StoreAndForward", "Supervision", "TestSupport", "Vitals"]),
     ],
     swiftLanguageModes: [.v5]
