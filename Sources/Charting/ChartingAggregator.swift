@@ -122,12 +122,21 @@ public struct ChartingAggregator {
         coveredFrom = time
     }
 
+    // Index loops rather than for-in: an unspecialised array iterator (the debug build) allocates per element.
     private mutating func collect(_ values: [VitalValue], upTo last: Int64) {
-        for value in values where value.wallClockMilliseconds <= last { take(value) }
+        var index = 0
+        while index < values.count {
+            if values[index].wallClockMilliseconds <= last { take(values[index]) }
+            index += 1
+        }
     }
 
     private mutating func collect(_ values: [VitalValue], after first: Int64) {
-        for value in values where value.wallClockMilliseconds > first { take(value) }
+        var index = 0
+        while index < values.count {
+            if values[index].wallClockMilliseconds > first { take(values[index]) }
+            index += 1
+        }
     }
 
     private mutating func take(_ value: VitalValue) {

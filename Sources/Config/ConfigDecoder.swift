@@ -2,6 +2,7 @@ import Acquisition
 import Alarms
 import Commands
 import CShims
+import Charting
 import Health
 import Modbus
 import Platform

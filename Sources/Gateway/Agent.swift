@@ -1,5 +1,6 @@
 import Acquisition
 import Alarms
+import Charting
 import Commands
 import Config
 import Health
