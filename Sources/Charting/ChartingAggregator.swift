@@ -48,6 +48,10 @@ public struct ChartingAggregator {
     /// Times a message came more than one whole interval after the open interval's boundary.
     public private(set) var clockStepsForward = 0
 
+    public enum WallClockStep: Sendable { case back, forward }
+    /// The step the last message's time showed, if it showed one: for the caller to log.
+    public private(set) var stepAtLastMessage: WallClockStep?
+
     private struct EntryState {
         var latestValue: Double?
         var latestQuality: Quality = .commLoss
@@ -74,6 +78,7 @@ public struct ChartingAggregator {
     /// Takes one vitals message's values and its time; returns the row of the boundary the
     /// message is past, if it is past one.
     public mutating func add(_ values: [VitalValue], messageMilliseconds: Int64) -> ChartRow? {
+        stepAtLastMessage = nil
         guard let open = boundary else {
             start(at: messageMilliseconds)
             collect(values, upTo: .max)
@@ -81,6 +86,7 @@ public struct ChartingAggregator {
         }
         if messageMilliseconds <= open - intervalMilliseconds {
             clockStepsBack += 1
+            stepAtLastMessage = .back
             let row = anySamples ? makeRow(boundary: open) : nil
             start(at: messageMilliseconds)
             collect(values, upTo: .max)
@@ -95,6 +101,7 @@ public struct ChartingAggregator {
         let next = Self.boundary(containing: messageMilliseconds, interval: intervalMilliseconds)
         if next > open + intervalMilliseconds {
             clockStepsForward += 1
+            stepAtLastMessage = .forward
             start(at: messageMilliseconds)
         } else {
             boundary = next

@@ -218,6 +218,11 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
             return (sequence, chartAggregators[bed].add(values, messageMilliseconds: wallClock))
         }
         outbox.send(topic: vitalsTopics[bed], payload: &vitalsEncoders[bed].bytes, streamSequence: sequence)
+        if let step = chartAggregators[bed].stepAtLastMessage {
+            log(.warning, "chart of bed \(settings.bedIDs[bed]): the wall clock stepped "
+                + (step == .back ? "back past the open charting interval; it was charted as it was and charting starts again from the new time"
+                   : "forward over whole charting intervals; those get no row") + " (check the box's time synchronisation)")
+        }
         if let row { sendChartRow(row, bed: bed) }
     }
 

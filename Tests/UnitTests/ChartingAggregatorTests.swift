@@ -97,11 +97,12 @@ struct ChartingAggregatorTests {
         let added4 = chart.add(Self.message(jump, spo2: 90), messageMilliseconds: jump)
         let row = try #require(added4)
         #expect(row.rowMilliseconds == Self.ten + 10_000 && row.values[Self.spo2].value == 97)
-        #expect(chart.clockStepsForward == 1)
+        #expect(chart.clockStepsForward == 1 && chart.stepAtLastMessage == .forward)
         let added5 = chart.add(Self.message(jump + 7000, spo2: 91), messageMilliseconds: jump + 7000)
         let after = try #require(added5)
         #expect(after.rowMilliseconds == Self.ten + 3_610_000 && after.sequence == 2)
         #expect(after.coveredFromMilliseconds == jump && after.values[Self.spo2].value == 90)
+        #expect(chart.stepAtLastMessage == nil, "only the message that showed the step reports it")
     }
 
     @Test func aClockSteppingBackChartsWhatItHeldAndStartsAgain() throws {
@@ -116,7 +117,7 @@ struct ChartingAggregatorTests {
         let added7 = chart.add(Self.message(back, spo2: 95), messageMilliseconds: back)
         let row = try #require(added7)
         #expect(row.rowMilliseconds == Self.ten + 20_000 && row.values[Self.spo2].value == 97 && row.values[Self.spo2].samples == 2)
-        #expect(chart.clockStepsBack == 1)
+        #expect(chart.clockStepsBack == 1 && chart.stepAtLastMessage == .back)
         let added8 = chart.add(Self.message(back + 8000, spo2: 94), messageMilliseconds: back + 8000)
         let after = try #require(added8)
         #expect(after.rowMilliseconds == Self.ten - 50_000 && after.values[Self.spo2].value == 95)
