@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "Vitals", dependencies: ["JSON", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         // Charting rows (a bed's values at each charting interval) and the encoders made from them.
         .target(name: "Charting", dependencies: ["Vitals"], swiftSettings: agentSwiftSettings),
+        // FHIR R4 resources (Point-of-Care Device IG) for chart rows and devices: pure, text out.
+        .target(name: "FHIR", dependencies: ["Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.
         .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
@@ -68,13 +70,13 @@ let package = Package(
         .target(name: "Profiles", dependencies: ["Alarms", "Hardware", "Platform", "RegisterMaps", "Supervision", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
         .target(name: "Config",
-                dependencies: ["Acquisition", "Alarms", "CShims", "Commands", "Health", "MQTT", "Modbus", "Platform", "Profiles",
+                dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Health", "MQTT", "Modbus", "Platform", "Profiles",
                                "RegisterMaps", "StoreAndForward", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
 
         // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
-                dependencies: ["Acquisition", "Alarms", "Commands", "Config", "Hardware", "Health", "JSON", "MQTT", "Metrics",
+                dependencies: ["Acquisition", "Alarms", "Charting", "Commands", "Config", "FHIR", "Hardware", "Health", "JSON", "MQTT", "Metrics",
                                "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
@@ -92,11 +94,11 @@ let package = Package(
         // Interposes malloc in the test executable to count a thread's allocations.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
-                    dependencies: ["Acquisition", "Alarms", "CShims", "Commands", "Config", "Gateway", "Hardware", "Health", "JSON",
+                    dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "FHIR", "Gateway", "Hardware", "Health", "JSON",
                                    "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
+                    dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Charting", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
                                    "Platform", "RegisterMaps", "Simulator", "StoreAndForward", "Supervision", "TestSupport", "Vitals"]),
     ],
     swiftLanguageModes: [.v5]

@@ -49,13 +49,17 @@ public struct ChartRow: Sendable {
     public var sequence: Int64
     /// One per entry of `description`, in its order.
     public var values: [ChartedValue]
+    /// Where the row's samples begin: `rowMilliseconds - intervalMilliseconds`, or later for
+    /// the first row after a start (which covers only the time since the first message).
+    public var coveredFromMilliseconds: Int64
 
     public init(description: BedDescription, rowMilliseconds: Int64, intervalMilliseconds: Int64,
-                sequence: Int64, values: [ChartedValue]) {
+                sequence: Int64, values: [ChartedValue], coveredFromMilliseconds: Int64? = nil) {
         self.description = description
         self.rowMilliseconds = rowMilliseconds
         self.intervalMilliseconds = intervalMilliseconds
         self.sequence = sequence
         self.values = values
+        self.coveredFromMilliseconds = coveredFromMilliseconds ?? rowMilliseconds - intervalMilliseconds
     }
 }

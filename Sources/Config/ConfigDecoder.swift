@@ -2,6 +2,7 @@ import Acquisition
 import Alarms
 import Commands
 import CShims
+import Charting
 import Health
 import Modbus
 import Platform
@@ -54,7 +55,7 @@ final class ConfigDecoder: YAMLFieldReader {
         let rootField = Field(node: root, path: "", line: root.line, column: root.column)
         guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, device_profiles, beds)",
                                      allowedKeys: ["site", "box", "board", "mqtt", "sampling", "queue", "health", "commands",
-                                                   "alarms", "hardware", "device_profiles", "beds"]) else { return nil }
+                                                   "alarms", "hardware", "charting", "device_profiles", "beds"]) else { return nil }
 
         // The board first: it gives the defaults of sampling, hardware and the serial lines.
         if let boardField = settings.optional("board") { decodeBoardFile(boardField) }
@@ -66,6 +67,7 @@ final class ConfigDecoder: YAMLFieldReader {
         let queue = decodeQueue(settings.optional("queue"))
         let health = decodeHealth(settings.optional("health"))
         let commands = decodeCommands(settings.optional("commands"))
+        let charting = decodeCharting(settings.optional("charting"))
         // Box-wide alarm settings first: each bed's own start from them.
         let alarms = decodeAlarms(settings.optional("alarms"), queueDirectory: queue?.directory)
         let hardware = decodeHardware(settings.optional("hardware"), base: hardwareBase())
@@ -74,11 +76,11 @@ final class ConfigDecoder: YAMLFieldReader {
         let beds = required(settings, "beds").flatMap { decodeBeds($0, alarmDefaults: alarms?.defaults) }
 
         guard let site, let box, let mqtt, let sampling, let beds, let queue, let health, let commands, let alarms,
-              let hardware, errors.isEmpty
+              let hardware, let charting, errors.isEmpty
         else { return nil }
         return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
                              queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware,
-                             board: board)
+                             board: board, charting: charting)
     }
 
 

@@ -1,5 +1,6 @@
 import Acquisition
 import Alarms
+import Charting
 import Commands
 import Health
 import MQTT
@@ -27,12 +28,14 @@ public struct GatewayConfig: Sendable {
     /// The profile `board:` names; its values are already merged into `hardware`, `sampling`
     /// and the serial lines' RS-485 settings.
     public var board: BoardProfile?
+    /// How often each bed is charted, and whether as FHIR bundles.
+    public var charting: ChartingSettings
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
                 alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
-                board: BoardProfile? = nil) {
+                board: BoardProfile? = nil, charting: ChartingSettings = ChartingSettings()) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -45,6 +48,7 @@ public struct GatewayConfig: Sendable {
         self.alarms = alarms
         self.hardware = hardware
         self.board = board
+        self.charting = charting
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.

@@ -1,5 +1,6 @@
 import Acquisition
 import Alarms
+import Charting
 import Commands
 import Config
 import Health
@@ -133,7 +134,8 @@ public final class Agent {
                                                           brokerAddress: "\(settings.host):\(settings.port)",
                                                           authenticationAdvice: authenticationAdvice,
                                                           healthPublishIntervalSeconds: config.health.publishIntervalSeconds,
-                                                          bedPatienceMilliseconds: config.sampling.intervalMilliseconds * 3 / 2),
+                                                          bedPatienceMilliseconds: config.sampling.intervalMilliseconds * 3 / 2,
+                                                          charting: config.charting),
                               devices: plan.devices, queue: queue, sink: mqtt, clock: clock, alarms: alarms,
                               sampleRings: alarms.forwardRings,
                               commandIntake: CommandIntake(tokens: commandTokens,

@@ -1,3 +1,4 @@
+import FHIR
 import MQTT
 import Platform
 import StoreAndForward
@@ -121,7 +122,8 @@ final class Outbox<Sink: MessageSink> {
             // retained, so it is in place again before the replayed vitals that name it.
             let isDescription = Topics.isDescription(record.topic)
             let marked = !isDescription && tracker.wasHandedBefore(sequence)
-            var bytes = marked ? StatusMessages.markedReplayed(record.payload) : record.payload
+            var bytes = !marked ? record.payload
+                : Topics.isFHIR(record.topic) ? FHIREncoder.markedReplayed(record.payload) : StatusMessages.markedReplayed(record.payload)
             publish(sequence, topic: record.topic, bytes: &bytes, replay: true, retain: isDescription)
         }
     }

@@ -1,7 +1,9 @@
 import Acquisition
 import Alarms
+import Charting
 import Commands
 import Config
+import FHIR
 import MQTT
 import Platform
 import StoreAndForward
@@ -22,6 +24,8 @@ struct PublisherSettings {
     var healthPublishIntervalSeconds: Int
     /// How long a bed's oldest sample may wait for its slowest device before the bed is sent.
     var bedPatienceMilliseconds: Int
+    /// Each bed's chart interval, and whether its rows go out as FHIR bundles.
+    var charting = ChartingSettings()
 }
 
 /// What the agent last knew of one device, for its retained state topic and /readyz.
@@ -85,6 +89,12 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     private let descriptionTopics: [String]
     /// Per bed: its description and the buffer its vitals messages are written into.
     private var vitalsEncoders: [VitalsEncoder]
+    /// Per bed: the chart it makes of its vitals messages, and the topic of its FHIR bundles.
+    private var chartAggregators: [ChartingAggregator]
+    private let fhirBundleTopics: [String]
+    private let fhirContext: FHIRContext
+    /// Each device's Device resource, retained: the resource every observation of it names.
+    private let fhirDevices: [(topic: String, payload: String)]
     private(set) var deviceStatus: [DeviceStatus]
     var commandsAccepted: UInt64 = 0
     var commandsRefused: UInt64 = 0
@@ -114,6 +124,22 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         self.assembler = assembler
         descriptionTopics = settings.bedIDs.map { topics.description(bed: $0) }
         vitalsEncoders = settings.bedIDs.indices.map { VitalsEncoder(description: assembler.description(bed: $0)) }
+        let chartInterval = Int64(settings.charting.intervalSeconds) * 1000
+        chartAggregators = vitalsEncoders.map { ChartingAggregator(description: $0.bedDescription, intervalMilliseconds: chartInterval) }
+        fhirBundleTopics = settings.bedIDs.map { topics.fhirBundle(bed: $0) }
+        let fhirContext = FHIRContext(site: settings.site, box: settings.box)
+        self.fhirContext = fhirContext
+        var fhirDevices: [(topic: String, payload: String)] = []
+        if settings.charting.publishesFHIR {
+            for encoder in vitalsEncoders {
+                let description = encoder.bedDescription
+                for (index, device) in description.devices.enumerated() {
+                    fhirDevices.append((topics.fhirDevice(device: device),
+                                        FHIREncoder.device(at: index, of: description, context: fhirContext)))
+                }
+            }
+        }
+        self.fhirDevices = fhirDevices
         outbox = Outbox(queue: queue, sink: sink, clock: clock)
         for (index, topic) in vitalsTopics.enumerated() {
             if let last = outbox.lastStreamSequence(topic: topic) { assembler.continueSequence(bed: index, after: last) }
@@ -187,11 +213,27 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     /// outbox: no String and no copy of the payload on the way to the queue and the client.
     private func sendVitals(bed: Int) {
         let wallClock = clock.wallMilliseconds()
-        let sequence = assembler.takeMessage(bed: bed) { sequence, values in
+        let (sequence, row) = assembler.takeMessage(bed: bed) { sequence, values in
             vitalsEncoders[bed].encode(sequence: sequence, wallClockMilliseconds: wallClock, values: values)
-            return sequence
+            return (sequence, chartAggregators[bed].add(values, messageMilliseconds: wallClock))
         }
         outbox.send(topic: vitalsTopics[bed], payload: &vitalsEncoders[bed].bytes, streamSequence: sequence)
+        if let step = chartAggregators[bed].stepAtLastMessage {
+            log(.warning, "chart of bed \(settings.bedIDs[bed]): the wall clock stepped "
+                + (step == .back ? "back past the open charting interval; it was charted as it was and charting starts again from the new time"
+                   : "forward over whole charting intervals; those get no row") + " (check the box's time synchronisation)")
+        }
+        if let row { sendChartRow(row, bed: bed) }
+    }
+
+    /// A chart row, once per bed and interval, through the disk queue like the vitals it is
+    /// made of. Its stream sequence is the row's boundary in seconds: it grows across restarts
+    /// without a counter on disk.
+    private func sendChartRow(_ row: ChartRow, bed: Int) {
+        if settings.charting.publishesFHIR {
+            outbox.send(topic: fhirBundleTopics[bed], payload: FHIREncoder.bundle(row, context: fhirContext),
+                        streamSequence: row.rowMilliseconds / 1000)
+        }
     }
 
     /// Alarm events through the disk queue (never lost), retained states straight to the broker
@@ -271,6 +313,9 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
                                   retain: true)
         }
         for index in devices.indices where deviceStatus[index].known { publishDeviceState(index) }
+        for device in fhirDevices {
+            _ = try? sink.publish(topic: device.topic, payload: device.payload, qos: .atLeastOnce, retain: true)
+        }
         alarms.republishAllStates()
         publishHealth(now: clock.monotonic())
     }

@@ -17,6 +17,10 @@ public struct Topics: Sendable {
     public func alarmEvents(bed: String) -> String { "\(prefix)/beds/\(bed)/\(Topics.alarmEventsLevels)" }
     /// Retained current alarm state of a bed.
     public func alarmState(bed: String) -> String { "\(prefix)/beds/\(bed)/alarms/state" }
+    /// One FHIR R4 Bundle (type collection) per bed per charting interval, QoS 1, through the disk queue.
+    public func fhirBundle(bed: String) -> String { "\(prefix)/beds/\(bed)\(Topics.fhirSuffix)" }
+    /// Retained FHIR R4 Device resource of one device, which the bundles' observations reference.
+    public func fhirDevice(device: String) -> String { "\(prefix)/devices/\(device)\(Topics.fhirSuffix)" }
     /// Retained connectivity of one device: answering or comm-loss.
     public func deviceState(device: String) -> String { "\(prefix)/devices/\(device)/state" }
     /// Retained health summary, every `health.publish_interval_s`.
@@ -28,9 +32,12 @@ public struct Topics: Sendable {
 
     private static let alarmEventsLevels = "alarms/events"
     private static let descriptionSuffix = "/description"
+    private static let fhirSuffix = "/fhir"
 
     /// Whether `topic`, as received through a wildcard subscription, is a bed's alarm events.
     public static func isAlarmEvents(_ topic: String) -> Bool { topic.hasSuffix("/" + alarmEventsLevels) }
     /// Whether `topic` is a bed's description.
     public static func isDescription(_ topic: String) -> Bool { topic.hasSuffix(descriptionSuffix) }
+    /// Whether `topic` carries FHIR resources (a bed's bundles, a device's Device).
+    public static func isFHIR(_ topic: String) -> Bool { topic.hasSuffix(fhirSuffix) }
 }

@@ -23,6 +23,8 @@ struct CommandTopicContractTests {
         "alarmEvents": topics.alarmEvents(bed: "chair_3"),
         "alarmState": topics.alarmState(bed: "chair_3"),
         "deviceState": topics.deviceState(device: "pump-2"),
+        "fhirBundle": topics.fhirBundle(bed: "chair_3"),
+        "fhirDevice": topics.fhirDevice(device: "pump-2"),
         "health": topics.health,
         "commands": topics.commands,
         "responses": topics.responses,
@@ -31,6 +33,7 @@ struct CommandTopicContractTests {
     static let topicsMembers = ["status": "status", "vitals": "vitals", "description": "description",
                                 "alarmEvents": "alarmEvents",
                                 "alarmState": "alarmState", "deviceState": "deviceState", "health": "health",
+                                "fhirBundle": "fhirBundle", "fhirDevice": "fhirDevice",
                                 "commands": "commands", "responses": "responses"]
 
     @Test func documentIsAsyncAPI300AndStatesThatIdsAreOpaque() throws {
@@ -81,6 +84,8 @@ struct CommandTopicContractTests {
             "sendAlarmEvent": ("send", "alarmEvents", "1", "false"),
             "sendAlarmState": ("send", "alarmState", "1", "true"),
             "sendDeviceState": ("send", "deviceState", "1", "true"),
+            "sendFHIRBundle": ("send", "fhirBundle", "1", "false"),
+            "sendFHIRDevice": ("send", "fhirDevice", "1", "true"),
             "sendHealth": ("send", "health", "0", "true"),
             "receiveCommand": ("receive", "commands", "1", "false"),
             "sendResponse": ("send", "responses", "1", "false"),

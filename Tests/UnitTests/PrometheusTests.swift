@@ -219,14 +219,17 @@ struct PrometheusTests {
 /// Debian's python3, the one python3-prometheus-client is installed for, whatever
 /// `python3` on PATH is (a pyenv shim on some machines).
 enum IndependentPython {
+    /// The venv Deploy/install-deps.sh makes with hl7apy and fhir.resources.
+    static let testVenv = "/opt/bedside-gateway-test-venv/bin/python"
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Runs `script` with `input` on stdin; returns stdout, throws with stderr.
-    static func run(_ script: String, input: String = "") throws -> String {
+    /// Runs `script` with `input` on stdin; returns stdout, throws with stderr. `interpreter`:
+    /// Debian's python3, or the test venv's (`testVenv`) for the PyPI validators.
+    static func run(_ script: String, input: String = "", interpreter: String = "/usr/bin/python3") throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.executableURL = URL(fileURLWithPath: interpreter)
         process.arguments = ["-c", script]
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
