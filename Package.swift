@@ -41,6 +41,9 @@ let package = Package(
         .target(name: "Vitals", dependencies: ["JSON", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         // Charting rows (a bed's values at each charting interval) and the encoders made from them.
         .target(name: "Charting", dependencies: ["Vitals"], swiftSettings: agentSwiftSettings),
+        // HL7 v2 as IHE PCD profiles it (PCD-01 observations, PCD-04 alarms), MLLP framing and
+        // ACKs: pure encoders and parsers, no OS calls.
+        .target(name: "HL7", dependencies: ["Alarms", "Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.
         .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
@@ -92,7 +95,8 @@ let package = Package(
         // Interposes malloc in the test executable to count a thread's allocations.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
-                    dependencies: ["Acquisition", "Alarms", "CShims", "Commands", "Config", "Gateway", "Hardware", "Health", "JSON",
+                    dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "Gateway", "HL7", "Hardware",
+                                   "Health", "JSON",
                                    "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
