@@ -95,11 +95,15 @@ public struct HL7Sender: Sendable {
 }
 
 /// PID and PV1 of a device that is not bound to a patient: the box holds no patient identity
-/// (README "No patient identity on the box"), so PID carries none and the receiver binds the
-/// patient from its own ADT by the bed's location in PV1-3. PV1-2 is U (unknown patient class).
-func unboundPatientSegments(location: BedLocation) -> [String] {
+/// (README "No patient identity on the box"), and the receiver binds the patient from its own
+/// ADT by the bed's location in PV1-3. HL7 v2.6 requires PID-3, so it names the bed as the box
+/// knows it (assigning authority: the box's EUI-64; identifier type U, unspecified), never a
+/// patient; PID-5, required too, is a name of type U (unspecified) with no name in it. PV1-2 is U (unknown patient class).
+func unboundPatientSegments(bed: String, box: EUI64, location: BedLocation) -> [String] {
     var pid = HL7Segment("PID")
     pid.set(1, "1")
+    pid.set(3, hl7Escaped(bed) + "^^^" + hl7Escaped(box.text) + "&" + hl7Escaped(box.text) + "&EUI-64^U")
+    pid.set(5, "^^^^^^U")
     var pv1 = HL7Segment("PV1")
     pv1.set(2, "U")
     pv1.set(3, location.field)

@@ -80,7 +80,7 @@ public struct PCD01Encoder: Sendable {
         segments.append(sender.header(type: ["ORU", "R01", "ORU_R01"],
                                       controlID: PCD01Encoder.controlID(bed: row.bedID, rowMilliseconds: row.rowMilliseconds),
                                       milliseconds: row.rowMilliseconds, profile: PCDProfile.deviceObservation))
-        segments += unboundPatientSegments(location: location)
+        segments += unboundPatientSegments(bed: row.bedID, box: sender.box, location: location)
 
         var obr = HL7Segment("OBR")
         obr.set(1, "1")

@@ -39,7 +39,7 @@ public struct PCD04Encoder: Sendable {
                                       controlID: PCD04Encoder.controlID(bed: event.bed, sequence: event.sequence),
                                       milliseconds: event.wallClockMilliseconds, profile: PCDProfile.alertCommunication))
         let location = locations[event.bed] ?? BedLocation(pointOfCare: "", room: "", bed: event.bed, facility: sender.facility)
-        segments += unboundPatientSegments(location: location)
+        segments += unboundPatientSegments(bed: event.bed, box: sender.box, location: location)
 
         var obr = HL7Segment("OBR")
         obr.set(1, "1")

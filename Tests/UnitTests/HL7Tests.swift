@@ -67,7 +67,8 @@ struct HL7Tests {
         #expect(msh[11] == "2.6")
         #expect(msh[14] == "AL" && msh[15] == "NE")
         #expect(msh[20] == "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO")
-        #expect(rows[1] == ["PID", "1"])
+        let box = Self.sender.box.text
+        #expect(rows[1] == ["PID", "1", "", "chair-1^^^\(box)&\(box)&EUI-64^U", "", "^^^^^^U"])
         #expect(rows[2] == ["PV1", "", "U", "KETAMINE^2^chair-1^Clinic North"])
         #expect(rows[3][0] == "OBR" && rows[3][3].hasPrefix("chair-1-\(Self.rowMilliseconds)^BEDSIDE-GATEWAY^"))
         #expect(rows[3][7] == "20261124083900.000+0000" && rows[3][8] == "20261124084000.000+0000")
