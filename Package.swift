@@ -51,6 +51,8 @@ let package = Package(
                 swiftSettings: agentSwiftSettings),
         // Every message on disk until the broker acknowledged it.
         .target(name: "StoreAndForward", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
+        // HL7 messages to one MLLP receiver from a disk queue of the link's own, each waiting for its ACK.
+        .target(name: "MLLP", dependencies: ["CShims", "HL7", "Platform", "StoreAndForward"], swiftSettings: agentSwiftSettings),
         // Commands from the command topic: parsing, authorisation, replies.
         .target(name: "Commands", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
         // Remote health: HTTP endpoints over libmicrohttpd and the Prometheus text format.
@@ -71,14 +73,14 @@ let package = Package(
         .target(name: "Profiles", dependencies: ["Alarms", "Hardware", "Platform", "RegisterMaps", "Supervision", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
         .target(name: "Config",
-                dependencies: ["Acquisition", "Alarms", "CShims", "Commands", "Health", "MQTT", "Modbus", "Platform", "Profiles",
-                               "RegisterMaps", "StoreAndForward", "YAMLReader"],
+                dependencies: ["Acquisition", "Alarms", "CShims", "Commands", "HL7", "Health", "MLLP", "MQTT", "Modbus", "Platform",
+                               "Profiles", "RegisterMaps", "StoreAndForward", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
 
         // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
-                dependencies: ["Acquisition", "Alarms", "Commands", "Config", "Hardware", "Health", "JSON", "MQTT", "Metrics",
-                               "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
+                dependencies: ["Acquisition", "Alarms", "Commands", "Config", "HL7", "Hardware", "Health", "JSON", "MLLP", "MQTT",
+                               "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
@@ -140,6 +142,7 @@ if Context.environment["BEDSIDE_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-alarm-log", dependencies: ["Alarms", "FuzzSupport"], path: "Tests/Fuzz/AlarmLog"),
         .executableTarget(name: "fuzz-modbus-tcp", dependencies: ["FuzzSupport", "Modbus", "RegisterMaps"], path: "Tests/Fuzz/ModbusTCP"),
         .executableTarget(name: "fuzz-rtu-request", dependencies: ["FuzzSupport", "Modbus"], path: "Tests/Fuzz/RTURequest"),
+        .executableTarget(name: "fuzz-mllp-ack", dependencies: ["FuzzSupport", "HL7"], path: "Tests/Fuzz/MLLPAck"),
         .executableTarget(name: "fuzz-timestamp", dependencies: ["FuzzSupport", "Platform"], path: "Tests/Fuzz/Timestamp"),
     ]
 }

@@ -1,6 +1,7 @@
 import Acquisition
 import Alarms
 import Commands
+import HL7
 import Health
 import MQTT
 import Profiles
@@ -27,12 +28,14 @@ public struct GatewayConfig: Sendable {
     /// The profile `board:` names; its values are already merged into `hardware`, `sampling`
     /// and the serial lines' RS-485 settings.
     public var board: BoardProfile?
+    /// `alarms.forward.hl7`: every alarm event also goes as IHE PCD-04 to this MLLP receiver.
+    public var alarmForward: HL7ForwardSettings?
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
                 alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
-                board: BoardProfile? = nil) {
+                board: BoardProfile? = nil, alarmForward: HL7ForwardSettings? = nil) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -45,6 +48,7 @@ public struct GatewayConfig: Sendable {
         self.alarms = alarms
         self.hardware = hardware
         self.board = board
+        self.alarmForward = alarmForward
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.
@@ -62,11 +66,14 @@ public struct BedConfig: Sendable {
     public var devices: [DeviceSettings]
     /// The box-wide alarm settings with this bed's own changes applied.
     public var alarms: BedAlarmSettings
+    /// Where the bed is, for HL7's PV1-3 (point of care, room, bed, facility).
+    public var location: BedLocation
 
-    public init(id: String, devices: [DeviceSettings], alarms: BedAlarmSettings = BedAlarmSettings()) {
+    public init(id: String, devices: [DeviceSettings], alarms: BedAlarmSettings = BedAlarmSettings(), location: BedLocation? = nil) {
         self.id = id
         self.devices = devices
         self.alarms = alarms
+        self.location = location ?? BedLocation(pointOfCare: "", room: "", bed: id, facility: "")
     }
 }
 
