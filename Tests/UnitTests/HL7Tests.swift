@@ -1,4 +1,5 @@
 import Alarms
+import Foundation
 import Charting
 import HL7
 import RegisterMaps
@@ -185,5 +186,40 @@ struct HL7Tests {
         for bad in ["", "MSA|AA|1", "MSH|^~\\&|R\r", "MSH|^~\\&|R\rMSA|AB|1\r", "MSH|^~\\&|R\rMSA|AA|\r", "MSH||||\rMSA|AA|1"] {
             #expect(throws: HL7AckError.self) { try parseHL7Acknowledgement(Array(bad.utf8)) }
         }
+    }
+}
+
+/// The README's example messages are what the encoders write (segments one a line).
+struct HL7ReadmeExampleTests {
+    static func examples() -> (pcd01: String, pcd04: String) {
+        let sender = HL7Sender(facility: "Clinic North", box: EUI64(site: "clinic", box: "box-1", device: ""))
+        let location = BedLocation(pointOfCare: "KETAMINE", room: "2", bed: "chair-1", facility: "Clinic North")
+        let description = BedDescription(bedID: "chair-1", devices: [("monitor-1", BuiltinProfiles.patientMonitor.points)])
+        let samples: [Double?] = [97, 68, 67, 118, 76, 90, 14, nil, nil, nil, nil]
+        var values: [ChartedValue] = []
+        for (index, entry) in description.entries.enumerated() {
+            let value = index < samples.count ? samples[index] : nil
+            values.append(ChartedValue(entry: index, value: value, quality: entry.name == "etco2" ? .sensorOff : .ok,
+                                       measuredAtMilliseconds: HL7Tests.rowMilliseconds - 250, minimum: value, maximum: value,
+                                       samples: 60, okSamples: 60))
+        }
+        let row = ChartRow(description: description, rowMilliseconds: HL7Tests.rowMilliseconds, intervalMilliseconds: 60_000,
+                           sequence: 12, values: values)
+        let pcd01 = PCD01Encoder(sender: sender, location: location, site: "clinic", box: "box-1").encode(row)
+        let event = AlarmEvent(bed: "chair-1", sequence: 42, alarm: "chair-1.spo2-low.17", condition: "spo2-low", priority: .high,
+                               kind: .physiological, type: .start, wallClockMilliseconds: HL7Tests.rowMilliseconds + 1_250,
+                               monotonicMilliseconds: 0)
+        let source = AlarmSource(device: "monitor-1", point: "spo2", term: MDCTerm(150456, "MDC_PULS_OXIM_SAT_O2"))
+        let pcd04 = PCD04Encoder(sender: sender, locations: ["chair-1": location]).encode(event, source: source)
+        func lines(_ message: String) -> String { message.replacingOccurrences(of: "\r", with: "\n") }
+        return (lines(pcd01), lines(pcd04))
+    }
+
+    @Test func readmeShowsWhatTheEncodersWrite() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let (pcd01, pcd04) = Self.examples()
+        #expect(readme.contains("```\n" + pcd01 + "```\n"), "README's PCD-01 example is not the encoder's:\n\(pcd01)")
+        #expect(readme.contains("```\n" + pcd04 + "```\n"), "README's PCD-04 example is not the encoder's:\n\(pcd04)")
     }
 }
