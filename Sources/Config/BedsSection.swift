@@ -1,5 +1,6 @@
 import Acquisition
 import Alarms
+import HL7
 import Modbus
 import Profiles
 import RegisterMaps

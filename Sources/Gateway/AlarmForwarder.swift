@@ -36,7 +36,8 @@ final class AlarmForwarder {
             for device in bed.devices {
                 guard let profile = config.profile(named: device.profile) else { continue }
                 for point in profile.points where sources[point.name] == nil {
-                    sources[point.name] = AlarmSource(device: device.id, point: point.name, term: MDCTerm(point.mdcCode, point.mdcName))
+                    sources[point.name] = AlarmSource(device: device.id, point: point.name, term: MDCTerm(point.mdcCode, point.mdcName),
+                                                      equipment: EUI64(site: config.site, box: config.box, device: device.id))
                 }
             }
             points[bed.id] = sources

@@ -2,6 +2,7 @@ import Acquisition
 import Alarms
 import Health
 import JSON
+import MLLP
 import Platform
 
 /// The health documents: /healthz (the threads are alive), /readyz (the box does its job),

@@ -1,16 +1,19 @@
 import Alarms
 
-/// Where an alarm comes from, when it concerns one value: the device and point, and the
-/// point's IEEE 11073 term (empty name for a point without one).
+/// Where an alarm comes from, when it concerns one value: the device and point, the point's
+/// IEEE 11073 term (empty name for a point without one), and the device's equipment id for
+/// that row's OBX-18 (the box's when nil).
 public struct AlarmSource: Sendable, Equatable {
     public var device: String
     public var point: String
     public var term: MDCTerm
+    public var equipment: EUI64?
 
-    public init(device: String, point: String, term: MDCTerm) {
+    public init(device: String, point: String, term: MDCTerm, equipment: EUI64? = nil) {
         self.device = device
         self.point = point
         self.term = term
+        self.equipment = equipment
     }
 }
 
@@ -49,17 +52,18 @@ public struct PCD04Encoder: Sendable {
         segments.append(obr.text)
 
         let phase = PCD04Encoder.phase(event.type)
-        var rows: [(type: String, term: String, value: String, abnormal: String)] = [
+        let box = sender.box.entityIdentifier
+        var rows: [(type: String, term: String, value: String, abnormal: String, equipment: String)] = [
             ("ST", PCD04Encoder.alarmTerm.field, hl7Escaped(event.condition),
-             PCD04Encoder.priorityFlag(event.priority) + "~" + (event.kind == .physiological ? "SP" : "ST")),
+             PCD04Encoder.priorityFlag(event.priority) + "~" + (event.kind == .physiological ? "SP" : "ST"), box),
         ]
         if let source {
             rows.append(("ST", source.term.name.isEmpty ? hl7Components(["", source.point, "L"]) : source.term.field,
-                         hl7Escaped("\(source.device).\(source.point)"), ""))
+                         hl7Escaped("\(source.device).\(source.point)"), "", source.equipment?.entityIdentifier ?? box))
         }
-        rows.append(("ST", MDCTerm(nil, "MDC_ATTR_EVENT_PHASE").field, phase.phase, ""))
-        rows.append(("ST", MDCTerm(nil, "MDC_ATTR_ALARM_STATE").field, phase.state, ""))
-        rows.append(("ST", MDCTerm(nil, "MDC_ATTR_ALARM_INACTIVATION_STATE").field, phase.inactivation, ""))
+        rows.append(("ST", MDCTerm(nil, "MDC_ATTR_EVENT_PHASE").field, phase.phase, "", box))
+        rows.append(("ST", MDCTerm(nil, "MDC_ATTR_ALARM_STATE").field, phase.state, "", box))
+        rows.append(("ST", MDCTerm(nil, "MDC_ATTR_ALARM_INACTIVATION_STATE").field, phase.inactivation, "", box))
         for (index, row) in rows.enumerated() {
             var obx = HL7Segment("OBX")
             obx.set(1, String(index + 1))
@@ -70,7 +74,7 @@ public struct PCD04Encoder: Sendable {
             obx.set(8, row.abnormal)
             obx.set(11, "F")
             obx.set(14, time)
-            obx.set(18, sender.box.entityIdentifier)
+            obx.set(18, row.equipment)
             segments.append(obx.text)
         }
         return hl7Message(segments)

@@ -146,6 +146,7 @@ struct HL7Tests {
         #expect(obx[2][3] == "^MDC_ATTR_EVENT_PHASE^MDC" && obx[2][5] == "start")
         #expect(obx[3][5] == "active" && obx[4][5] == "enabled")
         #expect(obx.allSatisfy { $0[11] == "F" && $0[14] == "20261124084001.250+0000" })
+        #expect(obx.allSatisfy { $0[18] == Self.sender.box.entityIdentifier }, "no equipment given: the box's")
 
         let end = Self.segments(encoder.encode(Self.alarm(.end, priority: .low, kind: .technical), source: nil))
         let endOBX = end.filter { $0[0] == "OBX" }
@@ -209,7 +210,8 @@ struct HL7ReadmeExampleTests {
         let event = AlarmEvent(bed: "chair-1", sequence: 42, alarm: "chair-1.spo2-low.17", condition: "spo2-low", priority: .high,
                                kind: .physiological, type: .start, wallClockMilliseconds: HL7Tests.rowMilliseconds + 1_250,
                                monotonicMilliseconds: 0)
-        let source = AlarmSource(device: "monitor-1", point: "spo2", term: MDCTerm(150456, "MDC_PULS_OXIM_SAT_O2"))
+        let source = AlarmSource(device: "monitor-1", point: "spo2", term: MDCTerm(150456, "MDC_PULS_OXIM_SAT_O2"),
+                                 equipment: EUI64(site: "clinic", box: "box-1", device: "monitor-1"))
         let pcd04 = PCD04Encoder(sender: sender, locations: ["chair-1": location]).encode(event, source: source)
         func lines(_ message: String) -> String { message.replacingOccurrences(of: "\r", with: "\n") }
         return (lines(pcd01), lines(pcd04))
