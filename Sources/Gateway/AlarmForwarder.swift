@@ -61,7 +61,7 @@ final class AlarmForwarder {
     /// Encodes and hands over; the link thread stores and sends it.
     func forward(_ event: AlarmEvent) {
         let message = encoder.encode(event, source: source(of: event))
-        link.send(controlID: PCD04Encoder.controlID(bed: event.bed, sequence: event.sequence), message: Array(message.utf8))
+        link.send(Array(message.utf8))
     }
 
     /// The point an event's condition concerns: a limit rule's point, or the point named in a

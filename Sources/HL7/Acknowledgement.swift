@@ -105,3 +105,16 @@ private func firstComponent(_ field: ArraySlice<UInt8>, separator: UInt8) -> Arr
     if let end = field.firstIndex(of: separator) { return field[field.startIndex..<end] }
     return field
 }
+
+/// MSH-10 (the message control id) of a message, read with the delimiters its own MSH declares;
+/// nil when it has no MSH or an empty MSH-10. The ACK to the message names this id in MSA-2.
+public func hl7ControlID(_ message: [UInt8]) -> String? {
+    guard message.count >= 8, message[0] == UInt8(ascii: "M"), message[1] == UInt8(ascii: "S"), message[2] == UInt8(ascii: "H")
+    else { return nil }
+    let separator = message[3]
+    let header = message.prefix { !isSegmentEnd($0) }
+    // MSH-1 is the separator itself, so MSH-10 is the 10th piece after splitting on it.
+    let pieces = header.split(separator: separator, omittingEmptySubsequences: false)
+    guard pieces.count > 9, !pieces[9].isEmpty else { return nil }
+    return hl7Unescaped(pieces[9].prefix(512))
+}

@@ -39,7 +39,7 @@ public final class MLLPLink: @unchecked Sendable {
     private var streamSequence: Int64 = 0
 
     private struct HandOver {
-        var messages: [(controlID: String, bytes: [UInt8])] = []
+        var messages: [[UInt8]] = []
         var stopping = false
     }
 
@@ -57,7 +57,7 @@ public final class MLLPLink: @unchecked Sendable {
             queue = DiskQueue.withoutPersistence(settings: settings.queue, reason: error)
         }
         for note in queue.recovery.notes { log(.warning, "\(name) MLLP queue: \(note)") }
-        streamSequence = queue.lastStreamSequence(topic: "hl7") ?? 0
+        streamSequence = queue.lastStreamSequence(topic: MLLPLink.queueTopic) ?? 0
         figures.pending = queue.pendingCount
         figuresShared.withLock { $0 = figures }
     }
@@ -69,9 +69,13 @@ public final class MLLPLink: @unchecked Sendable {
         thread = try OSThread(name: "mllp-\(name)") { [self] in run() }
     }
 
+    /// Every record of the link's queue has this topic (the queue keeps the last stream
+    /// sequence per topic); the ACK is matched by the MSH-10 read back from the message.
+    static let queueTopic = "hl7"
+
     /// Hands one encoded message over to the link thread (never blocks on the network or the disk).
-    public func send(controlID: String, message: [UInt8]) {
-        handOver.withLock { $0.messages.append((controlID, message)) }
+    public func send(_ message: [UInt8]) {
+        handOver.withLock { $0.messages.append(message) }
         wake.signal()
     }
 
@@ -90,7 +94,7 @@ public final class MLLPLink: @unchecked Sendable {
     private func run() {
         while true {
             wake.drain()
-            let (messages, stopping) = handOver.withLock { state -> ([(controlID: String, bytes: [UInt8])], Bool) in
+            let (messages, stopping) = handOver.withLock { state -> ([[UInt8]], Bool) in
                 let taken = state.messages
                 state.messages.removeAll(keepingCapacity: true)
                 return (taken, state.stopping)
@@ -121,15 +125,16 @@ public final class MLLPLink: @unchecked Sendable {
         publishFigures()
     }
 
-    private func store(_ messages: [(controlID: String, bytes: [UInt8])]) {
+    private func store(_ messages: [[UInt8]]) {
         for message in messages {
             streamSequence += 1
             do throws(QueueError) {
-                _ = try queue.append(topic: message.controlID, payload: message.bytes, streamSequence: streamSequence)
+                _ = try queue.append(topic: MLLPLink.queueTopic, payload: message, streamSequence: streamSequence)
                 figures.handedOver += 1
             } catch {
                 figures.dropped += 1
-                log(.error, "\(name) MLLP queue could not keep \(message.controlID): \(error.description)")
+                log(.error, "\(name) MLLP queue could not keep \(hl7ControlID(message) ?? "a message without MSH-10"): "
+                    + error.description)
             }
         }
     }
@@ -184,14 +189,21 @@ public final class MLLPLink: @unchecked Sendable {
                 + (queue.lastReadFailure.map { ": \($0.description)" } ?? ""))
             return
         }
+        guard let controlID = hl7ControlID(record.payload) else {
+            // No ACK could ever name it: nothing the link stores is like this, but a queue is read back from disk.
+            _ = queue.discard(sequence)
+            figures.dropped += 1
+            log(.error, "\(name) MLLP queue: message \(sequence) has no MSH-10 and is dropped")
+            return
+        }
         let frame = MLLP.frame(record.payload)
         let written = frame.withUnsafeBufferPointer { bedside_send_all(socket, $0.baseAddress, Int32($0.count)) }
         guard written == Int32(frame.count) else {
-            disconnect(because: "sending \(record.topic) failed: \(Errno(-written).description)")
+            disconnect(because: "sending \(controlID) failed: \(Errno(-written).description)")
             return
         }
         figures.sent += 1
-        inFlight = (sequence, record.topic, now.adding(milliseconds: settings.ackTimeoutMilliseconds))
+        inFlight = (sequence, controlID, now.adding(milliseconds: settings.ackTimeoutMilliseconds))
     }
 
     private func receive() {
