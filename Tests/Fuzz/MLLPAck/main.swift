@@ -4,7 +4,7 @@ import HL7
 // What an MLLP receiver sends back: a byte stream cut into frames, each frame read as an ACK.
 // Properties: the frames do not depend on how the stream is split into reads; no frame holds
 // a start or end block or is over the bound; every frame the stream held intact comes out
-// when framed again; an ACK that parses has a non-empty control id.
+// when framed again; an ACK that parses, and a message's MSH-10 read back, has a non-empty control id.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzMLLPAck(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = fuzzInput(data, size)
@@ -26,6 +26,7 @@ func fuzzMLLPAck(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         }
     }
     _ = try? parseHL7Acknowledgement(input)
+    if let controlID = hl7ControlID(input) { fuzzRequire(!controlID.isEmpty, "an empty MSH-10 was read as a control id") }
     return 0
 }
 
