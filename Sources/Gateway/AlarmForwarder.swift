@@ -1,8 +1,10 @@
+import Acquisition
 import Alarms
 import Config
 import HL7
 import MLLP
 import Platform
+import RegisterMaps
 
 /// Every alarm event as IHE PCD-04 to the alert manager of `alarms.forward.hl7`, through the
 /// MLLP link's own disk queue. The buzzer stays the primary alarm: the forwarder only adds a
