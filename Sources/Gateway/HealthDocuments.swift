@@ -90,7 +90,9 @@ struct HealthDocuments {
         }
         if let forward = publishing.alarmForward {
             let link = forward.figures
-            if forward.faultRaised {
+            if let unavailable = link.queueUnavailable {
+                report.add(.fail("alarm-forward", "queue not available (\(unavailable)); events wait in memory and a restart loses them"))
+            } else if forward.faultRaised {
                 report.add(.fail("alarm-forward", "not delivering to \(forward.address): \(link.problem); \(link.pending) event(s) wait"))
             } else {
                 report.add(.pass("alarm-forward", (link.connected ? "connected to " : "not connected to ") + forward.address

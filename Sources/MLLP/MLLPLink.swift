@@ -37,6 +37,14 @@ public final class MLLPLink: @unchecked Sendable {
     private var errorAttemptsOfHead = 0
     private var figures = MLLPFigures()
     private var streamSequence: Int64 = 0
+    /// Messages kept in memory while the queue could not be opened (a damaged or read-only
+    /// state directory): still sent, in order, but lost by a restart. Oldest dropped beyond the bound.
+    private var unsaved: [[UInt8]] = []
+    static let unsavedLimit = 10_000
+    /// `inFlight.sequence` of a message from `unsaved` (queue sequences start at 1).
+    private static let unsavedSequence: UInt64 = 0
+
+    private var pendingCount: Int { queue.pendingCount + unsaved.count }
 
     private struct HandOver {
         var messages: [[UInt8]] = []
@@ -59,6 +67,7 @@ public final class MLLPLink: @unchecked Sendable {
         for note in queue.recovery.notes { log(.warning, "\(name) MLLP queue: \(note)") }
         streamSequence = queue.lastStreamSequence(topic: MLLPLink.queueTopic) ?? 0
         figures.pending = queue.pendingCount
+        figures.queueUnavailable = queue.unavailability?.description
         figuresShared.withLock { $0 = figures }
     }
 
@@ -109,7 +118,7 @@ public final class MLLPLink: @unchecked Sendable {
                 figures.ackTimeouts += 1
                 disconnect(because: "no ACK for \(flight.controlID) within \(settings.ackTimeoutMilliseconds) ms")
             }
-            if socket < 0 && queue.pendingCount > 0 && now >= nextConnect { connect(now: now) }
+            if socket < 0 && pendingCount > 0 && now >= nextConnect { connect(now: now) }
             if socket >= 0 && inFlight == nil && (retryAt.map { now >= $0 } ?? true) {
                 retryAt = nil
                 sendHead(now: MonotonicInstant.now())
@@ -127,6 +136,15 @@ public final class MLLPLink: @unchecked Sendable {
 
     private func store(_ messages: [[UInt8]]) {
         for message in messages {
+            if queue.unavailability != nil {
+                if unsaved.count >= MLLPLink.unsavedLimit {
+                    unsaved.removeFirst()
+                    figures.dropped += 1
+                }
+                unsaved.append(message)
+                figures.handedOver += 1
+                continue
+            }
             streamSequence += 1
             do throws(QueueError) {
                 _ = try queue.append(topic: MLLPLink.queueTopic, payload: message, streamSequence: streamSequence)
@@ -144,10 +162,10 @@ public final class MLLPLink: @unchecked Sendable {
         var nearest: MonotonicInstant? = nil
         func consider(_ instant: MonotonicInstant) { if nearest == nil || instant < nearest! { nearest = instant } }
         if let flight = inFlight { consider(flight.deadline) }
-        if socket < 0 && queue.pendingCount > 0 { consider(nextConnect) }
+        if socket < 0 && pendingCount > 0 { consider(nextConnect) }
         if socket >= 0 && inFlight == nil, let retryAt { consider(retryAt) }
         // The queue's own schedule (fsync interval, checkpoint) while something is unsynced.
-        if queue.pendingCount > 0 || inFlight != nil { consider(now.adding(milliseconds: 1_000)) }
+        if pendingCount > 0 || inFlight != nil { consider(now.adding(milliseconds: 1_000)) }
         guard let nearest else { return -1 }
         return Int(max(0, min(Int64(Int32.max), (nearest.nanoseconds - now.nanoseconds + 999_999) / 1_000_000)))
     }
@@ -168,7 +186,7 @@ public final class MLLPLink: @unchecked Sendable {
         figures.connects += 1
         figures.connected = true
         log(.info, "\(name) MLLP link connected to \(settings.address)"
-            + (queue.pendingCount > 0 ? "; \(queue.pendingCount) message(s) to send" : ""))
+            + (pendingCount > 0 ? "; \(pendingCount) message(s) to send" : ""))
     }
 
     private func disconnect(because reason: String) {
@@ -182,21 +200,31 @@ public final class MLLPLink: @unchecked Sendable {
     }
 
     private func sendHead(now: MonotonicInstant) {
-        guard let sequence = queue.firstPending() else { return }
-        guard let record = queue.read(sequence) else {
-            figures.dropped += 1
-            log(.error, "\(name) MLLP queue: message \(sequence) is unreadable and dropped"
-                + (queue.lastReadFailure.map { ": \($0.description)" } ?? ""))
+        let sequence: UInt64
+        let payload: [UInt8]
+        if let first = queue.firstPending() {
+            sequence = first
+            guard let record = queue.read(sequence) else {
+                figures.dropped += 1
+                log(.error, "\(name) MLLP queue: message \(sequence) is unreadable and dropped"
+                    + (queue.lastReadFailure.map { ": \($0.description)" } ?? ""))
+                return
+            }
+            payload = record.payload
+        } else if let first = unsaved.first {
+            sequence = MLLPLink.unsavedSequence
+            payload = first
+        } else {
             return
         }
-        guard let controlID = hl7ControlID(record.payload) else {
+        guard let controlID = hl7ControlID(payload) else {
             // No ACK could ever name it: nothing the link stores is like this, but a queue is read back from disk.
-            _ = queue.discard(sequence)
+            forget(sequence)
             figures.dropped += 1
             log(.error, "\(name) MLLP queue: message \(sequence) has no MSH-10 and is dropped")
             return
         }
-        let frame = MLLP.frame(record.payload)
+        let frame = MLLP.frame(payload)
         let written = frame.withUnsafeBufferPointer { bedside_send_all(socket, $0.baseAddress, Int32($0.count)) }
         guard written == Int32(frame.count) else {
             disconnect(because: "sending \(controlID) failed: \(Errno(-written).description)")
@@ -241,7 +269,7 @@ public final class MLLPLink: @unchecked Sendable {
         inFlight = nil
         let reason = ack.reason.isEmpty ? "no reason given" : ack.reason
         if ack.code.isAccepted {
-            _ = queue.markAcknowledged(flight.sequence)
+            forget(flight.sequence, acknowledged: true)
             figures.accepted += 1
             figures.lastAcceptedMonotonicMilliseconds = MonotonicInstant.now().nanoseconds / 1_000_000
             figures.problem = ""
@@ -264,11 +292,22 @@ public final class MLLPLink: @unchecked Sendable {
     }
 
     private func setAside(_ flight: (sequence: UInt64, controlID: String, deadline: MonotonicInstant), _ why: String) {
-        _ = queue.discard(flight.sequence)
+        forget(flight.sequence)
         figures.rejected += 1
         figures.setAside += 1
         errorAttemptsOfHead = 0
         problem("\(settings.address) refused \(flight.controlID) (\(why)); it is set aside and not sent again")
+    }
+
+    /// The message is done with: delivered (`acknowledged`) or given up.
+    private func forget(_ sequence: UInt64, acknowledged: Bool = false) {
+        if sequence == MLLPLink.unsavedSequence {
+            if !unsaved.isEmpty { unsaved.removeFirst() }
+        } else if acknowledged {
+            _ = queue.markAcknowledged(sequence)
+        } else {
+            _ = queue.discard(sequence)
+        }
     }
 
     private func problem(_ text: String) {
@@ -277,7 +316,7 @@ public final class MLLPLink: @unchecked Sendable {
     }
 
     private func publishFigures() {
-        figures.pending = queue.pendingCount
+        figures.pending = pendingCount
         let snapshot = figures
         figuresShared.withLock { $0 = snapshot }
     }

@@ -62,6 +62,8 @@ public struct MLLPFigures: Sendable, Equatable {
     public var lastAcceptedMonotonicMilliseconds: Int64? = nil
     /// Why the link is not delivering, empty while it is.
     public var problem = ""
+    /// Why the link's queue could not be opened: messages are then kept in memory only.
+    public var queueUnavailable: String? = nil
 
     public init() {}
 }

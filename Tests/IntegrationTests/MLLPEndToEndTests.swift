@@ -167,4 +167,35 @@ struct MLLPEndToEndTests {
         #expect(rig.agentOutput.contains("ignored an ACK for "), "\(rig.agentOutput)")
         #expect(rig.agentOutput.contains("sent a frame that is not an HL7 acknowledgment"), "\(rig.agentOutput)")
     }
+
+    /// A link queue that cannot be opened (its directory cannot be created, not even by root:
+    /// it would be in /proc): events still reach the receiver, from memory, and /readyz says a
+    /// restart would lose them.
+    @Test func withoutItsQueueTheLinkStillDeliversAndSaysSo() throws {
+        let rig = try PublishingRig("mllp-noqueue")
+        defer { rig.stopAll() }
+        let receiverPort = freeLoopbackPort()
+        let logPath = rig.directory.appendingPathComponent("received.jsonl").path
+        let notADirectory = "/proc/bedside-hl7-queue-\(receiverPort)"
+        let receiver = try ChildProcess(name: "receiver", command: ["/usr/bin/python3", "-c", Self.receiver, "--port",
+                                                                    String(receiverPort), "--log", logPath],
+                                        directory: rig.directory)
+        defer { receiver.kill() }
+        #expect(waitForListener(port: receiverPort, timeout: 20))
+        let ports = try rig.startSimulator(monitors: 1, arguments: ["--scenario", "unplugged", "--unplugged-after-s", "1",
+                                                                     "--unplugged-s", "600"])
+        try rig.writeConfig(bedPorts: ports, intervalMilliseconds: 250, mqttPort: freeLoopbackPort(), extra: """
+            alarms:
+              forward:
+                hl7: { host: 127.0.0.1, port: \(receiverPort), queue_directory: \(notADirectory) }
+            """)
+        try rig.startAgent()
+        let arrived = waitUntil(timeout: 60, checkingEvery: 0.2) {
+            Self.received(logPath).contains { $0.condition == "comm-loss-monitor-1" && $0.phase == "start" }
+        }
+        #expect(arrived, "\(Self.received(logPath).map(\.control))\n\(rig.agentOutput)")
+        let readiness = try rig.fetch("/readyz")
+        #expect(readiness.status == 503 && readiness.body.contains("queue not available"), "\(readiness.body)")
+        #expect(rig.stopAgent() == 0)
+    }
 }
