@@ -43,6 +43,9 @@ let package = Package(
         .target(name: "Charting", dependencies: ["Vitals"], swiftSettings: agentSwiftSettings),
         // FHIR R4 resources (Point-of-Care Device IG) for chart rows and devices: pure, text out.
         .target(name: "FHIR", dependencies: ["Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
+        // HL7 v2 as IHE PCD profiles it (PCD-01 observations, PCD-04 alarms), MLLP framing and
+        // ACKs: pure encoders and parsers, no OS calls.
+        .target(name: "HL7", dependencies: ["Alarms", "Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.
         .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
@@ -50,6 +53,8 @@ let package = Package(
                 swiftSettings: agentSwiftSettings),
         // Every message on disk until the broker acknowledged it.
         .target(name: "StoreAndForward", dependencies: ["CShims", "Platform"], swiftSettings: agentSwiftSettings),
+        // HL7 messages to one MLLP receiver from a disk queue of the link's own, each waiting for its ACK.
+        .target(name: "MLLP", dependencies: ["CShims", "HL7", "Platform", "StoreAndForward"], swiftSettings: agentSwiftSettings),
         // Commands from the command topic: parsing, authorisation, replies.
         .target(name: "Commands", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
         // Remote health: HTTP endpoints over libmicrohttpd and the Prometheus text format.
@@ -70,14 +75,14 @@ let package = Package(
         .target(name: "Profiles", dependencies: ["Alarms", "Hardware", "Platform", "RegisterMaps", "Supervision", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
         .target(name: "Config",
-                dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Health", "MQTT", "Modbus", "Platform", "Profiles",
-                               "RegisterMaps", "StoreAndForward", "YAMLReader"],
+                dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "HL7", "Health", "MLLP", "MQTT", "Modbus",
+                               "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
 
         // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
-                dependencies: ["Acquisition", "Alarms", "Charting", "Commands", "Config", "FHIR", "Hardware", "Health", "JSON", "MQTT", "Metrics",
-                               "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
+                dependencies: ["Acquisition", "Alarms", "Charting", "Commands", "Config", "FHIR", "HL7", "Hardware", "Health", "JSON", "MLLP",
+                               "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
@@ -94,7 +99,8 @@ let package = Package(
         // Interposes malloc in the test executable to count a thread's allocations.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
-                    dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "FHIR", "Gateway", "Hardware", "Health", "JSON",
+                    dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "FHIR", "Gateway", "HL7", "Hardware",
+                                   "Health", "JSON",
                                    "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
@@ -138,6 +144,7 @@ if Context.environment["BEDSIDE_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-alarm-log", dependencies: ["Alarms", "FuzzSupport"], path: "Tests/Fuzz/AlarmLog"),
         .executableTarget(name: "fuzz-modbus-tcp", dependencies: ["FuzzSupport", "Modbus", "RegisterMaps"], path: "Tests/Fuzz/ModbusTCP"),
         .executableTarget(name: "fuzz-rtu-request", dependencies: ["FuzzSupport", "Modbus"], path: "Tests/Fuzz/RTURequest"),
+        .executableTarget(name: "fuzz-mllp-ack", dependencies: ["FuzzSupport", "HL7"], path: "Tests/Fuzz/MLLPAck"),
         .executableTarget(name: "fuzz-timestamp", dependencies: ["FuzzSupport", "Platform"], path: "Tests/Fuzz/Timestamp"),
     ]
 }

@@ -23,7 +23,7 @@ cd "$ROOT"
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
 
 TARGETS=(config device-profile board-profile command-payload command-tokens json bed-description register-words
-         queue-segment queue-checkpoint queue-directory alarm-log modbus-tcp rtu-request timestamp)
+         queue-segment queue-checkpoint queue-directory alarm-log modbus-tcp rtu-request timestamp mllp-ack)
 WHICH="${1:-all}"
 SECONDS_EACH="${2:-10}"
 if [ "$WHICH" = all ]; then

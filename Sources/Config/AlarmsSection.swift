@@ -21,13 +21,19 @@ extension ConfigDecoder {
         if let queueDirectory { defaults.logPath = Self.siblingPath(of: queueDirectory, named: "alarms.log") }
         // An empty `alarms:` (every line commented out) means "all defaults", not a mistake.
         guard let field, !field.node.isNull else { return defaults }
-        guard let alarms = mapping(field, expected: "a mapping with the alarm settings (log, escalate_after_s, limits, technical)",
-                                   allowedKeys: ["log", "escalate_after_s", "limits", "technical"])
+        guard let alarms = mapping(field, expected: "a mapping with the alarm settings (log, escalate_after_s, limits, technical, forward)",
+                                   allowedKeys: ["log", "escalate_after_s", "limits", "technical", "forward"])
         else { return nil }
+        var forwardComplete = true
+        if let forwardField = alarms.optional("forward") {
+            if let forward = decodeAlarmForward(forwardField, queueDirectory: queueDirectory) { alarmForward = forward } else {
+                forwardComplete = false
+            }
+        }
         var logPath: String? = defaults.logPath
         if let logField = alarms.optional("log") { logPath = pathSetting(logField, what: "alarm log file") }
         let settings = decodeAlarmChanges(alarms, owner: field, base: defaults.defaults)
-        guard let logPath, let settings else { return nil }
+        guard let logPath, let settings, forwardComplete else { return nil }
         return AlarmSettings(logPath: logPath, defaults: settings)
     }
 
@@ -35,7 +41,8 @@ extension ConfigDecoder {
     /// had errors: the bed's section is then still checked, but not validated as a whole).
     func decodeBedAlarms(_ field: Field?, base: BedAlarmSettings?) -> BedAlarmSettings? {
         guard let field, !field.node.isNull else { return base }
-        let (checked, _) = refusing(field, ["log": "the alarm log is box-wide: set it under the top-level 'alarms:' section, not per bed"])
+        let (checked, _) = refusing(field, ["log": "the alarm log is box-wide: set it under the top-level 'alarms:' section, not per bed",
+                                            "forward": "alarm forwarding is box-wide: set it under the top-level 'alarms:' section, not per bed"])
         guard let alarms = mapping(checked, expected: "a mapping with the bed's alarm settings (escalate_after_s, limits, technical)",
                                    allowedKeys: ["escalate_after_s", "limits", "technical"])
         else { return nil }

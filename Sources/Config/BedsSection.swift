@@ -1,5 +1,6 @@
 import Acquisition
 import Alarms
+import HL7
 import Modbus
 import Profiles
 import RegisterMaps
@@ -21,7 +22,7 @@ extension ConfigDecoder {
 
     func decodeBed(_ field: Field, alarmDefaults: BedAlarmSettings?) -> BedConfig? {
         guard let bed = mapping(field, expected: "a mapping with the bed's id and devices",
-                                allowedKeys: ["id", "alarms", "devices"])
+                                allowedKeys: ["id", "alarms", "devices", "location"])
         else { return nil }
         let id = required(bed, "id").flatMap { idField in
             self.id(idField).flatMap {
@@ -30,8 +31,9 @@ extension ConfigDecoder {
         }
         let alarms = decodeBedAlarms(bed.optional("alarms"), base: alarmDefaults)
         let devices = required(bed, "devices").flatMap { decodeDevices($0) }
-        guard let id, let devices, let alarms else { return nil }
-        return BedConfig(id: id, devices: devices, alarms: alarms)
+        let location = decodeBedLocation(bed.optional("location"), bedID: id ?? "")
+        guard let id, let devices, let alarms, let location else { return nil }
+        return BedConfig(id: id, devices: devices, alarms: alarms, location: location)
     }
 
     func decodeDevices(_ field: Field) -> [DeviceSettings]? {

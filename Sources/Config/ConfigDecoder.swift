@@ -43,6 +43,8 @@ final class ConfigDecoder: YAMLFieldReader {
     var serialLines: [String: SerialLineUse] = [:]
 
     var bedIDs: [String: FirstUse] = [:]
+    /// `alarms.forward.hl7`, read with the rest of `alarms:`; nil when not configured.
+    var alarmForward: HL7ForwardSettings?
     var deviceIDs: [String: FirstUse] = [:]
 
     // MARK: The schema
@@ -80,7 +82,7 @@ final class ConfigDecoder: YAMLFieldReader {
         else { return nil }
         return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
                              queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware,
-                             board: board, charting: charting)
+                             board: board, charting: charting, alarmForward: alarmForward)
     }
 
 

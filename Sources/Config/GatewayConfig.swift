@@ -2,6 +2,7 @@ import Acquisition
 import Alarms
 import Charting
 import Commands
+import HL7
 import Health
 import MQTT
 import Profiles
@@ -30,12 +31,15 @@ public struct GatewayConfig: Sendable {
     public var board: BoardProfile?
     /// How often each bed is charted, and whether as FHIR bundles.
     public var charting: ChartingSettings
+    /// `alarms.forward.hl7`: every alarm event also goes as IHE PCD-04 to this MLLP receiver.
+    public var alarmForward: HL7ForwardSettings?
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
                 alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
-                board: BoardProfile? = nil, charting: ChartingSettings = ChartingSettings()) {
+                board: BoardProfile? = nil, charting: ChartingSettings = ChartingSettings(),
+                alarmForward: HL7ForwardSettings? = nil) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -49,6 +53,7 @@ public struct GatewayConfig: Sendable {
         self.hardware = hardware
         self.board = board
         self.charting = charting
+        self.alarmForward = alarmForward
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.
@@ -66,11 +71,14 @@ public struct BedConfig: Sendable {
     public var devices: [DeviceSettings]
     /// The box-wide alarm settings with this bed's own changes applied.
     public var alarms: BedAlarmSettings
+    /// Where the bed is, for HL7's PV1-3 (point of care, room, bed, facility).
+    public var location: BedLocation
 
-    public init(id: String, devices: [DeviceSettings], alarms: BedAlarmSettings = BedAlarmSettings()) {
+    public init(id: String, devices: [DeviceSettings], alarms: BedAlarmSettings = BedAlarmSettings(), location: BedLocation? = nil) {
         self.id = id
         self.devices = devices
         self.alarms = alarms
+        self.location = location ?? BedLocation(pointOfCare: "", room: "", bed: id, facility: "")
     }
 }
 

@@ -140,6 +140,7 @@ public final class Agent {
                               sampleRings: alarms.forwardRings,
                               commandIntake: CommandIntake(tokens: commandTokens,
                                                            maximumAgeSeconds: config.commands.maximumAgeSeconds))
+        if let forward = config.alarmForward { publisher.alarmForwarder = try AlarmForwarder(config: config, settings: forward) }
         publisher.inbox.attach(to: mqtt)
         publisher.inbox.wakeUp = publisherWakeUp
         publisher.healthSummary = { [self] now in HealthDocuments.summaryJSON(gatherHealthFigures(now: now)) }
@@ -192,6 +193,7 @@ public final class Agent {
     private func start(_ part: Part) throws(AgentError) {
         switch part {
         case .publishing:
+            try publisher.alarmForwarder?.start()
             let recovered = publisher.outbox.waiting
             if recovered > 0 { log(.info, "disk queue holds \(recovered) message(s) not yet acknowledged; they will be replayed") }
             do throws(MQTTError) {
@@ -233,6 +235,7 @@ public final class Agent {
             // The loops and the alarm thread have stopped: one last step sends what they left.
             publisher.step(now: clock.monotonic())
             publisher.shutDown()
+            publisher.alarmForwarder?.stop()
             mqtt.stop()
             // The summary closure holds the agent, which holds the publisher: let go of it so
             // that the agent and everything it owns are freed once its owner drops it.

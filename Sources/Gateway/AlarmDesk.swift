@@ -214,6 +214,13 @@ struct AlarmDesk {
         keep(engine.agentFault(fault, present: present, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
     }
 
+    /// The alarm forwarding link (alarms.forward.hl7) does not deliver: low, on every bed. The
+    /// buzzer and the MQTT events go on; the alert manager is missing the events meanwhile.
+    mutating func forwardingFault(present: Bool, now: Int64, wall: Int64) {
+        keep(engine.agentFault("alarm-forward-down", present: present, priority: .low, monotonicMilliseconds: now,
+                               wallClockMilliseconds: wall), now: now)
+    }
+
     /// A fault of the agent's files found at start, on every bed: "queue-damaged" and
     /// "alarm-log-damaged" (parts moved aside, low: sampling, alarms and publishing work, the
     /// broker's record or the restored alarms may have a gap) or "queue-unavailable" (nothing

@@ -12,4 +12,10 @@ protocol AlarmOutlet: AnyObject {
     func showDegraded(_ degraded: Bool)
     func pauseAudio()
     func acknowledge(bed: String, alarm: String?) throws(AlarmCommandError)
+    /// The alarm forwarding link stopped delivering (true) or delivers again (false).
+    func showForwardingFault(_ present: Bool)
+}
+
+extension AlarmOutlet {
+    func showForwardingFault(_ present: Bool) {}
 }

@@ -344,6 +344,13 @@ final class AlarmStation: AlarmOutlet {
         desk.withLock { $0.markAllChanged() }
     }
 
+    func showForwardingFault(_ present: Bool) {
+        let now = MonotonicInstant.now().nanoseconds / 1_000_000
+        let wall = wallClockMilliseconds()
+        desk.withLock { $0.forwardingFault(present: present, now: now, wall: wall) }
+        wakeUp.signal()
+    }
+
     func showDegraded(_ degraded: Bool) {
         self.degraded.store(degraded, ordering: .relaxed)
     }

@@ -2,6 +2,7 @@ import Acquisition
 import Alarms
 import Health
 import JSON
+import MLLP
 import Platform
 
 /// The health documents: /healthz (the threads are alive), /readyz (the box does its job),
@@ -86,6 +87,17 @@ struct HealthDocuments {
                 text += "; \(publishing.queueQuarantined) damaged part(s) moved aside at start, e.g. \(example)"
             }
             report.add(.pass("queue", text))
+        }
+        if let forward = publishing.alarmForward {
+            let link = forward.figures
+            if let unavailable = link.queueUnavailable {
+                report.add(.fail("alarm-forward", "queue not available (\(unavailable)); events wait in memory and a restart loses them"))
+            } else if forward.faultRaised {
+                report.add(.fail("alarm-forward", "not delivering to \(forward.address): \(link.problem); \(link.pending) event(s) wait"))
+            } else {
+                report.add(.pass("alarm-forward", (link.connected ? "connected to " : "not connected to ") + forward.address
+                    + "; \(link.pending) event(s) pending" + (link.problem.isEmpty ? "" : "; \(link.problem)")))
+            }
         }
         report.add(figures.alarms.logCheck)
         return report
@@ -196,6 +208,32 @@ struct HealthDocuments {
                                 samples: [PrometheusSample(labels: [PrometheusLabel("kind", "live")], value: Double(publishing.publishedLive)),
                                           PrometheusSample(labels: [PrometheusLabel("kind", "replay")],
                                                            value: Double(publishing.publishedReplayed))])
+        if let forward = publishing.alarmForward {
+            let link = forward.figures
+            let labels = [PrometheusLabel("link", "alarms")]
+            func count(_ value: UInt64) -> [PrometheusSample] { [PrometheusSample(labels: labels, value: Double(value))] }
+            try document.addGauge("bedside_hl7_connected", help: "1 while the MLLP link is connected to its receiver.",
+                                  samples: [PrometheusSample(labels: labels, value: link.connected ? 1 : 0)])
+            try document.addGauge("bedside_hl7_pending_messages", help: "HL7 messages on disk waiting for their ACK.",
+                                  samples: [PrometheusSample(labels: labels, value: Double(link.pending))])
+            try document.addGauge("bedside_hl7_fault", help: "1 while the link's technical alarm is raised (not delivering for an ACK timeout).",
+                                  samples: [PrometheusSample(labels: labels, value: forward.faultRaised ? 1 : 0)])
+            try document.addCounter("bedside_hl7_sent_total", help: "HL7 messages sent, first sends and resends.", samples: count(link.sent))
+            try document.addCounter("bedside_hl7_accepted_total", help: "HL7 messages acknowledged with AA or CA.", samples: count(link.accepted))
+            try document.addCounter("bedside_hl7_errors_total", help: "AE and CE replies (the message is sent again).", samples: count(link.errors))
+            try document.addCounter("bedside_hl7_rejected_total", help: "Messages set aside after AR/CR, or after too many AE/CE.",
+                                    samples: count(link.rejected))
+            try document.addCounter("bedside_hl7_ack_timeouts_total", help: "Messages without an ACK in time (reconnect and resend).",
+                                    samples: count(link.ackTimeouts))
+            try document.addCounter("bedside_hl7_foreign_acks_total", help: "ACKs naming another message's control id (ignored).",
+                                    samples: count(link.foreignAcks))
+            try document.addCounter("bedside_hl7_unreadable_frames_total", help: "Frames from the receiver that are no ACK.",
+                                    samples: count(link.unreadableFrames))
+            try document.addCounter("bedside_hl7_connect_failures_total", help: "Failed connection attempts.",
+                                    samples: count(link.connectFailures))
+            try document.addCounter("bedside_hl7_dropped_total", help: "HL7 messages the link's queue could not keep.",
+                                    samples: count(link.dropped))
+        }
         try document.addCounter("bedside_mqtt_acknowledged_total", help: "Queued messages acknowledged by the broker (PUBACK).",
                                 samples: counter(publishing.acknowledged))
         try document.addCounter("bedside_mqtt_refused_total", help: "Messages the broker acknowledged with a refusal reason code.",

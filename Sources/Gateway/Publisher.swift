@@ -4,6 +4,7 @@ import Charting
 import Commands
 import Config
 import FHIR
+import MLLP
 import MQTT
 import Platform
 import StoreAndForward
@@ -60,6 +61,8 @@ struct PublishingFigures {
     var commandsAccepted: UInt64 = 0
     var commandsRefused: UInt64 = 0
     var devices: [DeviceStatus] = []
+    /// The alarm forwarding link, when configured: where, what it did, and whether its fault is raised.
+    var alarmForward: (address: String, figures: MLLPFigures, faultRaised: Bool)?
 }
 
 /// Everything between the sampling side and the broker, on one thread: it takes the records
@@ -78,6 +81,8 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     let alarms: Alarms
     /// Events from the broker connection, taken on each step.
     let inbox = MQTTInbox()
+    /// Every alarm event also goes here as IHE PCD-04 when `alarms.forward.hl7` is configured.
+    var alarmForwarder: AlarmForwarder?
     let outbox: Outbox<Sink>
     let devices: [PlannedDevice]
     var commandIntake: CommandIntake
@@ -165,6 +170,9 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     func step(now: MonotonicInstant) {
         drainSamples(now: now.nanoseconds)
         sendAlarms()
+        if let change = alarmForwarder?.faultChange(nowMilliseconds: now.nanoseconds / 1_000_000) {
+            alarms.showForwardingFault(change)
+        }
         for event in inbox.take() { handle(event) }
         outbox.replay()
         outbox.maintenance(now: now)
@@ -196,7 +204,8 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
                                  lostMessages: outbox.lost, publishedLive: outbox.publishedLive,
                                  publishedReplayed: outbox.publishedReplayed, acknowledged: outbox.acknowledged,
                                  refusedByBroker: outbox.refusedByBroker, commandsAccepted: commandsAccepted,
-                                 commandsRefused: commandsRefused, devices: deviceStatus)
+                                 commandsRefused: commandsRefused, devices: deviceStatus,
+                                 alarmForward: alarmForwarder.map { ($0.link.settings.address, $0.link.currentFigures, $0.faultRaised) })
     }
 
     private func drainSamples(now: Int64) {
@@ -241,6 +250,7 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     private func sendAlarms() {
         let (events, states) = alarms.takeOutgoing()
         for event in events {
+            alarmForwarder?.forward(event)
             guard let bed = settings.bedIDs.firstIndex(of: event.bed) else { continue }
             outbox.send(topic: alarmEventTopics[bed], payload: encodeAlarmEvent(event), streamSequence: event.sequence)
         }

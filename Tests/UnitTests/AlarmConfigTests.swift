@@ -212,9 +212,9 @@ struct AlarmConfigTests {
              "config.yaml:9:15: alarms.log: invalid path \"/var/lib/my alarms.log\" (contains a space): expected the path of the alarm log file, without spaces"),
             ("alarms: {log: \"\"}\n", "config.yaml:9:15: alarms.log: the path is empty (expected the path of the alarm log file)"),
             ("alarms: {limit: {}}\n",
-             "config.yaml:9:10: alarms.limit: unknown key (expected one of: log, escalate_after_s, limits, technical)"),
+             "config.yaml:9:10: alarms.limit: unknown key (expected one of: log, escalate_after_s, limits, technical, forward)"),
             ("alarms: on\n",
-             "config.yaml:9:9: alarms: expected a mapping with the alarm settings (log, escalate_after_s, limits, technical), found \"on\""),
+             "config.yaml:9:9: alarms: expected a mapping with the alarm settings (log, escalate_after_s, limits, technical, forward), found \"on\""),
         ]
         for (addition, expected) in cases {
             #expect(renderedErrors(Self.base + addition) == [expected], "\(addition)")

@@ -11,7 +11,7 @@ struct PackageGraphTests {
     /// libc directly (Glibc: sockets, ptys).
     static let outsideThePackage: Set<String> = ["Synchronization"]
     static let outsideThePackageForTests: Set<String> = ["Foundation", "Testing", "Glibc"]
-    static let runtimeModules = ["Modbus", "Acquisition", "MQTT", "StoreAndForward", "Alarms", "Hardware", "Supervision",
+    static let runtimeModules = ["Modbus", "Acquisition", "MQTT", "StoreAndForward", "Alarms", "Hardware", "Supervision", "MLLP",
                                  "Health", "Commands"]
     static let parserModules = ["Config", "Profiles", "YAMLReader"]
 

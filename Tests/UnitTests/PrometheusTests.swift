@@ -228,6 +228,9 @@ enum IndependentPython {
     /// Runs `script` with `input` on stdin; returns stdout, throws with stderr. `interpreter`:
     /// Debian's python3, or the test venv's (`testVenv`) for the PyPI validators.
     static func run(_ script: String, input: String = "", interpreter: String = "/usr/bin/python3") throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: interpreter) else {
+            throw Failure(description: "\(interpreter) is missing: run Deploy/install-deps.sh")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: interpreter)
         process.arguments = ["-c", script]
@@ -246,7 +249,7 @@ enum IndependentPython {
         group.wait()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 exited with \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
+            throw Failure(description: "\(interpreter) exited with \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
         }
         return String(decoding: output, as: UTF8.self)
     }

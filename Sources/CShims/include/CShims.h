@@ -102,6 +102,12 @@ static inline double bedside_ceil(double x) {
     return whole < x ? whole + 1.0 : whole;
 }
 
+/// TCP client for the MLLP link (tcp.c): a connected blocking socket or -errno;
+/// -BEDSIDE_TCP_UNRESOLVED when the host name does not resolve.
+#define BEDSIDE_TCP_UNRESOLVED 100000
+int bedside_tcp_connect(const char *host, int port, int timeout_ms, int io_timeout_ms);
+int bedside_send_all(int fd, const unsigned char *buffer, int length);
+
 #include "bedside_gpio.h"
 #include "bedside_watchdog.h"
 

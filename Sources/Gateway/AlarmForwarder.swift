@@ -1,0 +1,96 @@
+import Acquisition
+import Alarms
+import Config
+import HL7
+import MLLP
+import Platform
+import RegisterMaps
+
+/// Every alarm event as IHE PCD-04 to the alert manager of `alarms.forward.hl7`, through the
+/// MLLP link's own disk queue. The buzzer stays the primary alarm: the forwarder only adds a
+/// copy, and a link that does not deliver raises a low technical alarm on every bed
+/// (`agent-alarm-forward-down`) once it has failed for a whole ACK timeout, never silencing anything.
+final class AlarmForwarder {
+    let link: MLLPLink
+    private let encoder: PCD04Encoder
+    /// Per bed: the value a point-related condition concerns, by point name.
+    private let points: [String: [String: AlarmSource]]
+    private let limitPoints: [String: [String: String]]
+    private var failingSinceMilliseconds: Int64? = nil
+    private(set) var faultRaised = false
+
+    init(config: GatewayConfig, settings: HL7ForwardSettings) throws(AgentError) {
+        do throws(SystemError) {
+            link = try MLLPLink(settings: settings.link, name: "alarms")
+        } catch {
+            throw AgentError(description: "alarm forwarding to \(settings.link.address): \(error.description)")
+        }
+        let sender = HL7Sender(facility: settings.facility, box: EUI64(site: config.site, box: config.box, device: ""),
+                               receivingApplication: settings.receivingApplication, receivingFacility: settings.receivingFacility)
+        var locations: [String: BedLocation] = [:]
+        var points: [String: [String: AlarmSource]] = [:]
+        var limitPoints: [String: [String: String]] = [:]
+        for bed in config.beds {
+            var location = bed.location
+            if location.facility.isEmpty { location.facility = settings.facility }
+            locations[bed.id] = location
+            var sources: [String: AlarmSource] = [:]
+            for device in bed.devices {
+                guard let profile = config.profile(named: device.profile) else { continue }
+                for point in profile.points where sources[point.name] == nil {
+                    sources[point.name] = AlarmSource(device: device.id, point: point.name, term: MDCTerm(point.mdcCode, point.mdcName),
+                                                      equipment: EUI64(site: config.site, box: config.box, device: device.id))
+                }
+            }
+            points[bed.id] = sources
+            var rules: [String: String] = [:]
+            for rule in bed.alarms.limits { rules[rule.condition] = rule.point }
+            limitPoints[bed.id] = rules
+        }
+        encoder = PCD04Encoder(sender: sender, locations: locations)
+        self.points = points
+        self.limitPoints = limitPoints
+    }
+
+    func start() throws(AgentError) {
+        do throws(SystemError) { try link.start() } catch {
+            throw AgentError(description: "cannot start the alarm forwarding thread: \(error.description)")
+        }
+    }
+
+    func stop() { link.stop() }
+
+    /// Encodes and hands over; the link thread stores and sends it.
+    func forward(_ event: AlarmEvent) {
+        let message = encoder.encode(event, source: source(of: event))
+        link.send(Array(message.utf8))
+    }
+
+    /// The point an event's condition concerns: a limit rule's point, or the point named in a
+    /// technical condition ("sensor-off-<point>", "out-of-range-<point>"); nil for device and agent faults.
+    func source(of event: AlarmEvent) -> AlarmSource? {
+        var point = limitPoints[event.bed]?[event.condition]
+        for prefix in ["sensor-off-", "out-of-range-"] where point == nil && event.condition.hasPrefix(prefix) {
+            point = String(event.condition.dropFirst(prefix.count))
+        }
+        guard let point else { return nil }
+        return points[event.bed]?[point]
+    }
+
+    /// Whether the forwarding fault should now be raised (true) or ended (false); nil when
+    /// nothing changes. Failing: messages wait and the link reports a problem (no connection,
+    /// no ACK, AE/AR) for at least one ACK timeout.
+    func faultChange(nowMilliseconds now: Int64) -> Bool? {
+        let figures = link.currentFigures
+        let failing = figures.pending > 0 && !figures.problem.isEmpty
+        if failing {
+            if failingSinceMilliseconds == nil { failingSinceMilliseconds = now }
+        } else {
+            failingSinceMilliseconds = nil
+        }
+        let raise = failingSinceMilliseconds.map { now - $0 >= Int64(link.settings.ackTimeoutMilliseconds) } ?? false
+        guard raise != faultRaised else { return nil }
+        faultRaised = raise
+        return raise
+    }
+}
