@@ -383,32 +383,12 @@ public enum FHIREncoder {
     /// `name`: the same name gives the same id on every start and box, different names
     /// different ids (128 bits, of which 122 come from the hashes).
     static func stableUUID(_ name: String) -> String {
-        let high = fnv1a64(name, basis: 0xcbf2_9ce4_8422_2325)
-        let low = fnv1a64(name, basis: 0x6c62_272e_07bb_0142)
+        let high = StableHash.fnv1a64(name)
+        let low = StableHash.fnv1a64(name, basis: 0x6c62_272e_07bb_0142)
         let versioned = (high & ~0xF000) | 0x8000
         let varianted = (low & ~(UInt64(0xC) << 60)) | (UInt64(0x8) << 60)
-        var digits = hexadecimal(versioned) + hexadecimal(varianted)
+        var digits = StableHash.hexadecimal(versioned) + StableHash.hexadecimal(varianted)
         for position in [20, 16, 12, 8] { digits.insert("-", at: digits.index(digits.startIndex, offsetBy: position)) }
         return digits
-    }
-
-    private static func fnv1a64(_ text: String, basis: UInt64) -> UInt64 {
-        var hash = basis
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
-    }
-
-    private static func hexadecimal(_ value: UInt64) -> String {
-        var bytes: [UInt8] = []
-        var shift = 60
-        while shift >= 0 {
-            let digit = UInt8((value >> UInt64(shift)) & 0xF)
-            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-            shift -= 4
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

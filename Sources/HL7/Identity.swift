@@ -1,3 +1,5 @@
+import Platform
+
 /// An IEEE EUI-64 for a device that has none the agent could read: derived from the
 /// configured names, so the same configuration gives the same identifier on every start and
 /// box image, and two devices of a site never share one unless their names are equal.
@@ -11,27 +13,14 @@ public struct EUI64: Sendable, Equatable {
     public init(value: UInt64) { self.value = value }
 
     public init(site: String, box: String, device: String) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(site)/\(box)/\(device)".utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
+        let hash = StableHash.fnv1a64("\(site)/\(box)/\(device)")
         let locallyAdministered: UInt64 = 0x02 << 56
         let multicast: UInt64 = 0x01 << 56
         value = (hash | locallyAdministered) & ~multicast
     }
 
     /// Sixteen upper-case hexadecimal digits, as IHE PCD writes EUI-64s in EI fields.
-    public var text: String {
-        var bytes: [UInt8] = []
-        var shift = 60
-        while shift >= 0 {
-            let digit = UInt8((value >> UInt64(shift)) & 0xF)
-            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "A") + digit - 10)
-            shift -= 4
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    public var text: String { StableHash.hexadecimal(value, uppercase: true) }
 
     /// An EI field naming this identifier: "<hex>^^<hex>^EUI-64".
     public var entityIdentifier: String { hl7Components([text, "", text, "EUI-64"]) }

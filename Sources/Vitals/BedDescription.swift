@@ -1,4 +1,5 @@
 import JSON
+import Platform
 import RegisterMaps
 
 /// What a bed's vitals entries are: for each entry name, the device it comes from and what
@@ -53,7 +54,7 @@ public struct BedDescription: Sendable {
         }
         self.entries = entries
         let content = BedDescription.canonicalPoints(entries)
-        revision = BedDescription.hexadecimal(BedDescription.fnv1a64(bedID) ^ BedDescription.fnv1a64(content))
+        revision = StableHash.hexadecimal(StableHash.fnv1a64(bedID) ^ StableHash.fnv1a64(content))
         var json = JSONWriter()
         json.beginObject()
         json.member("bed", bedID)
@@ -83,28 +84,6 @@ public struct BedDescription: Sendable {
         }
         json.endArray()
         return json.text
-    }
-
-    /// FNV-1a, 64 bits: fixed by its definition, so the revision does not depend on the
-    /// toolchain or the process (Swift's own hashing is seeded per process).
-    private static func fnv1a64(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
-    }
-
-    private static func hexadecimal(_ value: UInt64) -> String {
-        var bytes: [UInt8] = []
-        var shift = 60
-        while shift >= 0 {
-            let digit = UInt8((value >> UInt64(shift)) & 0xF)
-            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-            shift -= 4
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
