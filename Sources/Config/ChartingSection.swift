@@ -1,4 +1,6 @@
 import Charting
+import MLLP
+import StoreAndForward
 import YAMLReader
 
 /// `charting:`: how often each bed is charted, whether rows go out as FHIR bundles, and
