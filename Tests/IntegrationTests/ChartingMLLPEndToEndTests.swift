@@ -11,38 +11,18 @@ import Testing
 struct ChartingMLLPEndToEndTests {
     /// Logs every message it receives as a JSON line (control id, type, PV1-3, OBX count) and
     /// replies AA; writes the first message as received to `--example`.
-    static let receiver = """
-        import argparse, json, socket
-        import hl7
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--port', type=int); parser.add_argument('--log'); parser.add_argument('--example')
-        options = parser.parse_args()
-        server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(('127.0.0.1', options.port)); server.listen(1)
-        count = 0
-        while True:
-            connection, _ = server.accept()
-            buffer = b''
-            while True:
-                data = connection.recv(65536)
-                if not data: break
-                buffer += data
-                while b'\\x1c\\r' in buffer:
-                    frame, buffer = buffer.split(b'\\x1c\\r', 1)
-                    text = frame[frame.index(b'\\x0b') + 1:].decode()
-                    message = hl7.parse(text)
-                    count += 1
-                    if count == 1:
-                        with open(options.example, 'w') as example: example.write(text)
-                    control = str(message.segment('MSH')[10])
-                    with open(options.log, 'a') as log:
-                        log.write(json.dumps({'control': control, 'type': str(message.segment('MSH')[9]),
-                                              'location': str(message.segment('PV1')[3]),
-                                              'observations': len(list(message.segments('OBX')))}) + '\\n')
-                    connection.sendall(('\\x0bMSH|^~\\\\&|CHARTING||||20261203||ACK^R01^ACK|r%d|P|2.6\\rMSA|AA|%s\\r\\x1c\\r'
-                                        % (count, control)).encode())
-            connection.close()
-        """
+    static let receiver = MLLPTestReceiver.script(arguments: "parser.add_argument('--example')", handler: """
+        def on_message(message, text, count, connection):
+            if count == 1:
+                with open(options.example, 'w') as example: example.write(text)
+            control = str(message.segment('MSH')[10])
+            with open(options.log, 'a') as log:
+                log.write(json.dumps({'control': control, 'type': str(message.segment('MSH')[9]),
+                                      'location': str(message.segment('PV1')[3]),
+                                      'observations': len(list(message.segments('OBX')))}) + '\\n')
+            return ('\\x0bMSH|^~\\\\&|CHARTING||||20261203||ACK^R01^ACK|r%d|P|2.6\\rMSA|AA|%s\\r\\x1c\\r'
+                    % (count, control)).encode()
+        """)
 
     struct Received {
         var control: String
