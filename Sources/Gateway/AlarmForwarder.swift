@@ -19,11 +19,7 @@ final class AlarmForwarder {
     private var delivery = LinkDeliveryWatch()
 
     init(config: GatewayConfig, settings: HL7ForwardSettings) throws(AgentError) {
-        do throws(SystemError) {
-            link = try MLLPLink(settings: settings.link, name: "alarms")
-        } catch {
-            throw AgentError(description: "alarm forwarding to \(settings.link.address): \(error.description)")
-        }
+        link = try MLLPLink.forwarding(settings, name: "alarms", purpose: "alarm forwarding")
         var locations: [String: BedLocation] = [:]
         var points: [String: [String: AlarmSource]] = [:]
         var limitPoints: [String: [String: String]] = [:]
@@ -47,11 +43,7 @@ final class AlarmForwarder {
         self.limitPoints = limitPoints
     }
 
-    func start() throws(AgentError) {
-        do throws(SystemError) { try link.start() } catch {
-            throw AgentError(description: "cannot start the alarm forwarding thread: \(error.description)")
-        }
-    }
+    func start() throws(AgentError) { try link.startForwarding(purpose: "alarm forwarding") }
 
     func stop() { link.stop() }
 
@@ -111,5 +103,20 @@ extension HL7ForwardSettings {
         var location = bed.location
         if location.facility.isEmpty { location.facility = facility }
         return location
+    }
+}
+
+extension MLLPLink {
+    /// A forwarder's link; `purpose` ("alarm forwarding") names it in errors.
+    static func forwarding(_ settings: HL7ForwardSettings, name: String, purpose: String) throws(AgentError) -> MLLPLink {
+        do throws(SystemError) { return try MLLPLink(settings: settings.link, name: name) } catch {
+            throw AgentError(description: "\(purpose) to \(settings.link.address): \(error.description)")
+        }
+    }
+
+    func startForwarding(purpose: String) throws(AgentError) {
+        do throws(SystemError) { try start() } catch {
+            throw AgentError(description: "cannot start the \(purpose) thread: \(error.description)")
+        }
     }
 }

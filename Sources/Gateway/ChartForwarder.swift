@@ -14,22 +14,14 @@ final class ChartForwarder {
     private var delivery = LinkDeliveryWatch()
 
     init(config: GatewayConfig, settings: HL7ForwardSettings) throws(AgentError) {
-        do throws(SystemError) {
-            link = try MLLPLink(settings: settings.link, name: "charting")
-        } catch {
-            throw AgentError(description: "chart forwarding to \(settings.link.address): \(error.description)")
-        }
+        link = try MLLPLink.forwarding(settings, name: "charting", purpose: "chart forwarding")
         let sender = settings.sender(config: config)
         encoders = config.beds.map { bed in
             PCD01Encoder(sender: sender, location: settings.location(of: bed), site: config.site, box: config.box)
         }
     }
 
-    func start() throws(AgentError) {
-        do throws(SystemError) { try link.start() } catch {
-            throw AgentError(description: "cannot start the chart forwarding thread: \(error.description)")
-        }
-    }
+    func start() throws(AgentError) { try link.startForwarding(purpose: "chart forwarding") }
 
     func stop() { link.stop() }
 
