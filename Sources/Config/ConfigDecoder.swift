@@ -45,6 +45,8 @@ final class ConfigDecoder: YAMLFieldReader {
     var bedIDs: [String: FirstUse] = [:]
     /// `alarms.forward.hl7`, read with the rest of `alarms:`; nil when not configured.
     var alarmForward: HL7ForwardSettings?
+    /// `charting.hl7`, read with the rest of `charting:`; nil when not configured.
+    var chartForward: HL7ForwardSettings?
     var deviceIDs: [String: FirstUse] = [:]
 
     // MARK: The schema
@@ -69,9 +71,10 @@ final class ConfigDecoder: YAMLFieldReader {
         let queue = decodeQueue(settings.optional("queue"))
         let health = decodeHealth(settings.optional("health"))
         let commands = decodeCommands(settings.optional("commands"))
-        let charting = decodeCharting(settings.optional("charting"))
         // Box-wide alarm settings first: each bed's own start from them.
         let alarms = decodeAlarms(settings.optional("alarms"), queueDirectory: queue?.directory)
+        // After the alarms: the charting link's queue must not share the alarm link's directory.
+        let charting = decodeCharting(settings.optional("charting"), queueDirectory: queue?.directory)
         let hardware = decodeHardware(settings.optional("hardware"), base: hardwareBase())
         // Profiles first: devices may name them.
         decodeProfileFiles(settings.optional("device_profiles"))
@@ -82,7 +85,8 @@ final class ConfigDecoder: YAMLFieldReader {
         else { return nil }
         return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
                              queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware,
-                             board: board, charting: charting, alarmForward: alarmForward)
+                             board: board, charting: charting, alarmForward: alarmForward,
+                             chartForward: chartForward)
     }
 
 

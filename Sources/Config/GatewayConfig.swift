@@ -33,13 +33,15 @@ public struct GatewayConfig: Sendable {
     public var charting: ChartingSettings
     /// `alarms.forward.hl7`: every alarm event also goes as IHE PCD-04 to this MLLP receiver.
     public var alarmForward: HL7ForwardSettings?
+    /// `charting.hl7`: every chart row also goes as IHE PCD-01 to this MLLP receiver.
+    public var chartForward: HL7ForwardSettings?
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
                 alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
                 board: BoardProfile? = nil, charting: ChartingSettings = ChartingSettings(),
-                alarmForward: HL7ForwardSettings? = nil) {
+                alarmForward: HL7ForwardSettings? = nil, chartForward: HL7ForwardSettings? = nil) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -54,6 +56,7 @@ public struct GatewayConfig: Sendable {
         self.board = board
         self.charting = charting
         self.alarmForward = alarmForward
+        self.chartForward = chartForward
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.

@@ -141,6 +141,7 @@ public final class Agent {
                               commandIntake: CommandIntake(tokens: commandTokens,
                                                            maximumAgeSeconds: config.commands.maximumAgeSeconds))
         if let forward = config.alarmForward { publisher.alarmForwarder = try AlarmForwarder(config: config, settings: forward) }
+        if let forward = config.chartForward { publisher.chartForwarder = try ChartForwarder(config: config, settings: forward) }
         publisher.inbox.attach(to: mqtt)
         publisher.inbox.wakeUp = publisherWakeUp
         publisher.healthSummary = { [self] now in HealthDocuments.summaryJSON(gatherHealthFigures(now: now)) }
@@ -194,6 +195,7 @@ public final class Agent {
         switch part {
         case .publishing:
             try publisher.alarmForwarder?.start()
+            try publisher.chartForwarder?.start()
             let recovered = publisher.outbox.waiting
             if recovered > 0 { log(.info, "disk queue holds \(recovered) message(s) not yet acknowledged; they will be replayed") }
             do throws(MQTTError) {
@@ -236,6 +238,7 @@ public final class Agent {
             publisher.step(now: clock.monotonic())
             publisher.shutDown()
             publisher.alarmForwarder?.stop()
+            publisher.chartForwarder?.stop()
             mqtt.stop()
             // The summary closure holds the agent, which holds the publisher: let go of it so
             // that the agent and everything it owns are freed once its owner drops it.

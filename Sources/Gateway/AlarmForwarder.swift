@@ -16,24 +16,15 @@ final class AlarmForwarder {
     /// Per bed: the value a point-related condition concerns, by point name.
     private let points: [String: [String: AlarmSource]]
     private let limitPoints: [String: [String: String]]
-    private var failingSinceMilliseconds: Int64? = nil
-    private(set) var faultRaised = false
+    private var delivery = LinkDeliveryWatch()
 
     init(config: GatewayConfig, settings: HL7ForwardSettings) throws(AgentError) {
-        do throws(SystemError) {
-            link = try MLLPLink(settings: settings.link, name: "alarms")
-        } catch {
-            throw AgentError(description: "alarm forwarding to \(settings.link.address): \(error.description)")
-        }
-        let sender = HL7Sender(facility: settings.facility, box: EUI64(site: config.site, box: config.box, device: ""),
-                               receivingApplication: settings.receivingApplication, receivingFacility: settings.receivingFacility)
+        link = try MLLPLink.forwarding(settings, name: "alarms", purpose: "alarm forwarding")
         var locations: [String: BedLocation] = [:]
         var points: [String: [String: AlarmSource]] = [:]
         var limitPoints: [String: [String: String]] = [:]
         for bed in config.beds {
-            var location = bed.location
-            if location.facility.isEmpty { location.facility = settings.facility }
-            locations[bed.id] = location
+            locations[bed.id] = settings.location(of: bed)
             var sources: [String: AlarmSource] = [:]
             for device in bed.devices {
                 guard let profile = config.profile(named: device.profile) else { continue }
@@ -47,16 +38,12 @@ final class AlarmForwarder {
             for rule in bed.alarms.limits { rules[rule.condition] = rule.point }
             limitPoints[bed.id] = rules
         }
-        encoder = PCD04Encoder(sender: sender, locations: locations)
+        encoder = PCD04Encoder(sender: settings.sender(config: config), locations: locations)
         self.points = points
         self.limitPoints = limitPoints
     }
 
-    func start() throws(AgentError) {
-        do throws(SystemError) { try link.start() } catch {
-            throw AgentError(description: "cannot start the alarm forwarding thread: \(error.description)")
-        }
-    }
+    func start() throws(AgentError) { try link.startForwarding(purpose: "alarm forwarding") }
 
     func stop() { link.stop() }
 
@@ -77,20 +64,59 @@ final class AlarmForwarder {
         return points[event.bed]?[point]
     }
 
-    /// Whether the forwarding fault should now be raised (true) or ended (false); nil when
-    /// nothing changes. Failing: messages wait and the link reports a problem (no connection,
-    /// no ACK, AE/AR) for at least one ACK timeout.
-    func faultChange(nowMilliseconds now: Int64) -> Bool? {
+    /// Whether the forwarding fault should now be raised (true) or ended (false); nil when nothing changes.
+    func faultChange(nowMilliseconds now: Int64) -> Bool? { delivery.change(link: link, nowMilliseconds: now) }
+
+    var faultRaised: Bool { delivery.failing }
+}
+
+/// Whether an MLLP link has stopped delivering: messages wait and the link reports a problem
+/// (no connection, no ACK, AE/AR) for at least one ACK timeout. Shorter hiccups are no fault.
+struct LinkDeliveryWatch {
+    private var failingSinceMilliseconds: Int64? = nil
+    private(set) var failing = false
+
+    /// true when the link has just become failing, false when it has just recovered, nil otherwise.
+    mutating func change(link: MLLPLink, nowMilliseconds now: Int64) -> Bool? {
         let figures = link.currentFigures
-        let failing = figures.pending > 0 && !figures.problem.isEmpty
-        if failing {
+        if figures.pending > 0 && !figures.problem.isEmpty {
             if failingSinceMilliseconds == nil { failingSinceMilliseconds = now }
         } else {
             failingSinceMilliseconds = nil
         }
-        let raise = failingSinceMilliseconds.map { now - $0 >= Int64(link.settings.ackTimeoutMilliseconds) } ?? false
-        guard raise != faultRaised else { return nil }
-        faultRaised = raise
-        return raise
+        let nowFailing = failingSinceMilliseconds.map { now - $0 >= Int64(link.settings.ackTimeoutMilliseconds) } ?? false
+        guard nowFailing != failing else { return nil }
+        failing = nowFailing
+        return nowFailing
+    }
+}
+
+extension HL7ForwardSettings {
+    /// MSH-3 to MSH-6 of every message on this link.
+    func sender(config: GatewayConfig) -> HL7Sender {
+        HL7Sender(facility: facility, box: EUI64(site: config.site, box: config.box, device: ""),
+                  receivingApplication: receivingApplication, receivingFacility: receivingFacility)
+    }
+
+    /// PV1-3 of the bed's messages: its configured location, with this link's facility where it names none.
+    func location(of bed: BedConfig) -> BedLocation {
+        var location = bed.location
+        if location.facility.isEmpty { location.facility = facility }
+        return location
+    }
+}
+
+extension MLLPLink {
+    /// A forwarder's link; `purpose` ("alarm forwarding") names it in errors.
+    static func forwarding(_ settings: HL7ForwardSettings, name: String, purpose: String) throws(AgentError) -> MLLPLink {
+        do throws(SystemError) { return try MLLPLink(settings: settings.link, name: name) } catch {
+            throw AgentError(description: "\(purpose) to \(settings.link.address): \(error.description)")
+        }
+    }
+
+    func startForwarding(purpose: String) throws(AgentError) {
+        do throws(SystemError) { try start() } catch {
+            throw AgentError(description: "cannot start the \(purpose) thread: \(error.description)")
+        }
     }
 }

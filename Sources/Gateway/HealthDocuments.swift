@@ -89,18 +89,28 @@ struct HealthDocuments {
             report.add(.pass("queue", text))
         }
         if let forward = publishing.alarmForward {
-            let link = forward.figures
-            if let unavailable = link.queueUnavailable {
-                report.add(.fail("alarm-forward", "queue not available (\(unavailable)); events wait in memory and a restart loses them"))
-            } else if forward.faultRaised {
-                report.add(.fail("alarm-forward", "not delivering to \(forward.address): \(link.problem); \(link.pending) event(s) wait"))
-            } else {
-                report.add(.pass("alarm-forward", (link.connected ? "connected to " : "not connected to ") + forward.address
-                    + "; \(link.pending) event(s) pending" + (link.problem.isEmpty ? "" : "; \(link.problem)")))
-            }
+            report.add(linkCheck("alarm-forward", forward, items: "event(s)"))
+        }
+        if let forward = publishing.chartForward {
+            report.add(linkCheck("chart-forward", forward, items: "row(s)"))
         }
         report.add(figures.alarms.logCheck)
         return report
+    }
+
+    /// An MLLP link's readiness: failing once it has not delivered for an ACK timeout, or when
+    /// its queue is not on disk (a restart would lose what waits).
+    private static func linkCheck(_ name: String, _ forward: (address: String, figures: MLLPFigures, faultRaised: Bool),
+                                  items: String) -> HealthCheck {
+        let link = forward.figures
+        if let unavailable = link.queueUnavailable {
+            return .fail(name, "queue not available (\(unavailable)); \(items) wait in memory and a restart loses them")
+        }
+        if forward.faultRaised {
+            return .fail(name, "not delivering to \(forward.address): \(link.problem); \(link.pending) \(items) wait")
+        }
+        return .pass(name, (link.connected ? "connected to " : "not connected to ") + forward.address
+            + "; \(link.pending) \(items) pending" + (link.problem.isEmpty ? "" : "; \(link.problem)"))
     }
 
     static func metrics(_ figures: HealthFigures) -> String {
@@ -208,32 +218,7 @@ struct HealthDocuments {
                                 samples: [PrometheusSample(labels: [PrometheusLabel("kind", "live")], value: Double(publishing.publishedLive)),
                                           PrometheusSample(labels: [PrometheusLabel("kind", "replay")],
                                                            value: Double(publishing.publishedReplayed))])
-        if let forward = publishing.alarmForward {
-            let link = forward.figures
-            let labels = [PrometheusLabel("link", "alarms")]
-            func count(_ value: UInt64) -> [PrometheusSample] { [PrometheusSample(labels: labels, value: Double(value))] }
-            try document.addGauge("bedside_hl7_connected", help: "1 while the MLLP link is connected to its receiver.",
-                                  samples: [PrometheusSample(labels: labels, value: link.connected ? 1 : 0)])
-            try document.addGauge("bedside_hl7_pending_messages", help: "HL7 messages on disk waiting for their ACK.",
-                                  samples: [PrometheusSample(labels: labels, value: Double(link.pending))])
-            try document.addGauge("bedside_hl7_fault", help: "1 while the link's technical alarm is raised (not delivering for an ACK timeout).",
-                                  samples: [PrometheusSample(labels: labels, value: forward.faultRaised ? 1 : 0)])
-            try document.addCounter("bedside_hl7_sent_total", help: "HL7 messages sent, first sends and resends.", samples: count(link.sent))
-            try document.addCounter("bedside_hl7_accepted_total", help: "HL7 messages acknowledged with AA or CA.", samples: count(link.accepted))
-            try document.addCounter("bedside_hl7_errors_total", help: "AE and CE replies (the message is sent again).", samples: count(link.errors))
-            try document.addCounter("bedside_hl7_rejected_total", help: "Messages set aside after AR/CR, or after too many AE/CE.",
-                                    samples: count(link.rejected))
-            try document.addCounter("bedside_hl7_ack_timeouts_total", help: "Messages without an ACK in time (reconnect and resend).",
-                                    samples: count(link.ackTimeouts))
-            try document.addCounter("bedside_hl7_foreign_acks_total", help: "ACKs naming another message's control id (ignored).",
-                                    samples: count(link.foreignAcks))
-            try document.addCounter("bedside_hl7_unreadable_frames_total", help: "Frames from the receiver that are no ACK.",
-                                    samples: count(link.unreadableFrames))
-            try document.addCounter("bedside_hl7_connect_failures_total", help: "Failed connection attempts.",
-                                    samples: count(link.connectFailures))
-            try document.addCounter("bedside_hl7_dropped_total", help: "HL7 messages the link's queue could not keep.",
-                                    samples: count(link.dropped))
-        }
+        try addLinkMetrics(links: [("alarms", publishing.alarmForward), ("charting", publishing.chartForward)], to: &document)
         try document.addCounter("bedside_mqtt_acknowledged_total", help: "Queued messages acknowledged by the broker (PUBACK).",
                                 samples: counter(publishing.acknowledged))
         try document.addCounter("bedside_mqtt_refused_total", help: "Messages the broker acknowledged with a refusal reason code.",
@@ -245,6 +230,38 @@ struct HealthDocuments {
                                                            value: Double(publishing.commandsAccepted)),
                                           PrometheusSample(labels: [PrometheusLabel("result", "refused")],
                                                            value: Double(publishing.commandsRefused))])
+    }
+
+    /// One family per figure, one sample per configured link (`link="alarms"|"charting"`).
+    private static func addLinkMetrics(links: [(name: String, forward: (address: String, figures: MLLPFigures, faultRaised: Bool)?)],
+                                       to document: inout PrometheusDocument) throws(PrometheusError) {
+        let configured = links.compactMap { link in link.forward.map { (name: link.name, figures: $0.figures, faultRaised: $0.faultRaised) } }
+        guard !configured.isEmpty else { return }
+        func samples(_ value: (MLLPFigures, Bool) -> Double) -> [PrometheusSample] {
+            configured.map { PrometheusSample(labels: [PrometheusLabel("link", $0.name)], value: value($0.figures, $0.faultRaised)) }
+        }
+        func count(_ value: (MLLPFigures) -> UInt64) -> [PrometheusSample] { samples { link, _ in Double(value(link)) } }
+        try document.addGauge("bedside_hl7_connected", help: "1 while the MLLP link is connected to its receiver.",
+                              samples: samples { link, _ in link.connected ? 1 : 0 })
+        try document.addGauge("bedside_hl7_pending_messages", help: "HL7 messages on disk waiting for their ACK.",
+                              samples: samples { link, _ in Double(link.pending) })
+        try document.addGauge("bedside_hl7_fault", help: "1 while the link has not delivered for an ACK timeout (the alarms link raises a low technical alarm then; the charting link none).",
+                              samples: samples { _, fault in fault ? 1 : 0 })
+        try document.addCounter("bedside_hl7_sent_total", help: "HL7 messages sent, first sends and resends.", samples: count { $0.sent })
+        try document.addCounter("bedside_hl7_accepted_total", help: "HL7 messages acknowledged with AA or CA.", samples: count { $0.accepted })
+        try document.addCounter("bedside_hl7_errors_total", help: "AE and CE replies (the message is sent again).", samples: count { $0.errors })
+        try document.addCounter("bedside_hl7_rejected_total", help: "Messages set aside after AR/CR, or after too many AE/CE.",
+                                samples: count { $0.rejected })
+        try document.addCounter("bedside_hl7_ack_timeouts_total", help: "Messages without an ACK in time (reconnect and resend).",
+                                samples: count { $0.ackTimeouts })
+        try document.addCounter("bedside_hl7_foreign_acks_total", help: "ACKs naming another message's control id (ignored).",
+                                samples: count { $0.foreignAcks })
+        try document.addCounter("bedside_hl7_unreadable_frames_total", help: "Frames from the receiver that are no ACK.",
+                                samples: count { $0.unreadableFrames })
+        try document.addCounter("bedside_hl7_connect_failures_total", help: "Failed connection attempts.",
+                                samples: count { $0.connectFailures })
+        try document.addCounter("bedside_hl7_dropped_total", help: "HL7 messages the link's queue could not keep.",
+                                samples: count { $0.dropped })
     }
 
     private static func addAlarmAndBoxMetrics(_ figures: HealthFigures,

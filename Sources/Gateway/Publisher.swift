@@ -63,6 +63,8 @@ struct PublishingFigures {
     var devices: [DeviceStatus] = []
     /// The alarm forwarding link, when configured: where, what it did, and whether its fault is raised.
     var alarmForward: (address: String, figures: MLLPFigures, faultRaised: Bool)?
+    /// The chart forwarding link, when configured; `faultRaised`: not delivering (no alarm for it).
+    var chartForward: (address: String, figures: MLLPFigures, faultRaised: Bool)?
 }
 
 /// Everything between the sampling side and the broker, on one thread: it takes the records
@@ -83,6 +85,8 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     let inbox = MQTTInbox()
     /// Every alarm event also goes here as IHE PCD-04 when `alarms.forward.hl7` is configured.
     var alarmForwarder: AlarmForwarder?
+    /// Every chart row also goes here as IHE PCD-01 when `charting.hl7` is configured.
+    var chartForwarder: ChartForwarder?
     let outbox: Outbox<Sink>
     let devices: [PlannedDevice]
     var commandIntake: CommandIntake
@@ -173,6 +177,7 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         if let change = alarmForwarder?.faultChange(nowMilliseconds: now.nanoseconds / 1_000_000) {
             alarms.showForwardingFault(change)
         }
+        chartForwarder?.watchDelivery(nowMilliseconds: now.nanoseconds / 1_000_000)
         for event in inbox.take() { handle(event) }
         outbox.replay()
         outbox.maintenance(now: now)
@@ -205,7 +210,8 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
                                  publishedReplayed: outbox.publishedReplayed, acknowledged: outbox.acknowledged,
                                  refusedByBroker: outbox.refusedByBroker, commandsAccepted: commandsAccepted,
                                  commandsRefused: commandsRefused, devices: deviceStatus,
-                                 alarmForward: alarmForwarder.map { ($0.link.settings.address, $0.link.currentFigures, $0.faultRaised) })
+                                 alarmForward: alarmForwarder.map { ($0.link.settings.address, $0.link.currentFigures, $0.faultRaised) },
+                                 chartForward: chartForwarder.map { ($0.link.settings.address, $0.link.currentFigures, $0.failing) })
     }
 
     private func drainSamples(now: Int64) {
@@ -236,9 +242,10 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     }
 
     /// A chart row, once per bed and interval, through the disk queue like the vitals it is
-    /// made of. Its stream sequence is the row's boundary in seconds: it grows across restarts
-    /// without a counter on disk.
+    /// made of, and to the charting link when there is one. Its stream sequence is the row's
+    /// boundary in seconds: it grows across restarts without a counter on disk.
     private func sendChartRow(_ row: ChartRow, bed: Int) {
+        chartForwarder?.forward(row, bed: bed)
         if settings.charting.publishesFHIR {
             outbox.send(topic: fhirBundleTopics[bed], payload: FHIREncoder.bundle(row, context: fhirContext),
                         streamSequence: row.rowMilliseconds / 1000)

@@ -12,48 +12,29 @@ struct MLLPEndToEndTests {
     /// Logs every message it receives as a JSON line (control id, type, bed, event phase, the
     /// reply it gave) and replies to the n-th message received (1-based, over the whole run of
     /// this process) as `--ae`, `--ar`, `--noise` say; `--delay-ms` before each reply.
-    static let receiver = """
-        import argparse, json, socket, sys, time
-        import hl7
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--port', type=int); parser.add_argument('--log')
+    static let receiver = MLLPTestReceiver.script(arguments: """
         parser.add_argument('--ae', type=int, default=0); parser.add_argument('--ar', type=int, default=0)
         parser.add_argument('--noise', type=int, default=0); parser.add_argument('--delay-ms', type=int, default=0)
-        options = parser.parse_args()
-        server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(('127.0.0.1', options.port)); server.listen(1)
-        count = 0
-        def ack(code, control):
+        """, handler: """
+        def ack(code, control, count):
             return ('\\x0bMSH|^~\\\\&|ALERT-MANAGER||||20261203||ACK^R40^ACK|r%d|P|2.6\\rMSA|%s|%s|test reply %s\\r\\x1c\\r'
                     % (count, code, control, code)).encode()
-        while True:
-            connection, _ = server.accept()
-            buffer = b''
-            while True:
-                data = connection.recv(65536)
-                if not data: break
-                buffer += data
-                while b'\\x1c\\r' in buffer:
-                    frame, buffer = buffer.split(b'\\x1c\\r', 1)
-                    text = frame[frame.index(b'\\x0b') + 1:].decode()
-                    message = hl7.parse(text)
-                    count += 1
-                    control = str(message.segment('MSH')[10])
-                    reply = 'AE' if count == options.ae else 'AR' if count == options.ar else 'AA'
-                    obx = list(message.segments('OBX'))
-                    with open(options.log, 'a') as log:
-                        log.write(json.dumps({'control': control, 'type': str(message.segment('MSH')[9]),
-                                              'condition': message.unescape(str(obx[0][5])),
-                                              'phase': str([o for o in obx if 'EVENT_PHASE' in str(o[3])][0][5]),
-                                              'reply': reply}) + '\\n')
-                    time.sleep(options.delay_ms / 1000)
-                    if count == options.noise:
-                        connection.sendall(b'garbage before a frame' + b'\\x0bMSH|^~\\\\&|half a frame')
-                        connection.sendall(ack('AA', control + '-not-this-one'))
-                        connection.sendall(b'\\x0bnot an ACK at all\\x1c\\r')
-                    connection.sendall(ack(reply, control))
-            connection.close()
-        """
+        def on_message(message, text, count, connection):
+            control = str(message.segment('MSH')[10])
+            reply = 'AE' if count == options.ae else 'AR' if count == options.ar else 'AA'
+            obx = list(message.segments('OBX'))
+            with open(options.log, 'a') as log:
+                log.write(json.dumps({'control': control, 'type': str(message.segment('MSH')[9]),
+                                      'condition': message.unescape(str(obx[0][5])),
+                                      'phase': str([o for o in obx if 'EVENT_PHASE' in str(o[3])][0][5]),
+                                      'reply': reply}) + '\\n')
+            time.sleep(options.delay_ms / 1000)
+            if count == options.noise:
+                connection.sendall(b'garbage before a frame' + b'\\x0bMSH|^~\\\\&|half a frame')
+                connection.sendall(ack('AA', control + '-not-this-one', count))
+                connection.sendall(b'\\x0bnot an ACK at all\\x1c\\r')
+            return ack(reply, control, count)
+        """)
 
     struct Received {
         var control: String

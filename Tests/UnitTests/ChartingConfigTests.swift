@@ -19,7 +19,7 @@ struct ChartingConfigTests {
         let cases: [(String, String)] = [
             ("charting: { interval_s: 0 }\n", "config.yaml:9:25: charting.interval_s: 0 is out of range (1...3600)"),
             ("charting: { interval_s: 3601 }\n", "config.yaml:9:25: charting.interval_s: 3601 is out of range (1...3600)"),
-            ("charting: { interval: 60 }\n", "config.yaml:9:13: charting.interval: unknown key (expected one of: interval_s, fhir)"),
+            ("charting: { interval: 60 }\n", "config.yaml:9:13: charting.interval: unknown key (expected one of: interval_s, fhir, hl7)"),
         ]
         for (addition, expected) in cases {
             do {

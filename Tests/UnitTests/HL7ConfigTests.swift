@@ -2,13 +2,14 @@ import Config
 import HL7
 import Testing
 
-/// `alarms.forward.hl7` and the beds' `location:`.
+/// `alarms.forward.hl7`, `charting.hl7` and the beds' `location:`.
 struct HL7ConfigTests {
     static let base = PublishingConfigTests.base
 
     @Test func forwardingIsOffUnlessConfigured() throws {
         let config = try ConfigLoader.parse(text: Self.base, file: "config.yaml")
         #expect(config.alarmForward == nil)
+        #expect(config.chartForward == nil)
         #expect(config.beds[0].location == BedLocation(pointOfCare: "", room: "", bed: "chair-1", facility: ""))
     }
 
@@ -39,6 +40,38 @@ struct HL7ConfigTests {
             ("alarms:\n  forward:\n    hl7: { host: a, port: 1, ack_timeout_ms: 5 }\n",
              "config.yaml:11:46: alarms.forward.hl7.ack_timeout_ms: 5 is out of range (100...600000)"),
             ("alarms:\n  forward:\n    mllp: {}\n", "config.yaml:11:5: alarms.forward.mllp: unknown key"),
+        ]
+        for (addition, expected) in cases {
+            let errors = renderedErrors(Self.base + addition)
+            #expect(errors.count == 1 && errors.first?.hasPrefix(expected) == true, "\(addition): \(errors)")
+        }
+    }
+
+    @Test func chartingLinkIsReadWithItsOwnQueue() throws {
+        let text = Self.base + """
+            queue: { directory: /data/queue }
+            charting:
+              interval_s: 30
+              hl7: { host: charts.example, port: 2576, facility: Clinic North }
+            alarms:
+              forward:
+                hl7: { host: 10.0.0.9, port: 2575 }
+
+            """
+        let config = try ConfigLoader.parse(text: text, file: "config.yaml")
+        let charts = try #require(config.chartForward)
+        #expect(charts.link.host == "charts.example" && charts.link.port == 2576 && charts.facility == "Clinic North")
+        #expect(charts.link.queue.directory == "/data/hl7-charting")
+        #expect(config.alarmForward?.link.queue.directory == "/data/hl7-alarms")
+        #expect(config.charting.intervalSeconds == 30)
+    }
+
+    @Test func chartingLinkMistakesNameTheirPosition() {
+        let cases: [(String, String)] = [
+            ("charting:\n  hl7: { port: 2575 }\n", "config.yaml:10:8: charting.hl7: missing required key 'host'"),
+            ("charting:\n  hl7: { host: a, port: 1, queue_direktory: /x }\n", "config.yaml:10:28: charting.hl7.queue_direktory: unknown key"),
+            ("charting:\n  hl7: { host: a, port: 1, queue_directory: /q }\nalarms:\n  forward:\n    hl7: { host: b, port: 2, queue_directory: /q }\n",
+             "config.yaml:10:8: charting.hl7: the charting HL7 queue needs a directory of its own, not the alarm link's (\"/q\")"),
         ]
         for (addition, expected) in cases {
             let errors = renderedErrors(Self.base + addition)

@@ -1,6 +1,8 @@
 import Foundation
 import Health
+import MLLP
 import Testing
+@testable import Gateway
 
 /// The Prometheus text format writer: escaping, numbers, name checks, and a whole document
 /// read back by prometheus_client's parser (Debian's python3-prometheus-client), an
@@ -132,6 +134,35 @@ struct PrometheusTests {
 
     /// A document with every kind of family, awkward labels and help, and awkward values;
     /// with the families as they were written, to compare with what a parser reads.
+    /// Both MLLP links in one family each, told apart by `link`; the names stay as they were.
+    @Test func theAlarmAndChartingLinksAreOneFamilyEachWithALinkLabel() throws {
+        var figures = HealthFigures()
+        var alarms = MLLPFigures()
+        alarms.connected = true
+        alarms.sent = 5
+        var charting = MLLPFigures()
+        charting.pending = 7
+        charting.connectFailures = 3
+        figures.publishing.alarmForward = ("127.0.0.1:2575", alarms, false)
+        figures.publishing.chartForward = ("127.0.0.1:2576", charting, true)
+        let families = try Self.parseWithPrometheusClient(HealthDocuments.metrics(figures))
+        func samples(_ name: String) -> [String: String] {
+            var byLink: [String: String] = [:]
+            for family in families { for sample in family.samples where sample.name == name { byLink[sample.labels["link"] ?? "?"] = sample.value } }
+            return byLink
+        }
+        #expect(samples("bedside_hl7_connected") == ["alarms": "1.0", "charting": "0.0"])
+        #expect(samples("bedside_hl7_pending_messages") == ["alarms": "0.0", "charting": "7.0"])
+        #expect(samples("bedside_hl7_fault") == ["alarms": "0.0", "charting": "1.0"])
+        #expect(samples("bedside_hl7_sent_total") == ["alarms": "5.0", "charting": "0.0"])
+        #expect(samples("bedside_hl7_connect_failures_total") == ["alarms": "0.0", "charting": "3.0"])
+
+        figures.publishing.alarmForward = nil
+        let chartingOnly = try Self.parseWithPrometheusClient(HealthDocuments.metrics(figures))
+        let pending = chartingOnly.flatMap(\.samples).filter { $0.name == "bedside_hl7_pending_messages" }
+        #expect(pending.map(\.labels) == [["link": "charting"]])
+    }
+
     static func trickyDocument() throws -> (PrometheusDocument, [ExpectedFamily]) {
         let awkward = [#"back\slash"#, #"say "hi""#, "two\nlines", "Bett 3 – Süd", "{x=1,y=\"2\"}", #"trailing\"#, "", "#not a comment"]
         var document = PrometheusDocument()
