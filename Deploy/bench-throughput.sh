@@ -28,6 +28,7 @@
 #   SIMULATOR=PATH  bedside-simulator (default: the one beside FIRMWARE)
 #   ALLOCATIONS=0   skip the allocation-counting run
 #   KEEP=1          keep the work directory (configurations, logs, received messages)
+#   BENCH_CHARTING  the agent's `charting:` value, e.g. '{interval_s: 1}' (default: a row a minute)
 set -euo pipefail
 export LC_ALL=C
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

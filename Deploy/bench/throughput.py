@@ -151,6 +151,8 @@ def agent_config(path, work, devices, topology, base_port, broker_port, profile,
              f"sampling: {{interval_ms: {interval_ms}}}",
              f"queue: {{directory: {work}/queue}}",  # QoS 1 through the disk queue, fsync: interval
              "health: {listen: 127.0.0.1, port: 0, require_clock_sync: false}"]
+    if os.environ.get("BENCH_CHARTING"):  # e.g. "{interval_s: 1}"; without it a row a minute, FHIR on
+        lines.append("charting: " + os.environ["BENCH_CHARTING"])
     if profile:
         lines += ["device_profiles:", f"  - {profile}"]
     lines.append("beds:")
