@@ -34,6 +34,8 @@ public final class MLLPLink: @unchecked Sendable {
     private var nextConnect = MonotonicInstant(nanoseconds: 0)
     private var backoff: Int
     private var retryAt: MonotonicInstant? = nil
+    /// Set when the queue's upkeep failed: the next attempt, instead of its own schedule.
+    private var upkeepRetryAt: MonotonicInstant? = nil
     private var errorAttemptsOfHead = 0
     private var figures = MLLPFigures()
     private var streamSequence: Int64 = 0
@@ -111,8 +113,12 @@ public final class MLLPLink: @unchecked Sendable {
             store(messages)
             if stopping { break }
             let now = MonotonicInstant.now()
-            do throws(QueueError) { try queue.maintenance(now: now) } catch {
+            do throws(QueueError) {
+                try queue.maintenance(now: now)
+                upkeepRetryAt = nil
+            } catch {
                 log(.warning, "\(name) MLLP queue: \(error.description)")
+                upkeepRetryAt = now.adding(milliseconds: MLLPLink.upkeepRetryMilliseconds)
             }
             if let flight = inFlight, now >= flight.deadline {
                 figures.ackTimeouts += 1
@@ -157,15 +163,17 @@ public final class MLLPLink: @unchecked Sendable {
         }
     }
 
-    /// Until the nearest deadline: the ACK timeout, the next connection attempt, an AE retry.
+    private static let upkeepRetryMilliseconds = 1_000
+
+    /// Until the nearest deadline: the ACK timeout, the next connection attempt, a retry, the
+    /// queue's fsync or checkpoint.
     private func waitMilliseconds(now: MonotonicInstant) -> Int {
         var nearest: MonotonicInstant? = nil
         func consider(_ instant: MonotonicInstant) { if nearest == nil || instant < nearest! { nearest = instant } }
         if let flight = inFlight { consider(flight.deadline) }
         if socket < 0 && pendingCount > 0 { consider(nextConnect) }
         if socket >= 0 && inFlight == nil, let retryAt { consider(retryAt) }
-        // The queue's own schedule (fsync interval, checkpoint) while something is unsynced.
-        if pendingCount > 0 || inFlight != nil { consider(now.adding(milliseconds: 1_000)) }
+        if let upkeep = upkeepRetryAt ?? queue.nextUpkeep { consider(upkeep) }
         guard let nearest else { return -1 }
         return Int(max(0, min(Int64(Int32.max), (nearest.nanoseconds - now.nanoseconds + 999_999) / 1_000_000)))
     }
@@ -199,31 +207,45 @@ public final class MLLPLink: @unchecked Sendable {
         backoff = min(backoff * 2, settings.reconnectLongestMilliseconds)
     }
 
+    /// Sends the oldest message; one that can never be sent is dropped on the way, so it does
+    /// not hold back those after it.
     private func sendHead(now: MonotonicInstant) {
-        let sequence: UInt64
-        let payload: [UInt8]
-        if let first = queue.firstPending() {
-            sequence = first
-            guard let record = queue.read(sequence) else {
-                figures.dropped += 1
-                log(.error, "\(name) MLLP queue: message \(sequence) is unreadable and dropped"
-                    + (queue.lastReadFailure.map { ": \($0.description)" } ?? ""))
+        var head: (sequence: UInt64, payload: [UInt8], controlID: String)? = nil
+        while head == nil {
+            let sequence: UInt64
+            let payload: [UInt8]
+            if let first = queue.firstPending() {
+                sequence = first
+                guard let record = queue.read(sequence) else {
+                    if queue.firstPending() == sequence { // not discarded: a read error, perhaps passing
+                        log(.error, "\(name) MLLP queue: message \(sequence) cannot be read now"
+                            + (queue.lastReadFailure.map { ": \($0.description)" } ?? "")
+                            + "; trying again in \(settings.errorRetryMilliseconds) ms")
+                        retryAt = now.adding(milliseconds: settings.errorRetryMilliseconds)
+                        return
+                    }
+                    figures.dropped += 1
+                    log(.error, "\(name) MLLP queue: message \(sequence) is unreadable and dropped"
+                        + (queue.lastReadFailure.map { ": \($0.description)" } ?? ""))
+                    continue
+                }
+                payload = record.payload
+            } else if let first = unsaved.first {
+                sequence = MLLPLink.unsavedSequence
+                payload = first
+            } else {
                 return
             }
-            payload = record.payload
-        } else if let first = unsaved.first {
-            sequence = MLLPLink.unsavedSequence
-            payload = first
-        } else {
-            return
+            guard let controlID = hl7ControlID(payload) else {
+                // No ACK could ever name it: nothing the link stores is like this, but a queue is read back from disk.
+                forget(sequence)
+                figures.dropped += 1
+                log(.error, "\(name) MLLP queue: message \(sequence) has no MSH-10 and is dropped")
+                continue
+            }
+            head = (sequence, payload, controlID)
         }
-        guard let controlID = hl7ControlID(payload) else {
-            // No ACK could ever name it: nothing the link stores is like this, but a queue is read back from disk.
-            forget(sequence)
-            figures.dropped += 1
-            log(.error, "\(name) MLLP queue: message \(sequence) has no MSH-10 and is dropped")
-            return
-        }
+        guard let (sequence, payload, controlID) = head else { return }
         let frame = MLLP.frame(payload)
         let written = frame.withUnsafeBufferPointer { bedside_send_all(socket, $0.baseAddress, Int32($0.count)) }
         guard written == Int32(frame.count) else {
@@ -294,7 +316,6 @@ public final class MLLPLink: @unchecked Sendable {
     private func setAside(_ flight: (sequence: UInt64, controlID: String, deadline: MonotonicInstant), _ why: String) {
         forget(flight.sequence)
         figures.rejected += 1
-        figures.setAside += 1
         errorAttemptsOfHead = 0
         problem("\(settings.address) refused \(flight.controlID) (\(why)); it is set aside and not sent again")
     }

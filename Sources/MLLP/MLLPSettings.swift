@@ -48,7 +48,6 @@ public struct MLLPFigures: Sendable, Equatable {
     public var errors: UInt64 = 0
     /// AR / CR replies, and messages given up after `errorAttempts` AE/CE.
     public var rejected: UInt64 = 0
-    public var setAside: UInt64 = 0
     public var ackTimeouts: UInt64 = 0
     /// ACKs naming another message's control id, and frames that are no ACK at all.
     public var foreignAcks: UInt64 = 0

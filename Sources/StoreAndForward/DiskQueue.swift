@@ -345,6 +345,14 @@ public final class DiskQueue {
         if let error = firstError { throw error }
     }
 
+    /// When `maintenance` next has work: the earlier of the fsync interval's and the
+    /// checkpoint's next due time, nil while neither has anything to do.
+    public var nextUpkeep: MonotonicInstant? {
+        var due = checkpointSchedule.nextDue
+        if case .interval = settings.fsync, let sync = syncSchedule.nextDue, due.map({ sync < $0 }) ?? true { due = sync }
+        return due
+    }
+
     /// Syncs (unless the policy is `never`), deletes acknowledged segments (the newest too),
     /// writes the checkpoint and closes the files. The queue takes no appends afterwards.
     public func close() throws(QueueError) {

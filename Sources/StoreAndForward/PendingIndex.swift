@@ -205,6 +205,14 @@ public struct IntervalSchedule {
         return now.milliseconds(since: last) >= Int64(intervalMilliseconds)
     }
 
+    /// When it next becomes due: nil while nothing changed; at once (the zero instant) when it
+    /// never ran, so a thread can sleep until then instead of looking on a tick.
+    public var nextDue: MonotonicInstant? {
+        guard hasChanges else { return nil }
+        guard let last = lastDone else { return MonotonicInstant(nanoseconds: 0) }
+        return last.adding(milliseconds: intervalMilliseconds)
+    }
+
     public mutating func noteDone(now: MonotonicInstant) {
         hasChanges = false
         lastDone = now

@@ -33,6 +33,23 @@ struct DiskQueueTests {
         #expect(reopened.read(999) == nil)
     }
 
+    @Test func nextUpkeepSaysWhenMaintenanceHasWorkAndNothingWhileIdle() throws {
+        let base = Fixture.makeBase("upkeep")
+        defer { Fixture.removeBase(base) }
+        var settings = Fixture.settings(base, fsync: .interval(milliseconds: 200))
+        settings.checkpointIntervalMilliseconds = 5_000
+        let queue = try DiskQueue(settings: settings)
+        #expect(queue.nextUpkeep == nil, "a fresh queue has nothing to sync or checkpoint")
+        let sequence = try queue.append(topic: "t", payload: [1], streamSequence: 1)
+        #expect(queue.nextUpkeep == MonotonicInstant(nanoseconds: 0), "never synced: due at once")
+        let now = MonotonicInstant.now()
+        try queue.maintenance(now: now)
+        #expect(queue.nextUpkeep == nil, "synced and checkpointed: nothing left")
+        #expect(queue.markAcknowledged(sequence))
+        #expect(queue.nextUpkeep == now.adding(milliseconds: 5_000), "the checkpoint's interval counts from the last one")
+        try queue.close()
+    }
+
     @Test func directoryIsCreatedWithMode0750() throws {
         let base = Fixture.makeBase("mode")
         defer { Fixture.removeBase(base) }
