@@ -70,8 +70,10 @@ final class AlarmForwarder {
     var faultRaised: Bool { delivery.failing }
 }
 
-/// Whether an MLLP link has stopped delivering: messages wait and the link reports a problem
-/// (no connection, no ACK, AE/AR) for at least one ACK timeout. Shorter hiccups are no fault.
+/// Whether an MLLP link has stopped delivering for at least one ACK timeout: messages wait and
+/// the link reports a problem (no connection, no ACK, AE), or the link cannot reach its receiver
+/// even with nothing to send (so a vanished alert manager shows before the next alarm). Shorter
+/// hiccups are no fault, and neither is a refused (AR) message once nothing waits.
 struct LinkDeliveryWatch {
     private var failingSinceMilliseconds: Int64? = nil
     private(set) var failing = false
@@ -79,7 +81,7 @@ struct LinkDeliveryWatch {
     /// true when the link has just become failing, false when it has just recovered, nil otherwise.
     mutating func change(link: MLLPLink, nowMilliseconds now: Int64) -> Bool? {
         let figures = link.currentFigures
-        if figures.pending > 0 && !figures.problem.isEmpty {
+        if !figures.problem.isEmpty && (figures.pending > 0 || !figures.connected) {
             if failingSinceMilliseconds == nil { failingSinceMilliseconds = now }
         } else {
             failingSinceMilliseconds = nil

@@ -260,6 +260,8 @@ struct HealthDocuments {
                                 samples: count { $0.unreadableFrames })
         try document.addCounter("bedside_hl7_connect_failures_total", help: "Failed connection attempts.",
                                 samples: count { $0.connectFailures })
+        try document.addCounter("bedside_hl7_idle_closes_total", help: "Idle connections the receiver closed (the link reconnects; no fault).",
+                                samples: count { $0.idleCloses })
         try document.addCounter("bedside_hl7_dropped_total", help: "HL7 messages the link's queue could not keep.",
                                 samples: count { $0.dropped })
     }

@@ -14,6 +14,12 @@ import StoreAndForward
 /// - No ACK within `ackTimeoutMilliseconds`, or the connection lost: reconnect (with backoff)
 ///   and send the same message again. An ACK naming another control id is not its ACK.
 ///
+/// The link stays connected while it has nothing to send, so that a receiver that is gone shows
+/// before the next alarm needs it: an idle link that cannot connect, or whose connection fails
+/// (TCP keepalive finds a peer that vanished silently), reports a problem. A receiver closing an
+/// idle connection by its own policy is no problem: the link reconnects after
+/// `reconnectFirstMilliseconds` and reports one only if that fails.
+///
 /// The thread blocks in poll(2) on the socket, the hand-over eventfd and the next deadline
 /// (ACK timeout, reconnect, retry): it never polls. The queue belongs to the link thread alone.
 public final class MLLPLink: @unchecked Sendable {
@@ -124,7 +130,7 @@ public final class MLLPLink: @unchecked Sendable {
                 figures.ackTimeouts += 1
                 disconnect(because: "no ACK for \(flight.controlID) within \(settings.ackTimeoutMilliseconds) ms")
             }
-            if socket < 0 && pendingCount > 0 && now >= nextConnect { connect(now: now) }
+            if socket < 0 && now >= nextConnect { connect(now: now) }
             if socket >= 0 && inFlight == nil && (retryAt.map { now >= $0 } ?? true) {
                 retryAt = nil
                 sendHead(now: MonotonicInstant.now())
@@ -171,7 +177,7 @@ public final class MLLPLink: @unchecked Sendable {
         var nearest: MonotonicInstant? = nil
         func consider(_ instant: MonotonicInstant) { if nearest == nil || instant < nearest! { nearest = instant } }
         if let flight = inFlight { consider(flight.deadline) }
-        if socket < 0 && pendingCount > 0 { consider(nextConnect) }
+        if socket < 0 { consider(nextConnect) }
         if socket >= 0 && inFlight == nil, let retryAt { consider(retryAt) }
         if let upkeep = upkeepRetryAt ?? queue.nextUpkeep { consider(upkeep) }
         guard let nearest else { return -1 }
@@ -193,6 +199,8 @@ public final class MLLPLink: @unchecked Sendable {
         decoder = MLLPFrameDecoder(maximumFrameBytes: 64 << 10)
         figures.connects += 1
         figures.connected = true
+        // Reaching the receiver is all an idle link can prove; with messages waiting, only an ACK clears the problem.
+        if pendingCount == 0 { figures.problem = "" }
         log(.info, "\(name) MLLP link connected to \(settings.address)"
             + (pendingCount > 0 ? "; \(pendingCount) message(s) to send" : ""))
     }
@@ -205,6 +213,16 @@ public final class MLLPLink: @unchecked Sendable {
         problem("\(reason); reconnecting to \(settings.address) in \(backoff) ms")
         nextConnect = MonotonicInstant.now().adding(milliseconds: backoff)
         backoff = min(backoff * 2, settings.reconnectLongestMilliseconds)
+    }
+
+    /// The receiver closed a connection with nothing outstanding, as interface engines with an
+    /// idle timeout do: reconnect soon, without reporting a problem or growing the backoff.
+    private func closeIdleConnection() {
+        close(socket)
+        socket = -1
+        figures.connected = false
+        figures.idleCloses += 1
+        nextConnect = MonotonicInstant.now().adding(milliseconds: settings.reconnectFirstMilliseconds)
     }
 
     /// Sends the oldest message; one that can never be sent is dropped on the way, so it does
@@ -260,7 +278,11 @@ public final class MLLPLink: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         if count == 0 {
-            disconnect(because: "\(settings.address) closed the connection")
+            if inFlight == nil && pendingCount == 0 {
+                closeIdleConnection()
+            } else {
+                disconnect(because: "\(settings.address) closed the connection")
+            }
             return
         }
         if count < 0 {

@@ -54,6 +54,8 @@ public struct MLLPFigures: Sendable, Equatable {
     public var unreadableFrames: UInt64 = 0
     public var discardedBytes: UInt64 = 0
     public var connects: UInt64 = 0
+    /// Idle connections the receiver closed (no problem: the link reconnects).
+    public var idleCloses: UInt64 = 0
     public var connectFailures: UInt64 = 0
     /// Messages the queue could not keep (full disk, size bound) or lost as unreadable.
     public var dropped: UInt64 = 0

@@ -2,7 +2,9 @@
 /// message our encoder got wrong fails there, not in code of ours. One connection at a time;
 /// each frame (`0x0B … 0x1C 0x0D`) is parsed and handed to the test's `on_message(message, text,
 /// count, connection)`, which returns the bytes to reply (`count`: messages received by this
-/// process, 1-based). Options: `--port`, `--log`, and what `arguments` adds.
+/// process, 1-based). Options: `--port`, `--log`, `--close-idle-s` (close a connection that
+/// brought nothing for that long, as interface engines with an idle timeout do, and log
+/// `{"closed": "idle"}`), and what `arguments` adds.
 enum MLLPTestReceiver {
     /// `arguments`: lines adding parser arguments; `handler`: Python defining `on_message`.
     static func script(arguments: String = "", handler: String) -> String {
@@ -11,6 +13,7 @@ enum MLLPTestReceiver {
         import hl7
         parser = argparse.ArgumentParser()
         parser.add_argument('--port', type=int); parser.add_argument('--log')
+        parser.add_argument('--close-idle-s', type=float)
         \(arguments)
         options = parser.parse_args()
         \(handler)
@@ -19,9 +22,14 @@ enum MLLPTestReceiver {
         count = 0
         while True:
             connection, _ = server.accept()
+            connection.settimeout(options.close_idle_s)
             buffer = b''
             while True:
-                data = connection.recv(65536)
+                try:
+                    data = connection.recv(65536)
+                except socket.timeout:
+                    with open(options.log, 'a') as log: log.write(json.dumps({'closed': 'idle'}) + '\\n')
+                    break
                 if not data: break
                 buffer += data
                 while b'\\x1c\\r' in buffer:
