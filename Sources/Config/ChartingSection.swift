@@ -19,7 +19,7 @@ extension ConfigDecoder {
         if let fhirField = charting.optional("fhir") { fhir = boolean(fhirField, defaultHint: "true") }
         var hl7Complete = true
         if let hl7Field = charting.optional("hl7"), !hl7Field.node.isNull {
-            chartForward = decodeHL7Link(hl7Field, queueDirectory: queueDirectory, queueName: "hl7-charting")
+            chartForward = decodeHL7Link(hl7Field, queueDirectory: queueDirectory, queueName: "hl7-charting", charting: true)
             hl7Complete = chartForward != nil
             if let charts = chartForward?.link.queue.directory, let alarms = alarmForward?.link.queue.directory, charts == alarms {
                 report(hl7Field, "the charting HL7 queue needs a directory of its own, not the alarm link's (\(quote(alarms))): set queue_directory")

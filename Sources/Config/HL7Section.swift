@@ -11,12 +11,16 @@ public struct HL7ForwardSettings: Sendable, Equatable {
     public var facility: String
     public var receivingApplication: String
     public var receivingFacility: String
+    /// `charting.hl7.min_max`: each metric's interval minimum and maximum as OBX rows of their own.
+    public var reportsMinimumAndMaximum: Bool
 
-    public init(link: MLLPSettings, facility: String, receivingApplication: String = "", receivingFacility: String = "") {
+    public init(link: MLLPSettings, facility: String, receivingApplication: String = "", receivingFacility: String = "",
+                reportsMinimumAndMaximum: Bool = false) {
         self.link = link
         self.facility = facility
         self.receivingApplication = receivingApplication
         self.receivingFacility = receivingFacility
+        self.reportsMinimumAndMaximum = reportsMinimumAndMaximum
     }
 }
 
@@ -33,12 +37,15 @@ extension ConfigDecoder {
         return .some(settings)
     }
 
-    func decodeHL7Link(_ field: Field, queueDirectory: String?, queueName: String) -> HL7ForwardSettings? {
+    /// `charting`: the chart link, which also takes `min_max`.
+    func decodeHL7Link(_ field: Field, queueDirectory: String?, queueName: String, charting: Bool = false) -> HL7ForwardSettings? {
         guard let hl7 = mapping(field, expected: "a mapping with the MLLP receiver (host, port, ack_timeout_ms, ...)",
                                 allowedKeys: ["host", "port", "ack_timeout_ms", "connect_timeout_ms", "reconnect_max_ms",
                                               "error_retry_ms", "error_attempts", "queue_directory", "queue_max_mb",
-                                              "facility", "receiving_application", "receiving_facility"])
+                                              "facility", "receiving_application", "receiving_facility"] + (charting ? ["min_max"] : []))
         else { return nil }
+        var minMax: Bool? = false
+        if let minMaxField = hl7.optional("min_max") { minMax = boolean(minMaxField, defaultHint: "false") }
         let host = required(hl7, "host").flatMap { self.host($0) }
         let port = required(hl7, "port").flatMap { integer($0, in: 1...65535) }
         let ackTimeout = optionalInteger(hl7, "ack_timeout_ms", in: 100...600_000, default: 10_000)
@@ -54,7 +61,7 @@ extension ConfigDecoder {
         let receivingApplication = optionalString(hl7, "receiving_application", default: "", text)
         let receivingFacility = optionalString(hl7, "receiving_facility", default: "", text)
         guard let host, let port, let ackTimeout, let connectTimeout, let reconnectMax, let errorRetry, let errorAttempts,
-              let megabytes, let directory, let facility, let receivingApplication, let receivingFacility
+              let megabytes, let directory, let facility, let receivingApplication, let receivingFacility, let minMax
         else { return nil }
         if let queueDirectory, directory == queueDirectory, let at = hl7.optional("queue_directory") {
             report(at, "the HL7 queue needs a directory of its own, not the MQTT queue's (\(quote(queueDirectory)))")
@@ -65,7 +72,7 @@ extension ConfigDecoder {
                                 reconnectFirstMilliseconds: min(1_000, reconnectMax), reconnectLongestMilliseconds: reconnectMax,
                                 errorRetryMilliseconds: errorRetry, errorAttempts: errorAttempts, queue: queue)
         return HL7ForwardSettings(link: link, facility: facility, receivingApplication: receivingApplication,
-                                  receivingFacility: receivingFacility)
+                                  receivingFacility: receivingFacility, reportsMinimumAndMaximum: minMax)
     }
 
     /// Text that goes into an HL7 field: anything printable (the encoder escapes delimiters).

@@ -17,7 +17,8 @@ final class ChartForwarder {
         link = try MLLPLink.forwarding(settings, name: "charting", purpose: "chart forwarding")
         let sender = settings.sender(config: config)
         encoders = config.beds.map { bed in
-            PCD01Encoder(sender: sender, location: settings.location(of: bed), site: config.site, box: config.box)
+            PCD01Encoder(sender: sender, location: settings.location(of: bed), site: config.site, box: config.box,
+                         reportsMinimumAndMaximum: settings.reportsMinimumAndMaximum)
         }
     }
 

@@ -61,13 +61,24 @@ public struct PCD01Encoder: Sendable {
     /// The site and box names the devices' EUI-64s are derived from (`EUI64(site:box:device:)`).
     public var site: String
     public var box: String
+    /// Whether each metric's lowest and highest `ok` value of the interval follow it as two
+    /// more OBX rows (see `statisticRows`). Off by default: an interface engine that maps by
+    /// OBX-3 alone would chart them as three readings of the same time.
+    public var reportsMinimumAndMaximum: Bool
 
-    public init(sender: HL7Sender, location: BedLocation, site: String, box: String) {
+    public init(sender: HL7Sender, location: BedLocation, site: String, box: String, reportsMinimumAndMaximum: Bool = false) {
         self.sender = sender
         self.location = location
         self.site = site
         self.box = box
+        self.reportsMinimumAndMaximum = reportsMinimumAndMaximum
     }
+
+    /// OBX-17 of the minimum and maximum rows: a code of ours (HL7's `99zzz` form for a local
+    /// coding system), as IEEE 11073-10101 has no term for a statistic over a charting interval.
+    public static let statisticCodingSystem = "99BSG"
+    public static let minimumMethod = hl7Components(["MIN", "minimum over the charting interval", statisticCodingSystem])
+    public static let maximumMethod = hl7Components(["MAX", "maximum over the charting interval", statisticCodingSystem])
 
     /// MSH-10: the same row always gets the same id (a message sent again is recognisable),
     /// and rows of one bed never share one.
@@ -163,6 +174,23 @@ public struct PCD01Encoder: Sendable {
                         nte.set(1, "1")
                         nte.set(3, hl7Escaped(quality.rawValue))
                         segments.append(nte.text)
+                    }
+                    // The interval's extremes, as a fifth containment level under the metric
+                    // (PCD TF-2 lets a profile add levels below the metric for its attributes).
+                    let extremes = [(charted?.minimum, 1, PCD01Encoder.minimumMethod), (charted?.maximum, 2, PCD01Encoder.maximumMethod)]
+                    for (value, facet, method) in extremes where reportsMinimumAndMaximum {
+                        guard let value else { continue }
+                        observation { obx in
+                            obx.set(2, "NM")
+                            obx.set(3, MDCTerm(entry.mdcCode, entry.mdcName).field)
+                            obx.set(4, "\(mds).\(vmd).1.\(metricIndex + 1).\(facet)")
+                            obx.set(5, formatDecimal(value, decimals: entry.decimals))
+                            obx.set(6, hl7Components([entry.unit, entry.unit, "UCUM"]))
+                            obx.set(11, "R")
+                            obx.set(14, hl7Timestamp(millisecondsSinceEpoch: row.rowMilliseconds))
+                            obx.set(17, method)
+                            obx.set(18, equipment)
+                        }
                     }
                 }
             }

@@ -52,7 +52,7 @@ struct HL7ConfigTests {
             queue: { directory: /data/queue }
             charting:
               interval_s: 30
-              hl7: { host: charts.example, port: 2576, facility: Clinic North }
+              hl7: { host: charts.example, port: 2576, facility: Clinic North, min_max: true }
             alarms:
               forward:
                 hl7: { host: 10.0.0.9, port: 2575 }
@@ -64,12 +64,15 @@ struct HL7ConfigTests {
         #expect(charts.link.queue.directory == "/data/hl7-charting")
         #expect(config.alarmForward?.link.queue.directory == "/data/hl7-alarms")
         #expect(config.charting.intervalSeconds == 30)
+        #expect(charts.reportsMinimumAndMaximum && config.alarmForward?.reportsMinimumAndMaximum == false)
     }
 
     @Test func chartingLinkMistakesNameTheirPosition() {
         let cases: [(String, String)] = [
             ("charting:\n  hl7: { port: 2575 }\n", "config.yaml:10:8: charting.hl7: missing required key 'host'"),
             ("charting:\n  hl7: { host: a, port: 1, queue_direktory: /x }\n", "config.yaml:10:28: charting.hl7.queue_direktory: unknown key"),
+            ("charting:\n  hl7: { host: a, port: 1, min_max: often }\n", "config.yaml:10:37: charting.hl7.min_max:"),
+            ("alarms:\n  forward:\n    hl7: { host: b, port: 2, min_max: true }\n", "config.yaml:11:30: alarms.forward.hl7.min_max: unknown key"),
             ("charting:\n  hl7: { host: a, port: 1, queue_directory: /q }\nalarms:\n  forward:\n    hl7: { host: b, port: 2, queue_directory: /q }\n",
              "config.yaml:10:8: charting.hl7: the charting HL7 queue needs a directory of its own, not the alarm link's (\"/q\")"),
         ]

@@ -102,6 +102,35 @@ struct HL7Tests {
         #expect(etco2[5] == "97.3" && etco2[6] == "mm[Hg]^mm[Hg]^UCUM")
     }
 
+    @Test func minimumAndMaximumFollowTheirMetricOneLevelDownOnlyWhenAskedFor() {
+        let row = Self.row { values in
+            values[1].value = nil
+            values[1].quality = .commLoss
+            values[1].minimum = nil
+            values[1].maximum = nil
+        }
+        let plain = PCD01Encoder(sender: Self.sender, location: Self.location, site: "clinic", box: "box-1").encode(row)
+        #expect(!plain.contains("99BSG"))
+        let message = PCD01Encoder(sender: Self.sender, location: Self.location, site: "clinic", box: "box-1",
+                                   reportsMinimumAndMaximum: true).encode(row)
+        let rows = Self.segments(message)
+        let obx = rows.filter { $0[0] == "OBX" }
+        #expect(obx.map { $0[1] } == (1...obx.count).map { String($0) })
+        let spo2 = obx.firstIndex { $0[4] == "1.1.1.1" }!
+        #expect(obx[spo2 + 1][4] == "1.1.1.1.1" && obx[spo2 + 2][4] == "1.1.1.1.2")
+        for (offset, value, method) in [(1, "90", "MIN^minimum over the charting interval^99BSG"),
+                                        (2, "99", "MAX^maximum over the charting interval^99BSG")] {
+            let extreme = obx[spo2 + offset]
+            #expect(extreme[3] == obx[spo2][3] && extreme[5] == value && extreme[6] == "%^%^UCUM" && extreme[11] == "R")
+            #expect(extreme[14] == "20261124084000.000+0000" && extreme.count > 17 && extreme[17] == method)
+            #expect(extreme[18] == obx[spo2][18])
+        }
+        // Pulse rate had no ok sample: no extremes, and its note still follows its own row.
+        let pulse = rows.firstIndex { $0[0] == "OBX" && $0[4] == "1.1.1.2" }!
+        #expect(rows[pulse + 1] == ["NTE", "1", "", "comm-loss"])
+        #expect(!obx.contains { $0[4].hasPrefix("1.1.1.2.") })
+    }
+
     @Test func commLossAndSensorOffAreChartedAsSuchNeverAsANumber() {
         let row = Self.row { values in
             values[0].value = nil

@@ -11,8 +11,9 @@ import Vitals
 struct HL7ValidationTests {
     static let hl7apy = "/opt/bedside-gateway-test-venv/bin/python"
 
-    /// Several PCD-01 rows (all values, comm-loss, sensor-off, out-of-range, awkward names)
-    /// and several PCD-04 events (every event type, both kinds and all priorities).
+    /// Several PCD-01 rows (all values, comm-loss, sensor-off, out-of-range, awkward names),
+    /// several PCD-04 events (every event type, both kinds and all priorities), and a PCD-01 row
+    /// with its minimum and maximum rows.
     static func messages() -> [String] {
         let pcd01 = PCD01Encoder(sender: HL7Tests.sender, location: HL7Tests.location, site: "clinic", box: "box-1")
         var texts = [pcd01.encode(HL7Tests.row())]
@@ -41,6 +42,15 @@ struct HL7ValidationTests {
             event.condition = index == 3 ? "comm-loss|monitor^1" : event.condition
             texts.append(pcd04.encode(event, source: index % 2 == 0 ? source : nil))
         }
+        // Last: a row with the interval's minimum and maximum rows (`charting.hl7.min_max`).
+        let withExtremes = PCD01Encoder(sender: HL7Tests.sender, location: HL7Tests.location, site: "clinic", box: "box-1",
+                                        reportsMinimumAndMaximum: true)
+        texts.append(withExtremes.encode(HL7Tests.row { values in
+            values[1].value = nil
+            values[1].quality = .commLoss
+            values[1].minimum = nil
+            values[1].maximum = nil
+        }))
         return texts
     }
 
@@ -107,6 +117,9 @@ struct HL7ValidationTests {
         let alarm = results[4]
         #expect(alarm["profile"] as? String == "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.4.4^ISO")
         #expect((alarm["obx"] as? [[String]])?.map { $0[2] } == ["spo2-low", "monitor-1.spo2", "start", "active", "enabled"])
+        let extremes = try #require(results.last?["obx"] as? [[String]])
+        #expect(extremes.contains(["150456^MDC_PULS_OXIM_SAT_O2^MDC", "1.1.1.1.1", "90", "R"]))
+        #expect(extremes.contains(["150456^MDC_PULS_OXIM_SAT_O2^MDC", "1.1.1.1.2", "99", "R"]))
     }
 
     /// A message with a required field broken must be refused, or the test above proves nothing.
