@@ -28,7 +28,9 @@
 #   SIMULATOR=PATH  bedside-simulator (default: the one beside FIRMWARE)
 #   ALLOCATIONS=0   skip the allocation-counting run
 #   KEEP=1          keep the work directory (configurations, logs, received messages)
-#   BENCH_CHARTING  the agent's `charting:` value, e.g. '{interval_s: 1}' (default: a row a minute)
+#   BENCH_CHARTING  the agent's `charting:` value, e.g. '{interval_s: 1}' (default: a row a minute);
+#                   MLLP_PORT in it starts an MLLP receiver that ACKs every PCD-01, e.g.
+#                   '{interval_s: 1, fhir: false, hl7: {host: 127.0.0.1, port: MLLP_PORT}}'
 set -euo pipefail
 export LC_ALL=C
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -144,6 +144,31 @@ def kib(value):
 
 
 # ------------------------------------------------------------------------------ configurations
+# An MLLP receiver for BENCH_CHARTING's `hl7:` (PCD-01): acknowledges every message with AA and
+# counts them; it plays the charting system's interface engine, pinned beside the broker.
+MLLP_ACK_RECEIVER = r"""
+import signal, socket, sys
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1]))); server.listen(4)
+received = 0
+def report(*_):
+    print(f"received {received} HL7 messages", flush=True); sys.exit(0)
+signal.signal(signal.SIGTERM, report)
+while True:
+    connection, _ = server.accept()
+    buffer = b""
+    while True:
+        data = connection.recv(1 << 16)
+        if not data: break
+        buffer += data
+        while b"\x1c\r" in buffer:
+            frame, buffer = buffer.split(b"\x1c\r", 1)
+            control = frame[frame.index(b"\x0b") + 1:].split(b"\r", 1)[0].split(b"|")[9]
+            received += 1
+            connection.sendall(b"\x0bMSH|^~\\&|BENCH||||20261203||ACK|a|P|2.6\rMSA|AA|" + control + b"\r\x1c\r")
+"""
+
+
 def agent_config(path, work, devices, topology, base_port, broker_port, profile, interval_ms, chairs=False):
     lines = ["site: bench", "box: bench",
              f"mqtt: {{host: 127.0.0.1, port: {broker_port}, topic_prefix: bench/agent}}",
@@ -284,6 +309,12 @@ class Bench:
                                  "mosquitto.log")
         wait_for(lambda: listening(self.broker_port), 5, "the broker did not start")
         self.simulator = None
+        charting = os.environ.get("BENCH_CHARTING", "")
+        if "MLLP_PORT" in charting:  # e.g. "{interval_s: 1, hl7: {host: 127.0.0.1, port: MLLP_PORT}}"
+            port = free_port()
+            self.spawn(["taskset", "-c", INFRA_CPU, sys.executable, "-c", MLLP_ACK_RECEIVER, str(port)], "mllp-receiver.log")
+            wait_for(lambda: listening(port), 5, "the MLLP receiver did not start")
+            os.environ["BENCH_CHARTING"] = charting.replace("MLLP_PORT", str(port))
 
     def spawn(self, command, logname, env=None):
         proc = subprocess.Popen(command, stdout=open(f"{self.work}/{logname}", "w"), stderr=subprocess.STDOUT,
