@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "Charting", dependencies: ["Vitals"], swiftSettings: agentSwiftSettings),
         // FHIR R4 resources (Point-of-Care Device IG) for chart rows and devices: pure, text out.
         .target(name: "FHIR", dependencies: ["Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
+        // The session picture: one page of SVG from a plain plot model (pure, text out).
+        .target(name: "SessionPicture", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
         // HL7 v2 as IHE PCD profiles it (PCD-01 observations, PCD-04 alarms), MLLP framing and
         // ACKs: pure encoders and parsers, no OS calls.
         .target(name: "HL7", dependencies: ["Alarms", "Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
@@ -101,7 +103,7 @@ let package = Package(
         .testTarget(name: "UnitTests",
                     dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "FHIR", "Gateway", "HL7", "Hardware",
                                    "Health", "JSON",
-                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
+                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "SessionPicture", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Charting", "Gateway", "Hardware", "Health", "MQTT", "Modbus",

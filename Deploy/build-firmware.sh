@@ -16,7 +16,7 @@ set -euo pipefail
 # Swift library modules, compiled in this order. This list MUST follow Package.swift's
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
-MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR Modbus MQTT Acquisition StoreAndForward Commands Health
+MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR SessionPicture Modbus MQTT Acquisition StoreAndForward Commands Health
          Alarms HL7 MLLP Hardware Supervision Simulator YAMLReader Profiles Config Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
