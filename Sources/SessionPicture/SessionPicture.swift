@@ -178,11 +178,11 @@ private struct Page {
     }
 
     func lowestOk(_ samples: [PlotSample]) -> Double? {
-        samples.filter { $0.quality == .ok && $0.value.isFinite }.map(\.value).min()
+        samples.filter { $0.quality == .ok && $0.value.isFinite }.map { $0.value }.min()
     }
 
     func highestOk(_ samples: [PlotSample]) -> Double? {
-        samples.filter { $0.quality == .ok && $0.value.isFinite }.map(\.value).max()
+        samples.filter { $0.quality == .ok && $0.value.isFinite }.map { $0.value }.max()
     }
 
     // MARK: header, grid, axis
