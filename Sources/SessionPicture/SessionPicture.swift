@@ -26,31 +26,20 @@ enum Ink {
     static let axis = "#555555"
     static let text = "#111111"
 
-    static func alarm(_ priority: PlotPriority) -> String {
+    /// A priority's colour, its name, its rank (higher is more urgent) and how strongly it
+    /// shades the panels behind the traces: enough to see when, not so much that a trace
+    /// inside is hard to read (yellow needs more to show on white at all).
+    static func look(_ priority: PlotPriority) -> (colour: String, name: String, rank: Int, bandOpacity: String) {
         switch priority {
-        case .high: return high
-        case .medium: return medium
-        case .low: return low
+        case .high: return (high, "high", 3, "0.13")
+        case .medium: return (medium, "medium", 2, "0.28")
+        case .low: return (low, "low", 1, "0.18")
         }
     }
 
-    /// How strongly an alarm shades the panels behind the traces: enough to see when, not so
-    /// much that a trace inside is hard to read (yellow needs more to show on white at all).
-    static func bandOpacity(_ priority: PlotPriority) -> String {
-        switch priority {
-        case .high: return "0.13"
-        case .medium: return "0.28"
-        case .low: return "0.18"
-        }
-    }
-
-    static func name(_ priority: PlotPriority) -> String {
-        switch priority {
-        case .high: return "high"
-        case .medium: return "medium"
-        case .low: return "low"
-        }
-    }
+    static func alarm(_ priority: PlotPriority) -> String { look(priority).colour }
+    static func name(_ priority: PlotPriority) -> String { look(priority).name }
+    static func bandOpacity(_ priority: PlotPriority) -> String { look(priority).bandOpacity }
 }
 
 private struct Page {
@@ -400,13 +389,7 @@ private struct Page {
         out += "</g>\n"
     }
 
-    static func rank(_ priority: PlotPriority) -> Int {
-        switch priority {
-        case .low: return 1
-        case .medium: return 2
-        case .high: return 3
-        }
-    }
+    static func rank(_ priority: PlotPriority) -> Int { Ink.look(priority).rank }
 
     mutating func diamond(_ x: Double, _ y: Double) {
         out += "<path d=\"M\(n(x)) \(n(y - 7))L\(n(x + 5)) \(n(y))L\(n(x)) \(n(y + 7))L\(n(x - 5)) \(n(y))Z\""
