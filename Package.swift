@@ -43,6 +43,10 @@ let package = Package(
         .target(name: "Charting", dependencies: ["Vitals"], swiftSettings: agentSwiftSettings),
         // FHIR R4 resources (Point-of-Care Device IG) for chart rows and devices: pure, text out.
         .target(name: "FHIR", dependencies: ["Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
+        // The session picture: one page of SVG from a plain plot model (pure, text out).
+        .target(name: "SessionPicture", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
+        // `watch` as a board: the latest state of every chair laid out for a terminal (pure).
+        .target(name: "WatchBoard", dependencies: ["JSON", "Vitals"], swiftSettings: agentSwiftSettings),
         // HL7 v2 as IHE PCD profiles it (PCD-01 observations, PCD-04 alarms), MLLP framing and
         // ACKs: pure encoders and parsers, no OS calls.
         .target(name: "HL7", dependencies: ["Alarms", "Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
@@ -87,7 +91,7 @@ let package = Package(
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
                           dependencies: ["Acquisition", "Commands", "Config", "Gateway", "MQTT", "Metrics", "Modbus", "Platform",
-                                         "Profiles", "RegisterMaps", "Vitals", "YAMLReader"],
+                                         "Profiles", "RegisterMaps", "Vitals", "WatchBoard", "YAMLReader"],
                           swiftSettings: agentSwiftSettings),
         // The device simulator, a separate program so that the agent carries none of it. It
         // reads device profile files through Profiles, never the agent's configuration.
@@ -101,8 +105,8 @@ let package = Package(
         .testTarget(name: "UnitTests",
                     dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "FHIR", "Gateway", "HL7", "Hardware",
                                    "Health", "JSON",
-                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
-                                   "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
+                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "SessionPicture", "Simulator",
+                                   "StoreAndForward", "Supervision", "Vitals", "WatchBoard", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Charting", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
                                    "Platform", "RegisterMaps", "Simulator", "StoreAndForward", "Supervision", "TestSupport", "Vitals"]),

@@ -16,7 +16,7 @@ set -euo pipefail
 # Swift library modules, compiled in this order. This list MUST follow Package.swift's
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
-MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR Modbus MQTT Acquisition StoreAndForward Commands Health
+MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR SessionPicture WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
          Alarms HL7 MLLP Hardware Supervision Simulator YAMLReader Profiles Config Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
@@ -28,7 +28,7 @@ PRODUCT="bedside-gateway"
 # linker takes the first definition on the command line and keeps that module's whole .data,
 # and with it whatever that refers to, so linking a module a program does not use can carry
 # that module's code into the program past --gc-sections.
-AGENT_MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR Modbus MQTT Acquisition StoreAndForward Commands Health
+AGENT_MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
                Alarms HL7 MLLP Hardware Supervision YAMLReader Profiles Config Gateway)
 SIMULATOR_MODULES=(Platform JSON RegisterMaps Modbus Alarms Hardware Supervision Simulator YAMLReader Profiles)
 # The device simulator: a program of its own (tests, demos, the emulated box), not in the agent.

@@ -15,7 +15,9 @@ SIMULATOR="$(swift build --show-bin-path)/bedside-simulator"
 BROKER_PORT=18830
 RUN_DIR="$(mktemp -d /tmp/bedside-demo.XXXXXX)"
 PIDS=()
+SHOW_ADDRESSES_AT_EXIT=0
 cleanup() {
+  if [ "$SHOW_ADDRESSES_AT_EXIT" = 1 ]; then addresses; fi
   # Newest first: the agent stops before the devices and the broker it talks to.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -44,8 +46,24 @@ PIDS+=($!)
 "$BIN" run --config Deploy/demo/gateway.yaml > "$RUN_DIR/agent.log" 2>&1 &
 PIDS+=($!)
 
-echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps 15022-15023, agent log $RUN_DIR/agent.log"
-echo "demo: health on http://127.0.0.1:18081/healthz, /readyz and /metrics; the disk queue in .build/demo/queue"
-echo "demo: chair-2 desaturates after 30 s: its alarm events show below, the buzzer's edges go to .build/demo/buzzer.edges"
-echo "demo: live vitals and alarm events as the broker delivers them (Ctrl-C to stop)"
-"$BIN" watch --port "$BROKER_PORT" --prefix 'bedside/demo-clinic/edge-01'
+# What runs where: printed before the board and again after it, since the board takes the
+# whole terminal while it runs.
+addresses() {
+  echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps 15022-15023, agent log $RUN_DIR/agent.log"
+  echo "demo: health on http://127.0.0.1:18081/healthz, /readyz and /metrics; the disk queue in .build/demo/queue"
+  # ---- CLINIC VIEW (issue 14): the view's address goes here, e.g.
+  # echo "demo: clinic view on http://127.0.0.1:PORT/"
+  # ---- end of CLINIC VIEW
+  echo "demo: chair-2 desaturates after 30 s (its row turns red on the board); the buzzer's edges go to .build/demo/buzzer.edges"
+}
+addresses
+if [ -t 1 ]; then
+  echo "demo: the board of every chair follows, redrawn in place (Ctrl-C to stop)"
+  # Ctrl-C reaches the board too, which restores the screen as it ends; the cleanup then
+  # prints the addresses again and stops the rest.
+  SHOW_ADDRESSES_AT_EXIT=1
+  "$BIN" watch --port "$BROKER_PORT" --prefix 'bedside/demo-clinic/edge-01'
+else
+  echo "demo: live vitals and alarm events as the broker delivers them, a line per message (Ctrl-C to stop)"
+  "$BIN" watch --port "$BROKER_PORT" --prefix 'bedside/demo-clinic/edge-01'
+fi

@@ -14,6 +14,7 @@ HOST_PACKAGES=(
   openssl python3-prometheus-client
   python3-yaml python3-hl7 python3-venv
   debhelper dpkg-dev fakeroot lintian systemd
+  libxml2-utils librsvg2-bin tmux
 )
 # The firmware is cross-built for aarch64 and run under qemu-user on this machine.
 CROSS_PACKAGES=(

@@ -41,8 +41,7 @@ static atomic_int stop_flag;
 static atomic_int stop_wakeup_fd = -1;
 
 // write(2) is async-signal-safe; errno is kept for the code the signal interrupted.
-static void wake_for_stop(void) {
-    int fd = atomic_load(&stop_wakeup_fd);
+void bedside_signal_eventfd_in_handler(int fd) {
     if (fd < 0) return;
     int saved = errno;
     uint64_t one = 1;
@@ -50,6 +49,8 @@ static void wake_for_stop(void) {
     (void)ignored;
     errno = saved;
 }
+
+static void wake_for_stop(void) { bedside_signal_eventfd_in_handler(atomic_load(&stop_wakeup_fd)); }
 
 static void on_stop_signal(int signo) {
     (void)signo;

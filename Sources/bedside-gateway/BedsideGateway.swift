@@ -46,9 +46,10 @@ struct BedsideGateway {
           bedside-gateway check FILE...           check configuration files; exit 2 on any error
           bedside-gateway check --board FILE...   check board profiles (Boards/*.yaml); exit 2 on any error
           bedside-simulator [options]             simulated devices for tests and demos (a separate program)
-          bedside-gateway watch [options]         show vitals and alarm events arriving at a broker
+          bedside-gateway watch [options]         show vitals and alarms arriving at a broker: a board
+                                                  redrawn in place on a terminal, a line per message piped
               --host ADDR (127.0.0.1)  --port N (1883)  --prefix PREFIX (bedside/+/+)  --bed ID (+)
-              --count N (until Ctrl-C)
+              --count N (until Ctrl-C)  --lines (a line per message on a terminal too)
           bedside-gateway bench-loop [options]    time the sampling loop against one monitor (Deploy/bench-loop.sh)
               --host ADDR (127.0.0.1)  --port N (1502)  --period-ms N (1)  --cycles N (10000)
               --priority N (80, 0 = normal)  --cpu N

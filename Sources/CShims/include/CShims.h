@@ -54,6 +54,8 @@ void bedside_request_stop(void);
 /// An eventfd the stop handler (and bedside_request_stop) also signals, so a thread blocked
 /// in poll(2) on it notices a stop that the kernel delivered to another thread; -1 for none.
 void bedside_set_stop_wakeup(int fd);
+/// Bumps the eventfd `fd` (none when -1) from a signal handler, keeping errno.
+void bedside_signal_eventfd_in_handler(int fd);
 
 /// Real-time setup of the calling thread. Returns 0 or an errno; on failure the thread
 /// keeps its previous policy. cpu < 0 leaves affinity alone.
@@ -110,5 +112,6 @@ int bedside_send_all(int fd, const unsigned char *buffer, int length);
 
 #include "bedside_gpio.h"
 #include "bedside_watchdog.h"
+#include "bedside_terminal.h"
 
 #endif
