@@ -22,10 +22,11 @@ header h1{font-size:15px;margin:0 8px 0 0;font-weight:600}
 .pill.ok{background:#1d3b26;color:#b9f0c6}.pill.bad{background:#7a1010;color:#fff;font-weight:600}
 .pill.warn{background:#5a4a00;color:#fff3b0}
 #conn.bad{animation:f2 2s steps(1) infinite}
+header.dead .pill:not(#conn){background:#2b333b;color:#8a949e;text-decoration:line-through}
 #grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(226px,1fr));gap:6px;padding:6px}
 .tile{background:#1a1f24;border:1px solid #2e363e;border-radius:6px;padding:4px 6px 5px;position:relative;min-width:0}
 .th{display:flex;align-items:baseline;gap:6px;justify-content:space-between}
-.bed{font-weight:700;font-size:15px}
+.bed{font-weight:700;font-size:15px;white-space:nowrap;flex-shrink:0}
 .devs{display:flex;gap:3px;flex-wrap:wrap;justify-content:flex-end}
 .dev{font-size:10px;padding:0 4px;border-radius:3px;background:#24402d;color:#bfe9c9}
 .dev.lost{background:#5b5f66;color:#fff;font-weight:700}
@@ -39,7 +40,7 @@ header h1{font-size:15px;margin:0 8px 0 0;font-weight:600}
 .lab{color:#9aa6b2;font-size:11px}
 .val{font-size:20px;font-weight:650;font-variant-numeric:tabular-nums;white-space:nowrap;overflow:hidden}
 .val.warn{color:#ff6b6b}
-.val.nibp{font-size:16px}
+.val.nibp{font-size:15px}.val.nibp small{display:none}
 .val small{font-size:10px;font-weight:400;color:#9aa6b2;margin-left:2px}
 .val.q{font-size:11px;font-weight:700;color:#000;background:repeating-linear-gradient(45deg,#b8bec4 0 6px,#d8dce0 6px 12px);padding:1px 4px;border-radius:3px}
 .val.q.soff{background:repeating-linear-gradient(45deg,#e3b0ff 0 6px,#f0d8ff 6px 12px)}
@@ -105,18 +106,22 @@ function vitals(m){const b=bed(m.bed);const ms=new Date(m.time).getTime();const 
   const bad=es.find(x=>x&&x.quality!=="ok");const warn=!!(b.alarms&&b.alarms.some(a=>(AK[k]||[]).some(p=>a.condition.startsWith(p))));
   if(bad){qual(r.v,bad.quality)}else{r.v.className="val"+(warn?" warn":"")+(k==="nibp"?" nibp":"");
    let txt=k==="nibp"?fmt(es[0],b.pts[r.names[0]])+"/"+fmt(es[1],b.pts[r.names[1]])+(es[2]?" ("+fmt(es[2],b.pts[r.names[2]])+")":""):fmt(e,p);
-   r.v.textContent=txt;r.v.append(mk("small",null,unit(p.unit)))}
+   r.v.textContent=txt;r.v.append(mk("small",null,unit(p.unit)));r.v.title=k==="nibp"?"systolic/diastolic (mean), "+unit(p.unit):""}
   if(r.sub){const vol=b.byPoint.volume_infused!=null?by[b.byPoint.volume_infused]:null;const st=b.byPoint.state!=null?by[b.byPoint.state]:null;
    r.sub.textContent=(vol&&vol.quality==="ok"?"infused "+fmt(vol,b.pts[b.byPoint.volume_infused])+" mL":"")+(st?" · "+(st.quality==="ok"?(PSTATE[st.value]||st.value):st.quality.toUpperCase()):"")}
   draw(r.cv,b.tr[r.tn],warn)}
  stale();}
 const PR={high:3,medium:2,low:1};
+const WORD={spo2:"SpO2",hr:"HR",pr:"PR",rr:"RR",etco2:"EtCO2",nibp:"NIBP",sys:"systolic",dia:"diastolic"};
+function said(c){for(const [p,t] of [["comm-loss-","Comm loss: "],["sensor-off-","Sensor off: "],["out-of-range-","Out of range: "],["agent-","Box: "]])
+ if(c.startsWith(p))return t+(p==="agent-"?c.slice(p.length).replace(/-/g," "):c.slice(p.length));
+ return c.split("-").map(w=>WORD[w]||w).join(" ")}
 function alarmState(s){const b=bed(s.bed);b.alarms=s.active;S.audio=s.audio_paused_until;
  const a=[...s.active].sort((x,y)=>(PR[y.priority]||0)-(PR[x.priority]||0));const top=a[0];
  if(!top){b.ban.className="ban";b.ban.textContent="no alarm";}
  else{b.ban.className="ban "+top.priority+(top.acknowledged?" ack":"");
-  b.ban.textContent=top.priority.toUpperCase()+" "+top.condition+" since "+hhmmss(top.since)+(top.acknowledged?" · ACK":"")+(a.length>1?" +"+(a.length-1)+" more":"");
-  b.ban.title=a.map(x=>x.priority+" "+x.condition+(x.acknowledged?" (acknowledged)":"")).join("\n");}
+  b.ban.textContent=top.priority.toUpperCase()+" "+said(top.condition)+" since "+hhmmss(top.since)+(top.acknowledged?" · ACK":"")+(a.length>1?" +"+(a.length-1)+" more":"");
+  b.ban.title=a.map(x=>x.priority+" "+said(x.condition)+(x.acknowledged?" (acknowledged)":"")).join("\n");}
  const au=$("audio");if(s.audio_paused_until){au.hidden=false;au.className="pill warn";au.textContent="Audio paused until "+hhmmss(s.audio_paused_until)}else{au.hidden=true}}
 function deviceState(d){const b=bed(d.bed);const c=b.devs[d.device];if(!c)return;const lost=d.state!=="answering";c.className="dev"+(lost?" lost":"");c.textContent=d.device+(lost?" COMM LOSS":"");c.title=d.state+(d.reason?" ("+d.reason+")":"")}
 function pill(id,ok,txt,title){const p=$(id);p.className="pill "+(ok?"ok":"bad");p.textContent=txt;p.title=title||""}
@@ -127,7 +132,7 @@ function health(h){const ck={};for(const c of h.checks||[])ck[c.name]=c;
 function stale(){const now=performance.now(),lim=Math.max(3000,3*S.cycle);
  for(const id of S.order){const b=S.beds[id];if(!b||!b.el)continue;const age=b.seen?now-b.seen:Infinity;const st=age>lim;
   if(st){b.el.classList.add("stale");b.el.dataset.stale=b.seen?"STALE · no data for "+Math.round(age/1000)+" s":"WAITING FOR DATA"}else b.el.classList.remove("stale")}
- const c=$("conn");const live=now-lastEvent<lim&&es&&es.readyState===1;c.className="pill "+(live?"ok":"bad");c.textContent=live?"Live":"NO CONNECTION – reconnecting";
+ const c=$("conn");const live=now-lastEvent<lim&&es&&es.readyState===1;c.className="pill "+(live?"ok":"bad");document.querySelector("header").classList.toggle("dead",!live);c.textContent=live?"Live":"NO CONNECTION – reconnecting";
  $("now").textContent=new Date().toLocaleTimeString([], {hour12:false})}
 let es=null;
 function on(n,f){es.addEventListener(n,e=>{lastEvent=performance.now();try{f(JSON.parse(e.data))}catch(x){console.error(n,x)}})}

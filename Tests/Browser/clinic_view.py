@@ -10,7 +10,7 @@ unplugged monitor shown as comm-loss, never as a number; an acknowledge over MQT
 the banner; a wrong password getting 401. Screenshots at 1280x800 and 390x844 go to DIR.
 Exits 1 on the first failed check, saying what was seen.
 """
-import argparse, base64, json, os, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
+import argparse, base64, signal, json, os, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request, urllib.error
 
 try:
     from selenium import webdriver
@@ -63,6 +63,8 @@ def main():
     processes = []
     try:
         run(args, work, processes)
+        stop(processes)
+        thirty_two_chairs(args, work + "/32", processes)
     finally:
         for process in reversed(processes):
             if process.poll() is None:
@@ -72,6 +74,75 @@ def main():
                 except subprocess.TimeoutExpired:
                     process.kill()
     say("passed")
+
+
+def stop(processes):
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
+    processes.clear()
+
+
+def thirty_two_chairs(args, work, processes):
+    """32 chairs on a 1920x1080 screen: every tile shown whole without scrolling, with its values."""
+    os.makedirs(work)
+    broker, view = free_port(), free_port()
+    modbus = free_port()
+    with open(f"{work}/mosquitto.conf", "w") as f:
+        f.write(f"listener {broker} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    processes.append(subprocess.Popen(["mosquitto", "-c", f"{work}/mosquitto.conf"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+    processes.append(subprocess.Popen([args.simulator, "--port", str(modbus), "--devices", "monitor:32,pump:32", "--seed", "11",
+                                       "--scenario", "desaturation@5", "--scenario", "tachycardia@12",
+                                       "--scenario", "unplugged@20", "--unplugged-after-s", "0", "--unplugged-s", "600"],
+                                      stdout=open(f"{work}/simulator.log", "w"), stderr=subprocess.STDOUT))
+    beds = "".join(f"  - id: chair-{bed}\n    devices:\n"
+                   f"      - {{ id: monitor-{bed}, profile: patient-monitor, tcp: {{ host: 127.0.0.1, port: {modbus + bed - 1} }} }}\n"
+                   f"      - {{ id: pump-{bed}, profile: infusion-pump, tcp: {{ host: 127.0.0.1, port: {modbus + 32 + bed - 1} }} }}\n"
+                   for bed in range(1, 33))
+    with open(f"{work}/gateway.yaml", "w") as f:
+        f.write(f"""site: browser-clinic
+box: edge-32
+mqtt: {{ host: 127.0.0.1, port: {broker} }}
+sampling: {{ interval_ms: 1000 }}
+queue: {{ directory: {work}/queue }}
+health: {{ port: 0, require_clock_sync: false }}
+alarms: {{ log: {work}/alarms.log }}
+hardware: {{ buzzer: {{ record_to: {work}/buzzer.edges }} }}
+view: {{ port: {view} }}
+beds:
+{beds}""")
+    processes.append(subprocess.Popen([args.agent, "run", "--config", f"{work}/gateway.yaml"],
+                                      stdout=open(f"{work}/agent.log", "w"), stderr=subprocess.STDOUT))
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={work}/chromium"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        viewport(driver, 1920, 1080)
+        base = f"http://127.0.0.1:{view}/"
+        wait_for("the 32-chair view answering", lambda: _answers(base), 20)
+        driver.get(base)
+        wait_for("32 live tiles", lambda: js(driver, "return document.querySelectorAll('.tile:not(.stale)').length") == 32, 30)
+        time.sleep(3)  # the alarms of the scenarios show
+        cut = js(driver, """return [...document.querySelectorAll('.tile')].filter(t=>{const r=t.getBoundingClientRect();
+                 return r.bottom>innerHeight||r.right>innerWidth}).map(t=>t.id)""")
+        if cut:
+            fail(f"at 1920x1080 these tiles do not fit on the screen: {cut}")
+        smallest = js(driver, "return Math.min(...[...document.querySelectorAll('.val')].map(v=>parseFloat(getComputedStyle(v).fontSize)))")
+        driver.save_screenshot(f"{args.screenshots}/view-1920x1080-32-chairs.png")
+        say(f"32 chairs at 1920x1080: every tile whole on the screen, values at {smallest:.0f} px and more")
+    finally:
+        driver.quit()
+
+
+def _answers(base):
+    try:
+        urllib.request.urlopen(base, timeout=2).close()
+        return True
+    except OSError:
+        return False
 
 
 def run(args, work, processes):
@@ -129,8 +200,9 @@ beds:
             except ValueError:
                 pass
     threading.Thread(target=collect, daemon=True).start()
-    processes.append(subprocess.Popen([args.agent, "run", "--config", f"{work}/gateway.yaml"],
-                                      stdout=open(f"{work}/agent.log", "w"), stderr=subprocess.STDOUT))
+    args.agent_process = subprocess.Popen([args.agent, "run", "--config", f"{work}/gateway.yaml"],
+                                          stdout=open(f"{work}/agent.log", "w"), stderr=subprocess.STDOUT)
+    processes.append(args.agent_process)
     base = f"http://127.0.0.1:{view}/"
 
     def status(password):
@@ -262,6 +334,28 @@ def browse(driver, base, work, args, events, broker, prefix):
     driver.save_screenshot(f"{args.screenshots}/view-1280x800-commloss.png")
     viewport(driver, 390, 844)
     driver.save_screenshot(f"{args.screenshots}/view-390x844-commloss.png")
+    viewport(driver, 1280, 800)
+
+    # The agent frozen (SIGSTOP): no event comes, and after three cycles every tile says STALE
+    # instead of showing its last numbers as if they were current.
+    agent = args.agent_process
+    agent.send_signal(signal.SIGSTOP)
+    try:
+        stopped = time.monotonic()
+        wait_for("every tile STALE while the agent is frozen",
+                 lambda: all(tile(driver, bed)["stale"] for bed in ("chair-1", "chair-2")), 8)
+        after = time.monotonic() - stopped
+        shown = js(driver, "return document.getElementById('bed-chair-2').dataset.stale")
+        connection = js(driver, "return document.getElementById('conn').textContent")
+        opacity = js(driver, "return getComputedStyle(document.querySelector('#bed-chair-2 .row')).opacity")
+        if float(opacity) > 0.5:
+            fail(f"a stale tile's values are not greyed out (opacity {opacity})")
+        driver.save_screenshot(f"{args.screenshots}/view-1280x800-stale.png")
+        say(f"agent frozen: every tile STALE after {after:.1f} s ({shown!r}, values at opacity {opacity}), header {connection!r}")
+    finally:
+        agent.send_signal(signal.SIGCONT)
+    wait_for("the tiles live again once the agent runs", lambda: not any(tile(driver, bed)["stale"] for bed in ("chair-1", "chair-2")), 10)
+    say("agent running again: the tiles are live")
 
 
 if __name__ == "__main__":
