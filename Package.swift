@@ -90,7 +90,7 @@ let package = Package(
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
-                          dependencies: ["Acquisition", "Commands", "Config", "Gateway", "MQTT", "Metrics", "Modbus", "Platform",
+                          dependencies: ["Acquisition", "ClinicView", "Commands", "Config", "Gateway", "MQTT", "Metrics", "Modbus", "Platform",
                                          "Profiles", "RegisterMaps", "Vitals", "YAMLReader"],
                           swiftSettings: agentSwiftSettings),
         // The device simulator, a separate program so that the agent carries none of it. It

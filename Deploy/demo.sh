@@ -46,6 +46,7 @@ PIDS+=($!)
 
 echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps 15022-15023, agent log $RUN_DIR/agent.log"
 echo "demo: health on http://127.0.0.1:18081/healthz, /readyz and /metrics; the disk queue in .build/demo/queue"
+echo "demo: the clinic view (every chair live, in a browser on this machine) on http://127.0.0.1:18080/"
 echo "demo: chair-2 desaturates after 30 s: its alarm events show below, the buzzer's edges go to .build/demo/buzzer.edges"
 echo "demo: live vitals and alarm events as the broker delivers them (Ctrl-C to stop)"
 "$BIN" watch --port "$BROKER_PORT" --prefix 'bedside/demo-clinic/edge-01'

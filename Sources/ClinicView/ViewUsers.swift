@@ -1,3 +1,5 @@
+import Platform
+
 /// One user of the clinic view: a name and a hash made by libc's crypt.
 public struct ViewUser: Sendable, Equatable {
     public var name: String
@@ -25,12 +27,7 @@ public enum ViewUsersFile {
     public static func parse(_ bytes: [UInt8]) -> (users: [ViewUser], problems: [ViewUsersProblem]) {
         var users: [ViewUser] = []
         var problems: [ViewUsersProblem] = []
-        var lineNumber = 0
-        for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            var line = Array(rawLine)
-            if line.last == UInt8(ascii: "\r") { line.removeLast() }
-            if line.isEmpty || line.first == UInt8(ascii: "#") { continue }
+        for (lineNumber, line) in settingLines(bytes) {
             func problem(_ column: Int, _ message: String) {
                 problems.append(ViewUsersProblem(line: lineNumber, column: column, message: message))
             }

@@ -3,6 +3,7 @@ import Alarms
 import Commands
 import CShims
 import Charting
+import ClinicView
 import Health
 import Modbus
 import Platform

@@ -81,17 +81,6 @@ extension ConfigDecoder {
         return parsed.problems.isEmpty ? (path, parsed.users) : nil
     }
 
-    /// The same rule as the MQTT credentials file: not readable by others.
-    private func privateFileIsPrivate(_ field: Field, path: String, what: String) -> Bool {
-        var status = stat()
-        if stat(path, &status) == 0 && status.st_mode & 0o004 != 0 {  // S_IROTH: readable by others
-            report(field, "the \(what) \(quote(path)) can be read by every user on this box; "
-                + "restrict it (chmod 640, owned by root and the service's group)")
-            return false
-        }
-        return true
-    }
-
     static func isLoopback(_ text: String) -> Bool {
         text == "::1" || text.hasPrefix("127.")
     }

@@ -128,15 +128,8 @@ public final class HealthServer {
 
         func handle(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
                     uploadSize: UnsafeMutablePointer<Int>?, requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> MHD_Result {
-            // A request with a body calls back again for each chunk once a response is queued:
-            // discard the chunks, the answer is already on its way.
-            if let requestState, requestState.pointee != nil {
-                uploadSize?.pointee = 0
-                return .YES
-            }
-            requestState?.pointee = UnsafeMutableRawPointer(bitPattern: 1)
-            let methodName = method.map { String(cString: $0) } ?? ""
-            let path = url.map { String(cString: $0) } ?? "/"
+            guard let (methodName, path) = MicroHTTPD.firstCall(url: url, method: method, uploadSize: uploadSize,
+                                                                requestState: requestState) else { return .YES }
             let response: HealthResponse
             var allow = false
             if let known = HealthRequest.Method(rawValue: methodName) {

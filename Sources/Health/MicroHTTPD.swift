@@ -158,6 +158,19 @@ enum MicroHTTPD {
         }
     }
 
+    /// The method and path of a request on its first call to the access handler; nil on the
+    /// calls that follow. A request with a body calls back again for each chunk once a
+    /// response is queued: the chunks are discarded, the answer is already on its way.
+    static func firstCall(url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>?,
+                          requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> (method: String, path: String)? {
+        if let requestState, requestState.pointee != nil {
+            uploadSize?.pointee = 0
+            return nil
+        }
+        requestState?.pointee = UnsafeMutableRawPointer(bitPattern: 1)
+        return (method.map { String(cString: $0) } ?? "", url.map { String(cString: $0) } ?? "/")
+    }
+
     /// A fixed body with the headers every answer carries: no caching (a proxy must not serve
     /// an old state) and no content sniffing.
     static func queue(status: Int, contentType: String, body: [UInt8], extraHeaders: [(String, String)] = [],

@@ -186,13 +186,8 @@ public final class PageServer {
 
         func handle(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
                     uploadSize: UnsafeMutablePointer<Int>?, requestState: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> MHD_Result {
-            if let requestState, requestState.pointee != nil {
-                uploadSize?.pointee = 0
-                return .YES
-            }
-            requestState?.pointee = UnsafeMutableRawPointer(bitPattern: 1)
-            let methodName = method.map { String(cString: $0) } ?? ""
-            let path = url.map { String(cString: $0) } ?? "/"
+            guard let (methodName, path) = MicroHTTPD.firstCall(url: url, method: method, uploadSize: uploadSize,
+                                                                requestState: requestState) else { return .YES }
             var user: String?
             if let authenticate {
                 var password: UnsafeMutablePointer<CChar>?

@@ -1,3 +1,4 @@
+import ClinicView
 import Commands
 import Config
 import Modbus

@@ -42,6 +42,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(count):
+    """The first of `count` consecutive loopback ports nobody listens on (the simulator's devices)."""
+    import random
+    for _ in range(100):
+        first = random.randint(20000, 60000 - count)
+        sockets = []
+        try:
+            for port in range(first, first + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    fail(f"no {count} free consecutive ports")
+
+
 def wait_for(what, condition, timeout, interval=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -76,6 +96,15 @@ def main():
     say("passed")
 
 
+def browser(work):
+    """Debian's chromium, headless, through Debian's chromium-driver; a profile of its own."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={work}/chromium"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
 def stop(processes):
     for process in reversed(processes):
         if process.poll() is None:
@@ -88,7 +117,7 @@ def thirty_two_chairs(args, work, processes):
     """32 chairs on a 1920x1080 screen: every tile shown whole without scrolling, with its values."""
     os.makedirs(work)
     broker, view = free_port(), free_port()
-    modbus = free_port()
+    modbus = free_ports(64)
     with open(f"{work}/mosquitto.conf", "w") as f:
         f.write(f"listener {broker} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     processes.append(subprocess.Popen(["mosquitto", "-c", f"{work}/mosquitto.conf"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
@@ -114,11 +143,7 @@ beds:
 {beds}""")
     processes.append(subprocess.Popen([args.agent, "run", "--config", f"{work}/gateway.yaml"],
                                       stdout=open(f"{work}/agent.log", "w"), stderr=subprocess.STDOUT))
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={work}/chromium"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = browser(work)
     try:
         viewport(driver, 1920, 1080)
         base = f"http://127.0.0.1:{view}/"
@@ -130,7 +155,7 @@ beds:
                  return r.bottom>innerHeight||r.right>innerWidth}).map(t=>t.id)""")
         if cut:
             fail(f"at 1920x1080 these tiles do not fit on the screen: {cut}")
-        smallest = js(driver, "return Math.min(...[...document.querySelectorAll('.val')].map(v=>parseFloat(getComputedStyle(v).fontSize)))")
+        smallest = js(driver, "return Math.min(...[...document.querySelectorAll('.val:not(.q)')].map(v=>parseFloat(getComputedStyle(v).fontSize)))")
         driver.save_screenshot(f"{args.screenshots}/view-1920x1080-32-chairs.png")
         say(f"32 chairs at 1920x1080: every tile whole on the screen, values at {smallest:.0f} px and more")
     finally:
@@ -146,10 +171,7 @@ def _answers(base):
 
 
 def run(args, work, processes):
-    broker, view, modbus = free_port(), free_port(), free_port()
-    while True:  # four consecutive Modbus ports
-        if all(free_port() for _ in range(1)):
-            break
+    broker, view, modbus = free_port(), free_port(), free_ports(4)
     with open(f"{work}/mosquitto.conf", "w") as f:
         f.write(f"listener {broker} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     processes.append(subprocess.Popen(["mosquitto", "-c", f"{work}/mosquitto.conf"], stdout=open(f"{work}/mosquitto.log", "w"),
@@ -228,12 +250,7 @@ beds:
         fail(f"with the right password: expected 200, got {code}")
     say("401 without and with a wrong password (WWW-Authenticate: Basic), 200 with the right one")
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,800",
-                 f"--user-data-dir={work}/chromium"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver = browser(work)
     try:
         browse(driver, base, work, args, events, broker, prefix)
     finally:

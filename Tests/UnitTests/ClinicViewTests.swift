@@ -186,17 +186,7 @@ struct ClinicViewTests {
 
     // MARK: Configuration
 
-    static let base = """
-        site: clinic-a
-        box: edge-01
-        mqtt:
-          host: broker.local
-        beds:
-          - id: chair-1
-            devices:
-              - { id: monitor-1, profile: patient-monitor, tcp: { host: 10.0.0.5 } }
-
-        """
+    static let base = PublishingConfigTests.base
 
     @Test func theViewIsOffUntilConfiguredAndLoopbackOnlyWithoutUsers() throws {
         #expect(try ConfigLoader.parse(text: Self.base, file: "config.yaml").view == nil)
