@@ -44,7 +44,7 @@ header.dead .pill:not(#conn){background:#2b333b;color:#8a949e;text-decoration:li
 .val small{font-size:10px;font-weight:400;color:#9aa6b2;margin-left:2px}
 .val.q{font-size:11px;font-weight:700;color:#000;background:repeating-linear-gradient(45deg,#b8bec4 0 6px,#d8dce0 6px 12px);padding:1px 4px;border-radius:3px}
 .val.q.soff{background:repeating-linear-gradient(45deg,#e3b0ff 0 6px,#f0d8ff 6px 12px)}
-canvas{width:100%;height:20px;display:block}
+canvas{width:100%;height:20px;display:block;background:#1f262d;border-radius:2px}
 .sub{font-size:10px;color:#9aa6b2;white-space:nowrap;overflow:hidden}
 .tile.stale .row,.tile.stale .th .devs{opacity:.25;filter:grayscale(1)}
 .tile.stale::after{content:attr(data-stale);position:absolute;left:6px;right:6px;top:52%;text-align:center;font-weight:800;font-size:18px;background:#5b5f66;color:#fff;border-radius:4px;padding:4px}
