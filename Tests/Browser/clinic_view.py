@@ -340,6 +340,13 @@ def browse(driver, base, work, args, events, broker, prefix):
         fail(f"an acknowledged alarm's banner still flashes ({animation})")
     say("acknowledged over MQTT: the banner stays red, stops flashing, says " + tile(driver, "chair-2")["banner"])
 
+    pause = {"id": "browser-pause-1", "issued": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+             "command": "pause-audio", "token": TOKEN}
+    subprocess.run(["mosquitto_pub", "-p", str(broker), "-q", "1", "-t", f"{prefix}/commands", "-m", json.dumps(pause)], check=True)
+    paused = wait_for("the header saying the audio is paused", lambda: js(driver, """const a=document.getElementById('audio');
+                      return !a.hidden && a.textContent.startsWith('Audio paused until ') ? a.textContent : null"""), 5)
+    say("audio paused over MQTT: the header says " + repr(paused))
+
     def comm_loss():
         t = tile(driver, "chair-1")
         return t if t["rows"].get("spo2", {}).get("text") == "COMM LOSS" and any("COMM LOSS" in d for d in t["devices"]) else None

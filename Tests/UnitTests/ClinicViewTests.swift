@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CShims
 import ClinicView
 import Config
 import Platform
@@ -50,6 +51,19 @@ struct ClinicViewTests {
         #expect(!PasswordHash.matches(password: "Hello world", hash: hash))
         #expect(!PasswordHash.matches(password: "Hello world!", hash: "$6$saltstring$"))
         #expect(!PasswordHash.matches(password: "", hash: "not a hash"))
+
+        // yescrypt, Debian's default, with a setting libcrypt makes itself.
+        var setting = [CChar](repeating: 0, count: Int(CRYPT_GENSALT_OUTPUT_SIZE))
+        #expect(crypt_gensalt_rn("$y$", 0, nil, 0, &setting, Int32(setting.count)) != nil)
+        let size = MemoryLayout<crypt_data>.size
+        let data = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { data.deallocate() }
+        memset(data, 0, size)
+        let made = String(cString: crypt_rn("station password", setting, data, Int32(size)))
+        #expect(made.hasPrefix("$y$"), "\(made)")
+        #expect(ViewUsersFile.parse(Array("nurse-1:\(made)\n".utf8)).problems == [])
+        #expect(PasswordHash.matches(password: "station password", hash: made))
+        #expect(!PasswordHash.matches(password: "station passwor", hash: made))
     }
 
     // MARK: Server-Sent Events
