@@ -105,6 +105,27 @@ def browser(work):
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
+def write_config(work, box, broker, modbus, chairs, more):
+    """The agent's configuration: `chairs` chairs, each a monitor (the simulator's first
+    `chairs` ports from `modbus` on) and a pump (the next `chairs`), a buzzer recorded to a file."""
+    beds = "".join(f"  - id: chair-{bed}\n    devices:\n"
+                   f"      - {{ id: monitor-{bed}, profile: patient-monitor, tcp: {{ host: 127.0.0.1, port: {modbus + bed - 1} }} }}\n"
+                   f"      - {{ id: pump-{bed}, profile: infusion-pump, tcp: {{ host: 127.0.0.1, port: {modbus + chairs + bed - 1} }} }}\n"
+                   for bed in range(1, chairs + 1))
+    with open(f"{work}/gateway.yaml", "w") as f:
+        f.write(f"""site: browser-clinic
+box: {box}
+mqtt: {{ host: 127.0.0.1, port: {broker} }}
+sampling: {{ interval_ms: 1000 }}
+queue: {{ directory: {work}/queue }}
+health: {{ port: 0, require_clock_sync: false }}
+alarms: {{ log: {work}/alarms.log }}
+hardware: {{ buzzer: {{ record_to: {work}/buzzer.edges }} }}
+{more}
+beds:
+{beds}""")
+
+
 def stop(processes):
     for process in reversed(processes):
         if process.poll() is None:
@@ -125,22 +146,7 @@ def thirty_two_chairs(args, work, processes):
                                        "--scenario", "desaturation@5", "--scenario", "tachycardia@12",
                                        "--scenario", "unplugged@20", "--unplugged-after-s", "0", "--unplugged-s", "600"],
                                       stdout=open(f"{work}/simulator.log", "w"), stderr=subprocess.STDOUT))
-    beds = "".join(f"  - id: chair-{bed}\n    devices:\n"
-                   f"      - {{ id: monitor-{bed}, profile: patient-monitor, tcp: {{ host: 127.0.0.1, port: {modbus + bed - 1} }} }}\n"
-                   f"      - {{ id: pump-{bed}, profile: infusion-pump, tcp: {{ host: 127.0.0.1, port: {modbus + 32 + bed - 1} }} }}\n"
-                   for bed in range(1, 33))
-    with open(f"{work}/gateway.yaml", "w") as f:
-        f.write(f"""site: browser-clinic
-box: edge-32
-mqtt: {{ host: 127.0.0.1, port: {broker} }}
-sampling: {{ interval_ms: 1000 }}
-queue: {{ directory: {work}/queue }}
-health: {{ port: 0, require_clock_sync: false }}
-alarms: {{ log: {work}/alarms.log }}
-hardware: {{ buzzer: {{ record_to: {work}/buzzer.edges }} }}
-view: {{ port: {view} }}
-beds:
-{beds}""")
+    write_config(work, "edge-32", broker, modbus, 32, f"view: {{ port: {view} }}")
     processes.append(subprocess.Popen([args.agent, "run", "--config", f"{work}/gateway.yaml"],
                                       stdout=open(f"{work}/agent.log", "w"), stderr=subprocess.STDOUT))
     driver = browser(work)
@@ -188,24 +194,9 @@ def run(args, work, processes):
     with open(f"{work}/tokens", "w") as f:
         f.write(f"browser-test {TOKEN} acknowledge-alarm,pause-audio\n")
     os.chmod(f"{work}/tokens", 0o600)
-    beds = ""
-    for bed in (1, 2):
-        beds += (f"  - id: chair-{bed}\n    devices:\n"
-                 f"      - {{ id: monitor-{bed}, profile: patient-monitor, tcp: {{ host: 127.0.0.1, port: {modbus + bed - 1} }} }}\n"
-                 f"      - {{ id: pump-{bed}, profile: infusion-pump, tcp: {{ host: 127.0.0.1, port: {modbus + bed + 1} }} }}\n")
-    with open(f"{work}/gateway.yaml", "w") as f:
-        f.write(f"""site: browser-clinic
-box: edge-07
-mqtt: {{ host: 127.0.0.1, port: {broker} }}
-sampling: {{ interval_ms: 1000 }}
-queue: {{ directory: {work}/queue }}
-health: {{ port: 0, require_clock_sync: false }}
-alarms: {{ log: {work}/alarms.log }}
-hardware: {{ buzzer: {{ record_to: {work}/buzzer.edges }} }}
-commands: {{ tokens_file: {work}/tokens }}
-view: {{ listen: 127.0.0.1, port: {view}, users_file: {work}/view-users }}
-beds:
-{beds}""")
+    write_config(work, "edge-07", broker, modbus, 2,
+                 f"commands: {{ tokens_file: {work}/tokens }}\n"
+                 f"view: {{ listen: 127.0.0.1, port: {view}, users_file: {work}/view-users }}")
     check = subprocess.run([args.agent, "check", f"{work}/gateway.yaml"], capture_output=True, text=True)
     if check.returncode != 0:
         fail("the configuration does not check: " + check.stdout + check.stderr)
