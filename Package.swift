@@ -63,6 +63,10 @@ let package = Package(
         .target(name: "Commands", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
         // Remote health: HTTP endpoints over libmicrohttpd and the Prometheus text format.
         .target(name: "Health", dependencies: ["CMicroHTTPD", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
+        // The clinic view: the page (static text), the documents and trends kept for it, its
+        // event streams, its users file and password check (libc's crypt).
+        .target(name: "ClinicView", dependencies: ["CShims", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings,
+                linkerSettings: [.linkedLibrary("crypt")]),
         // Alarm rules and IEC 60601-1-8 signal patterns: pure logic, no clock, no line.
         .target(name: "Alarms", dependencies: ["JSON", "Platform"], swiftSettings: agentSwiftSettings),
         // GPIO lines (character device and development stand-ins) and the buzzer player, which
@@ -79,18 +83,18 @@ let package = Package(
         .target(name: "Profiles", dependencies: ["Alarms", "Hardware", "Platform", "RegisterMaps", "Supervision", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
         .target(name: "Config",
-                dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "HL7", "Health", "MLLP", "MQTT", "Modbus",
+                dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "ClinicView", "Commands", "HL7", "Health", "MLLP", "MQTT", "Modbus",
                                "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
 
         // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
-                dependencies: ["Acquisition", "Alarms", "Charting", "Commands", "Config", "FHIR", "HL7", "Hardware", "Health", "JSON", "MLLP",
+                dependencies: ["Acquisition", "Alarms", "Charting", "ClinicView", "Commands", "Config", "FHIR", "HL7", "Hardware", "Health", "JSON", "MLLP",
                                "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
-                          dependencies: ["Acquisition", "Commands", "Config", "Gateway", "MQTT", "Metrics", "Modbus", "Platform",
+                          dependencies: ["Acquisition", "ClinicView", "Commands", "Config", "Gateway", "MQTT", "Metrics", "Modbus", "Platform",
                                          "Profiles", "RegisterMaps", "Vitals", "WatchBoard", "YAMLReader"],
                           swiftSettings: agentSwiftSettings),
         // The device simulator, a separate program so that the agent carries none of it. It
@@ -103,7 +107,7 @@ let package = Package(
         // Interposes malloc in the test executable to count a thread's allocations.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "UnitTests",
-                    dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "FHIR", "Gateway", "HL7", "Hardware",
+                    dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "ClinicView", "Commands", "Config", "FHIR", "Gateway", "HL7", "Hardware",
                                    "Health", "JSON",
                                    "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "SessionPicture", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "WatchBoard", "YAMLReader"]),

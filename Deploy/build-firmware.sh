@@ -17,7 +17,7 @@ set -euo pipefail
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
 MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR SessionPicture WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
-         Alarms HL7 MLLP Hardware Supervision Simulator YAMLReader Profiles Config Gateway)
+         ClinicView Alarms HL7 MLLP Hardware Supervision Simulator YAMLReader Profiles Config Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"
@@ -29,7 +29,7 @@ PRODUCT="bedside-gateway"
 # and with it whatever that refers to, so linking a module a program does not use can carry
 # that module's code into the program past --gc-sections.
 AGENT_MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
-               Alarms HL7 MLLP Hardware Supervision YAMLReader Profiles Config Gateway)
+               ClinicView Alarms HL7 MLLP Hardware Supervision YAMLReader Profiles Config Gateway)
 SIMULATOR_MODULES=(Platform JSON RegisterMaps Modbus Alarms Hardware Supervision Simulator YAMLReader Profiles)
 # The device simulator: a program of its own (tests, demos, the emulated box), not in the agent.
 SIMULATOR_DIR="bedside-simulator"
@@ -217,7 +217,7 @@ EOF
     run "link-$program" "$CC" -o "$dir/$program.unstripped" "${program_objects[@]}" "$dir/obj/$main.o" \
       "$EMBEDDED_LIB_DIR/libswiftUnicodeDataTables.a" \
       -Wl,--gc-sections -Wl,--as-needed \
-      -lmodbus -lmosquitto -lyaml -lmicrohttpd -lpthread -lm
+      -lmodbus -lmosquitto -lyaml -lmicrohttpd -lcrypt -lpthread -lm
     run "strip-$program" "$STRIP" -o "$dir/$program" "$dir/$program.unstripped"
   done
   RESULT_SIMULATOR_SIZE[$arch]="$(stat -c %s "$dir/$SIMULATOR_PRODUCT")"

@@ -51,9 +51,7 @@ PIDS+=($!)
 addresses() {
   echo "demo: broker 127.0.0.1:$BROKER_PORT, monitors 127.0.0.1:15020-15021, pumps 15022-15023, agent log $RUN_DIR/agent.log"
   echo "demo: health on http://127.0.0.1:18081/healthz, /readyz and /metrics; the disk queue in .build/demo/queue"
-  # ---- CLINIC VIEW (issue 14): the view's address goes here, e.g.
-  # echo "demo: clinic view on http://127.0.0.1:PORT/"
-  # ---- end of CLINIC VIEW
+  echo "demo: the clinic view (every chair live, in a browser on this machine) on http://127.0.0.1:18080/"
   echo "demo: chair-2 desaturates after 30 s (its row turns red on the board); the buzzer's edges go to .build/demo/buzzer.edges"
 }
 addresses

@@ -9,26 +9,27 @@ export DEBIAN_FRONTEND=noninteractive
 
 HOST_PACKAGES=(
   pkg-config file binutils
-  libmodbus-dev libmosquitto-dev libyaml-dev libmicrohttpd-dev
+  libmodbus-dev libmosquitto-dev libyaml-dev libmicrohttpd-dev libcrypt-dev
   mosquitto mosquitto-clients socat
   openssl python3-prometheus-client
   python3-yaml python3-hl7 python3-venv
   debhelper dpkg-dev fakeroot lintian systemd
-  libxml2-utils librsvg2-bin tmux
+  libxml2-utils librsvg2-bin tmux curl chromium chromium-driver
 )
 # The firmware is cross-built for aarch64 and run under qemu-user on this machine.
 CROSS_PACKAGES=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-  libmodbus-dev:arm64 libmosquitto-dev:arm64 libyaml-dev:arm64 libmicrohttpd-dev:arm64
+  libmodbus-dev:arm64 libmosquitto-dev:arm64 libyaml-dev:arm64 libmicrohttpd-dev:arm64 libcrypt-dev:arm64
 )
 
 # Test-only Python tools from PyPI, in a virtual environment of their own: independent
 # implementations of the standards the agent speaks (HL7 v2: hl7apy; FHIR R4 4.0.1:
-# fhir.resources 6.4, the last release whose default models are R4, which needs pydantic 1).
+# fhir.resources 6.4, the last release whose default models are R4, which needs pydantic 1);
+# Selenium drives Debian's chromium (through chromium-driver) for the clinic view's browser test.
 TEST_VENV=/opt/bedside-gateway-test-venv
-TEST_PYPI=(hl7apy==1.3.5 fhir.resources==6.4.0 pydantic==1.10.27)
+TEST_PYPI=(hl7apy==1.3.5 fhir.resources==6.4.0 pydantic==1.10.27 selenium==4.27.1)
 install_test_venv() {
-  if [ -x "$TEST_VENV/bin/python" ] && "$TEST_VENV/bin/python" -c 'import hl7apy, fhir.resources' 2>/dev/null; then
+  if [ -x "$TEST_VENV/bin/python" ] && "$TEST_VENV/bin/python" -c 'import hl7apy, fhir.resources, selenium' 2>/dev/null; then
     return 0
   fi
   $SUDO /usr/bin/python3 -m venv "$TEST_VENV"

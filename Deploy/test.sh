@@ -5,7 +5,8 @@
 # for aarch64 and x86_64 with Embedded Swift, and runs the end-to-end tests again with the
 # agent being the aarch64 firmware under qemu-aarch64 and the x86_64 firmware natively,
 # then builds the Debian packages and checks them (lintian, the unit's security exposure,
-# install, upgrade and purge on this machine).
+# install, upgrade and purge on this machine). The clinic view is also tested in a real
+# browser, against the host build and the x86_64 firmware (screenshots in /tmp/view).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -27,6 +28,11 @@ swift test --skip-build --skip "$TIMED"
 step "buzzer and alarm timing tests, alone"
 swift test --skip-build --filter "$TIMED"
 
+step "the clinic view in a real browser (chromium headless, Selenium)"
+BIN_PATH="$(swift build --show-bin-path)"
+/opt/bedside-gateway-test-venv/bin/python Tests/Browser/clinic_view.py \
+  --agent "$BIN_PATH/bedside-gateway" --simulator "$BIN_PATH/bedside-simulator" --screenshots /tmp/view
+
 step "fuzz targets: reproducers and seeds replayed, 2 s of new inputs each"
 bash Deploy/fuzz.sh all 2
 
@@ -44,6 +50,8 @@ BEDSIDE_AGENT_COMMAND="$ROOT/.build-firmware/x86_64/bedside-gateway" \
   swift test --skip-build --filter EndToEndTests --skip AlarmEndToEndTests
 BEDSIDE_AGENT_COMMAND="$ROOT/.build-firmware/x86_64/bedside-gateway" \
   swift test --skip-build --filter AlarmEndToEndTests
+/opt/bedside-gateway-test-venv/bin/python Tests/Browser/clinic_view.py \
+  --agent "$ROOT/.build-firmware/x86_64/bedside-gateway" --simulator "$BIN_PATH/bedside-simulator" --screenshots /tmp/view/x86_64-firmware
 
 step "Debian packages: build, lintian, unit security, install/upgrade/purge"
 bash Deploy/build-packages.sh

@@ -3,6 +3,7 @@ import Alarms
 import Commands
 import CShims
 import Charting
+import ClinicView
 import Health
 import Modbus
 import Platform
@@ -59,7 +60,7 @@ final class ConfigDecoder: YAMLFieldReader {
         let rootField = Field(node: root, path: "", line: root.line, column: root.column)
         guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, device_profiles, beds)",
                                      allowedKeys: ["site", "box", "board", "mqtt", "sampling", "queue", "health", "commands",
-                                                   "alarms", "hardware", "charting", "device_profiles", "beds"]) else { return nil }
+                                                   "alarms", "hardware", "charting", "device_profiles", "beds", "view"]) else { return nil }
 
         // The board first: it gives the defaults of sampling, hardware and the serial lines.
         if let boardField = settings.optional("board") { decodeBoardFile(boardField) }
@@ -70,6 +71,7 @@ final class ConfigDecoder: YAMLFieldReader {
         let sampling = decodeSampling(settings.optional("sampling"))
         let queue = decodeQueue(settings.optional("queue"))
         let health = decodeHealth(settings.optional("health"))
+        let view = decodeView(settings.optional("view"))
         let commands = decodeCommands(settings.optional("commands"))
         // Box-wide alarm settings first: each bed's own start from them.
         let alarms = decodeAlarms(settings.optional("alarms"), queueDirectory: queue?.directory)
@@ -81,12 +83,12 @@ final class ConfigDecoder: YAMLFieldReader {
         let beds = required(settings, "beds").flatMap { decodeBeds($0, alarmDefaults: alarms?.defaults) }
 
         guard let site, let box, let mqtt, let sampling, let beds, let queue, let health, let commands, let alarms,
-              let hardware, let charting, errors.isEmpty
+              let hardware, let charting, let view, errors.isEmpty
         else { return nil }
         return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
                              queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware,
                              board: board, charting: charting, alarmForward: alarmForward,
-                             chartForward: chartForward)
+                             chartForward: chartForward, view: view)
     }
 
 

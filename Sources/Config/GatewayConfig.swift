@@ -1,6 +1,7 @@
 import Acquisition
 import Alarms
 import Charting
+import ClinicView
 import Commands
 import HL7
 import Health
@@ -35,13 +36,15 @@ public struct GatewayConfig: Sendable {
     public var alarmForward: HL7ForwardSettings?
     /// `charting.hl7`: every chart row also goes as IHE PCD-01 to this MLLP receiver.
     public var chartForward: HL7ForwardSettings?
+    /// `view:`: the clinic view; nil when the section is absent (the view is off).
+    public var view: ViewSettings?
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
                 alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
                 board: BoardProfile? = nil, charting: ChartingSettings = ChartingSettings(),
-                alarmForward: HL7ForwardSettings? = nil, chartForward: HL7ForwardSettings? = nil) {
+                alarmForward: HL7ForwardSettings? = nil, chartForward: HL7ForwardSettings? = nil, view: ViewSettings? = nil) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -57,6 +60,7 @@ public struct GatewayConfig: Sendable {
         self.charting = charting
         self.alarmForward = alarmForward
         self.chartForward = chartForward
+        self.view = view
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.

@@ -35,12 +35,7 @@ extension ConfigDecoder {
     /// the command line, or in any message.
     func decodeCredentialsFile(_ field: Field) -> MQTTCredentials? {
         guard let path = readableFile(field, what: "credentials file") else { return nil }
-        var status = stat()
-        if stat(path, &status) == 0 && status.st_mode & 0o004 != 0 {  // S_IROTH: readable by others
-            report(field, "the credentials file \(quote(path)) can be read by every user on this box; "
-                + "restrict it (chmod 640, owned by root and the service's group)")
-            return nil
-        }
+        guard privateFileIsPrivate(field, path: path, what: "credentials file") else { return nil }
         let bytes: [UInt8]
         do throws(SystemError) {
             bytes = try readFile(path, limit: 64 << 10)
@@ -58,18 +53,26 @@ extension ConfigDecoder {
 
 }
 
+extension ConfigDecoder {
+    /// Whether a file of secrets is kept from other users: not readable by others (S_IROTH).
+    func privateFileIsPrivate(_ field: Field, path: String, what: String) -> Bool {
+        var status = stat()
+        if stat(path, &status) == 0 && status.st_mode & 0o004 != 0 {
+            report(field, "the \(what) \(quote(path)) can be read by every user on this box; "
+                + "restrict it (chmod 640, owned by root and the service's group)")
+            return false
+        }
+        return true
+    }
+}
+
 /// A credentials file's content: `username=NAME` and `password=SECRET` lines, `#` comments.
 /// Everything after the first '=' is the value, so passwords may contain '=' and spaces.
 func parseCredentials(_ bytes: [UInt8], file: String) -> (username: String?, password: String?, errors: [ConfigError]) {
     var username: String?
     var password: String?
     var errors: [ConfigError] = []
-    var lineNumber = 0
-    for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-        lineNumber += 1
-        var line = Array(rawLine)
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        if line.isEmpty || line.first == UInt8(ascii: "#") { continue }
+    for (lineNumber, line) in settingLines(bytes) {
         guard let equals = line.firstIndex(of: UInt8(ascii: "=")) else {
             errors.append(ConfigError(file: file, line: lineNumber, column: 1, keyPath: "",
                                       message: "expected 'username=NAME' or 'password=SECRET'"))

@@ -1,6 +1,7 @@
 import Acquisition
 import Alarms
 import Charting
+import ClinicView
 import Commands
 import Config
 import Health
@@ -33,10 +34,10 @@ public final class Agent {
     /// comes last, so that it only judges parts that run. Between start and stop this thread
     /// runs the publisher.
     enum Part: Equatable {
-        case publishing, healthServer, alarmStation, samplingLoops, supervision
+        case publishing, healthServer, clinicView, alarmStation, samplingLoops, supervision
     }
 
-    static let startOrder: [Part] = [.publishing, .healthServer, .alarmStation, .samplingLoops, .supervision]
+    static let startOrder: [Part] = [.publishing, .healthServer, .clinicView, .alarmStation, .samplingLoops, .supervision]
 
     let config: GatewayConfig
     private let plan: AcquisitionPlan
@@ -52,6 +53,8 @@ public final class Agent {
     let startedInstant = MonotonicInstant.now()
     var healthServer: HealthServer?
     var healthServerState: HealthServerState = .disabled
+    /// The clinic view, when `view:` is configured.
+    let clinicView: ClinicViewService?
     let healthHandOver: HealthHandOver
     /// Wakes this thread: records forwarded or alarm news (the alarm thread), an MQTT event
     /// (libmosquitto's thread), a stop.
@@ -144,6 +147,16 @@ public final class Agent {
         if let forward = config.chartForward { publisher.chartForwarder = try ChartForwarder(config: config, settings: forward) }
         publisher.inbox.attach(to: mqtt)
         publisher.inbox.wakeUp = publisherWakeUp
+        if let view = config.view {
+            let service = ClinicViewService(settings: view,
+                                            layout: ViewLayout(site: config.site, box: config.box, bedIDs: config.beds.map { $0.id },
+                                                               entryNames: publisher.bedEntryNames, deviceCount: plan.devices.count,
+                                                               cycleMilliseconds: config.sampling.intervalMilliseconds))
+            publisher.attachView(service.hub)
+            clinicView = service
+        } else {
+            clinicView = nil
+        }
         publisher.healthSummary = { [self] now in HealthDocuments.summaryJSON(gatherHealthFigures(now: now)) }
     }
 
@@ -205,6 +218,8 @@ public final class Agent {
             }
         case .healthServer:
             startHealthServer()
+        case .clinicView:
+            clinicView?.start(clock: clock)
         case .alarmStation:
             let queue = publisher.outbox.queue
             for note in alarms.prepare(config: config, buzzerProblem: buzzerProblem,
@@ -245,6 +260,8 @@ public final class Agent {
             publisher.healthSummary = { _ in "{}" }
         case .healthServer:
             healthServer?.stop()
+        case .clinicView:
+            clinicView?.stop()
         case .alarmStation:
             alarms.stop()
         case .samplingLoops:
@@ -294,6 +311,7 @@ public final class Agent {
             publisherRan(at: now)
             followLoopProgress(now: now)
             answerHealthRequest()
+            clinicView?.feedHealth(now: now) { HealthDocuments.summaryJSON(gatherHealthFigures(now: now)) }
             if publisher.hasWorkNow { continue }
             // The alarm thread hands records over without a write while this thread works:
             // its rings are looked at once more after the wait is announced.

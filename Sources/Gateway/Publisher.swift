@@ -1,6 +1,7 @@
 import Acquisition
 import Alarms
 import Charting
+import ClinicView
 import Commands
 import Config
 import FHIR
@@ -87,6 +88,8 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     var alarmForwarder: AlarmForwarder?
     /// Every chart row also goes here as IHE PCD-01 when `charting.hl7` is configured.
     var chartForwarder: ChartForwarder?
+    /// The clinic view, when configured: each document also goes there, without waiting.
+    private(set) var view: ViewHub?
     let outbox: Outbox<Sink>
     let devices: [PlannedDevice]
     var commandIntake: CommandIntake
@@ -230,6 +233,7 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         let wallClock = clock.wallMilliseconds()
         let (sequence, row) = assembler.takeMessage(bed: bed) { sequence, values in
             vitalsEncoders[bed].encode(sequence: sequence, wallClockMilliseconds: wallClock, values: values)
+            view?.vitals(bed: bed, json: vitalsEncoders[bed].bytes, values: values)
             return (sequence, chartAggregators[bed].add(values, messageMilliseconds: wallClock))
         }
         outbox.send(topic: vitalsTopics[bed], payload: &vitalsEncoders[bed].bytes, streamSequence: sequence)
@@ -260,6 +264,9 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
             alarmForwarder?.forward(event)
             guard let bed = settings.bedIDs.firstIndex(of: event.bed) else { continue }
             outbox.send(topic: alarmEventTopics[bed], payload: encodeAlarmEvent(event), streamSequence: event.sequence)
+        }
+        if let view {
+            for state in states { view.alarmState(bed: state.bed, json: Array(state.payload.utf8)) }
         }
         var degraded = !outbox.brokerReady
         for status in deviceStatus where status.known && !status.answering { degraded = true }
@@ -338,14 +345,30 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     }
 
     private func publishDeviceState(_ index: Int) {
+        _ = try? sink.publish(topic: topics.deviceState(device: devices[index].config.id), payload: deviceStatePayload(index),
+                              qos: .atLeastOnce, retain: true)
+    }
+
+    private func deviceStatePayload(_ index: Int) -> String {
         let status = deviceStatus[index]
         let device = devices[index]
-        let payload = StatusMessages.deviceState(device: device.config.id, bed: settings.bedIDs[device.bedIndex],
-                                                 answering: status.answering, reason: status.reason,
-                                                 exceptionCode: status.exceptionCode,
-                                                 timeMilliseconds: status.sinceMilliseconds)
-        _ = try? sink.publish(topic: topics.deviceState(device: device.config.id), payload: payload, qos: .atLeastOnce,
-                              retain: true)
+        return StatusMessages.deviceState(device: device.config.id, bed: settings.bedIDs[device.bedIndex],
+                                          answering: status.answering, reason: status.reason,
+                                          exceptionCode: status.exceptionCode, timeMilliseconds: status.sinceMilliseconds)
+    }
+
+    /// Per bed, the names of its description's entries, in entry order.
+    var bedEntryNames: [[String]] { vitalsEncoders.map { encoder in encoder.bedDescription.entries.map { $0.name } } }
+
+    /// From now on every bed description, vitals message, alarm state and device state also
+    /// goes to `hub`; it gets the descriptions and the device states known so far at once.
+    func attachView(_ hub: ViewHub) {
+        view = hub
+        for (bed, encoder) in vitalsEncoders.enumerated() { hub.description(bed: bed, json: Array(encoder.bedDescription.payload.utf8)) }
+        for index in devices.indices where deviceStatus[index].known {
+            hub.deviceState(device: index, json: Array(deviceStatePayload(index).utf8))
+        }
+        alarms.republishAllStates()
     }
 
     private func report(_ change: DeviceStateChange) {
@@ -364,6 +387,7 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         }
         deviceStatus[index] = status
         if outbox.brokerReady { publishDeviceState(index) }
+        view?.deviceState(device: index, json: Array(deviceStatePayload(index).utf8))
     }
 
     private func publishHealth(now: MonotonicInstant) {

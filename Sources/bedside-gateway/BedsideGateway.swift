@@ -1,3 +1,4 @@
+import ClinicView
 import Commands
 import Config
 import Modbus
@@ -107,6 +108,12 @@ struct BedsideGateway {
                 var devices = 0
                 for bed in config.beds { devices += bed.devices.count }
                 printLine("\(path): ok (\(config.beds.count) bed(s), \(devices) device(s))")
+                if let view = config.view {
+                    printLine(view.requiresLogin
+                        ? "\(path): clinic view on \(view.listenAddress):\(view.port) for the \(view.users.count) user(s) of \(view.usersFile ?? "")"
+                            + (view.certificateFile == nil ? " without TLS (passwords cross the LAN readable: set view.cert_file and view.key_file)" : " over TLS")
+                        : "\(path): clinic view on 127.0.0.1:\(view.port) only: no view.users_file, so only this box can open it")
+                }
             } catch {
                 printError(error.description)
                 failed = true

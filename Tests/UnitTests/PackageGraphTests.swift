@@ -12,7 +12,7 @@ struct PackageGraphTests {
     static let outsideThePackage: Set<String> = ["Synchronization"]
     static let outsideThePackageForTests: Set<String> = ["Foundation", "Testing", "Glibc"]
     static let runtimeModules = ["Modbus", "Acquisition", "MQTT", "StoreAndForward", "Alarms", "Hardware", "Supervision", "MLLP",
-                                 "Health", "Commands"]
+                                 "Health", "Commands", "ClinicView"]
     static let parserModules = ["Config", "Profiles", "YAMLReader"]
 
     struct Target {

@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <time.h>
+#include <crypt.h>
 #include <unistd.h>
 
 /// errno is a macro over a thread-local; Swift sees it through these.
