@@ -46,6 +46,10 @@ let package = Package(
         // HL7 v2 as IHE PCD profiles it (PCD-01 observations, PCD-04 alarms), MLLP framing and
         // ACKs: pure encoders and parsers, no OS calls.
         .target(name: "HL7", dependencies: ["Alarms", "Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
+        // Infusion sessions: the record of each bed's session (rows, events, summary) and alarm
+        // statistics, from the samples, chart rows and alarm events it is given: pure.
+        .target(name: "Sessions", dependencies: ["Alarms", "Charting", "JSON", "Platform", "RegisterMaps", "Vitals"],
+                swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.
         .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
@@ -101,7 +105,7 @@ let package = Package(
         .testTarget(name: "UnitTests",
                     dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "Config", "FHIR", "Gateway", "HL7", "Hardware",
                                    "Health", "JSON",
-                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Simulator",
+                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Sessions", "Simulator",
                                    "StoreAndForward", "Supervision", "Vitals", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Charting", "Gateway", "Hardware", "Health", "MQTT", "Modbus",

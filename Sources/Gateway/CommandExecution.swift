@@ -48,7 +48,7 @@ extension Publisher {
             return nil
         case .acknowledgeAlarm:
             do throws(AlarmCommandError) {
-                try alarms.acknowledge(bed: command.bed ?? "", alarm: command.alarm)
+                try alarms.acknowledge(bed: command.bed ?? "", alarm: command.alarm, by: "command:" + command.issuer)
                 return nil
             } catch {
                 return error.description
