@@ -80,13 +80,14 @@ let package = Package(
                 swiftSettings: agentSwiftSettings),
         .target(name: "Config",
                 dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "Commands", "HL7", "Health", "MLLP", "MQTT", "Modbus",
-                               "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "YAMLReader"],
+                               "Platform", "Profiles", "RegisterMaps", "Sessions", "StoreAndForward", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
 
         // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
                 dependencies: ["Acquisition", "Alarms", "Charting", "Commands", "Config", "FHIR", "HL7", "Hardware", "Health", "JSON", "MLLP",
-                               "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
+                               "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Sessions", "StoreAndForward", "Supervision",
+                               "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",

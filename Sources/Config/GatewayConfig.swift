@@ -7,6 +7,7 @@ import Health
 import MQTT
 import Profiles
 import RegisterMaps
+import Sessions
 import StoreAndForward
 
 /// The agent's configuration as typed values, after every check has passed.
@@ -35,13 +36,16 @@ public struct GatewayConfig: Sendable {
     public var alarmForward: HL7ForwardSettings?
     /// `charting.hl7`: every chart row also goes as IHE PCD-01 to this MLLP receiver.
     public var chartForward: HL7ForwardSettings?
+    /// When infusion sessions end, and where and how long their records are kept.
+    public var sessions: SessionSettings
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
                 alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
                 board: BoardProfile? = nil, charting: ChartingSettings = ChartingSettings(),
-                alarmForward: HL7ForwardSettings? = nil, chartForward: HL7ForwardSettings? = nil) {
+                alarmForward: HL7ForwardSettings? = nil, chartForward: HL7ForwardSettings? = nil,
+                sessions: SessionSettings = SessionSettings()) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -57,6 +61,7 @@ public struct GatewayConfig: Sendable {
         self.charting = charting
         self.alarmForward = alarmForward
         self.chartForward = chartForward
+        self.sessions = sessions
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.

@@ -135,7 +135,7 @@ public final class Agent {
                                                           authenticationAdvice: authenticationAdvice,
                                                           healthPublishIntervalSeconds: config.health.publishIntervalSeconds,
                                                           bedPatienceMilliseconds: config.sampling.intervalMilliseconds * 3 / 2,
-                                                          charting: config.charting),
+                                                          charting: config.charting, sessions: config.sessions),
                               devices: plan.devices, queue: queue, sink: mqtt, clock: clock, alarms: alarms,
                               sampleRings: alarms.forwardRings,
                               commandIntake: CommandIntake(tokens: commandTokens,

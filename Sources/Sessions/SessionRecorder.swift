@@ -298,7 +298,7 @@ public struct SessionRecorder {
             id = SessionID.make(bed: bedID, startMilliseconds: start)
         }
         lastSessionID = id
-        var open = OpenSession(id: id, startMilliseconds: time, startedBy: by, lastMilliseconds: time)
+        var open = OpenSession(id: id, startMilliseconds: start, startedBy: by, lastMilliseconds: time)
         open.counts = layout.charted.map { (description.entries[$0].name, 0, 0) }
         // Alarms active as the session starts belong to it: their acknowledge and end count.
         open.alarms.adopt(bedAlarms.open, at: time)

@@ -7,6 +7,8 @@ public struct SessionSettings: Sendable, Equatable {
     public var endAfterStoppedSeconds: Int
     /// Finished records are kept on the box for this many days.
     public var keepDays: Int
+    /// Where the state of open sessions and the finished records are kept on the box.
+    public var directory: String
 
     public static let endAfterStoppedRange = 10...86_400
     public static let keepDaysRange = 1...3650
@@ -14,10 +16,16 @@ public struct SessionSettings: Sendable, Equatable {
     /// (the summary still covers everything). At a 60 s interval 1440 rows are 24 hours.
     public static let maximumRows = 1440
     public static let maximumEvents = 2000
+    /// Finished records on the box take at most this many bytes: beyond it the oldest go first,
+    /// whatever `keepDays` says. A 45-minute session at a 60 s interval is about 40 kB, a 24-hour
+    /// one with every row and event about 1.5 MB, so this holds the 30 days of a busy clinic.
+    public static let maximumArchiveBytes = 64 << 20
 
-    public init(endAfterStoppedSeconds: Int = 600, keepDays: Int = 30) {
+    public init(endAfterStoppedSeconds: Int = 600, keepDays: Int = 30,
+                directory: String = "/var/lib/bedside-gateway/sessions") {
         self.endAfterStoppedSeconds = endAfterStoppedSeconds
         self.keepDays = keepDays
+        self.directory = directory
     }
 }
 
