@@ -108,7 +108,7 @@ final class SessionKeeper {
     init(settings: SessionSettings, descriptions: [BedDescription], intervalMilliseconds: Int64, nowMilliseconds now: Int64) {
         self.settings = settings
         archive = SessionArchive(directory: settings.directory, bedIDs: descriptions.map { $0.bedID }, keepDays: settings.keepDays)
-        stateWrittenAt = [Int64](repeating: .min, count: descriptions.count)
+        stateWrittenAt = [Int64](repeating: 0, count: descriptions.count)
         do throws(SystemError) {
             try makeDirectories(settings.directory, mode: 0o750, purpose: "create session directory")
         } catch {
