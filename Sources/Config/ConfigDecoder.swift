@@ -9,6 +9,7 @@ import Platform
 import MQTT
 import Profiles
 import RegisterMaps
+import Sessions
 import StoreAndForward
 import YAMLReader
 

@@ -9,6 +9,7 @@ import MQTT
 import Platform
 import Profiles
 import RegisterMaps
+import Sessions
 import StoreAndForward
 import Supervision
 import Vitals

@@ -127,7 +127,10 @@ final class SessionKeeper {
                     do throws(SessionStateError) {
                         recorder = try SessionRecorder(description: description, intervalMilliseconds: intervalMilliseconds,
                                                        settings: settings, snapshot: bytes)
-                        if let id = recorder.openSessionID { log(.info, "bed \(description.bedID): session \(id) continues") }
+                        if let id = recorder.openSessionID {
+                            _ = recorder.resumed(at: now)
+                            log(.info, "bed \(description.bedID): session \(id) continues")
+                        }
                     } catch {
                         problem = error.description
                     }

@@ -267,6 +267,19 @@ public struct SessionRecorder {
         return changes
     }
 
+    /// The agent starts again with this recorder restored from its state: the open session
+    /// (if any) notes the gap since the last thing it saw, so a reader knows the record has a
+    /// hole there rather than a quiet patient.
+    public mutating func resumed(at time: Int64) -> SessionChanges {
+        var changes = SessionChanges()
+        guard let open = session else { return changes }
+        var json = eventHead("recording-resumed", at: time)
+        Self.seconds("gap_s", max(0, time - open.lastMilliseconds), &json)
+        append(event: &json, at: time)
+        changes.recordChanged = true
+        return changes
+    }
+
     /// The `session-start` command: `issuer` is its sender's name.
     public mutating func startByCommand(issuer: String, at time: Int64) throws(SessionCommandError) -> SessionChanges {
         if let open = session { throw .alreadyOpen(bed: bedID, session: open.id) }

@@ -82,6 +82,7 @@ struct SessionEndToEndTests {
         #expect(!afterRestart.isEmpty && afterRestart.allSatisfy { $0["session"] as? String == id },
                 "the session did not continue under \(id):\n\(rig.agentOutput)")
         #expect(afterRestart.last.map { Self.events($0).filter { $0["event"] as? String == "session-start" }.count } == 1)
+        #expect(afterRestart.last.map { Self.events($0).contains { $0["event"] as? String == "recording-resumed" } } == true)
 
         // The desaturation: spo2-low starts; acknowledged by command, the record names the sender.
         let started = alarms.wait(timeout: 40) { messages in
