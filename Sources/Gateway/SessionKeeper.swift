@@ -128,7 +128,7 @@ final class SessionKeeper {
                         recorder = try SessionRecorder(description: description, intervalMilliseconds: intervalMilliseconds,
                                                        settings: settings, snapshot: bytes)
                         if let id = recorder.openSessionID {
-                            _ = recorder.resumed(at: now)
+                            recorder.resumed()
                             log(.info, "bed \(description.bedID): session \(id) continues")
                         }
                     } catch {

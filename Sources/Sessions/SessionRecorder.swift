@@ -147,6 +147,8 @@ public struct SessionRecorder {
     /// Devices not answering, and since when.
     var devicesDown: [(device: String, since: Int64)] = []
     var session: OpenSession?
+    /// Restored after a restart, and no message since: the next one notes the gap.
+    var resumePending = false
     /// The bed's alarms since the agent started (not kept across restarts): for /metrics.
     public private(set) var bedAlarms = AlarmStatistics()
 
@@ -178,6 +180,13 @@ public struct SessionRecorder {
                 changes.recordChanged = true
             }
         }
+        if session != nil && resumePending {
+            resumePending = false
+            var json = eventHead("recording-resumed", at: time)
+            Self.seconds("gap_s", max(0, time - session!.lastMilliseconds), &json)
+            append(event: &json, at: time)
+            changes.recordChanged = true
+        }
         if session != nil {
             if let state = newPumpState { pumpChanged(to: state, at: time, changes: &changes) }
             sample(values, at: time, changes: &changes)
@@ -203,7 +212,6 @@ public struct SessionRecorder {
     public mutating func addRow(_ row: ChartRow) -> SessionChanges {
         var changes = SessionChanges()
         guard var open = session, row.rowMilliseconds > open.startMilliseconds else { return changes }
-        open.lastMilliseconds = max(open.lastMilliseconds, row.rowMilliseconds)
         if open.rows.count < SessionSettings.maximumRows {
             open.rows.append(encodeRow(row))
         } else {
@@ -268,16 +276,10 @@ public struct SessionRecorder {
     }
 
     /// The agent starts again with this recorder restored from its state: the open session
-    /// (if any) notes the gap since the last thing it saw, so a reader knows the record has a
-    /// hole there rather than a quiet patient.
-    public mutating func resumed(at time: Int64) -> SessionChanges {
-        var changes = SessionChanges()
-        guard let open = session else { return changes }
-        var json = eventHead("recording-resumed", at: time)
-        Self.seconds("gap_s", max(0, time - open.lastMilliseconds), &json)
-        append(event: &json, at: time)
-        changes.recordChanged = true
-        return changes
+    /// (if any) notes the gap up to the first message after the restart, so a reader knows
+    /// the record has a hole there rather than a quiet patient.
+    public mutating func resumed() {
+        resumePending = session != nil
     }
 
     /// The `session-start` command: `issuer` is its sender's name.

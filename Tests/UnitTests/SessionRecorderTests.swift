@@ -222,11 +222,11 @@ struct SessionRecorderTests {
                                                  settings: SessionSettings(endAfterStoppedSeconds: 60),
                                                  snapshot: uninterrupted.recorder.snapshot())
         #expect(restarted.recorder.openSessionID == uninterrupted.recorder.openSessionID)
-        var gapNoted = restarted.recorder
-        let resumed = gapNoted.resumed(at: Self.start + 150_000)
-        #expect(resumed.recordChanged)
-        let noted = try Self.parse(try #require(gapNoted.runningRecord(at: Self.start + 150_000)))
-        #expect(Self.event(noted, "recording-resumed")?["gap_s"] == .number("29.5"), "the last message was at 120.5 s")
+        var gapNoted = restarted
+        gapNoted.recorder.resumed()
+        gapNoted.tick(150)
+        let noted = try Self.parse(try #require(gapNoted.recorder.runningRecord(at: Self.start + 151_000)))
+        #expect(Self.event(noted, "recording-resumed")?["gap_s"] == .number("30.0"), "the last message at 120.5 s, the next at 150.5 s")
         func finish(_ bed: inout Bed) {
             bed.alarm(.acknowledge, "spo2-low", .high, at: 125, by: "button")
             bed.alarm(.end, "spo2-low", .high, at: 131)
