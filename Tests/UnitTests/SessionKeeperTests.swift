@@ -1,3 +1,4 @@
+import Alarms
 import Foundation
 @testable import Gateway
 import Health
@@ -72,5 +73,25 @@ struct SessionKeeperTests {
         let keeper = SessionKeeper(settings: SessionSettings(keepDays: 10, directory: directory), descriptions: Self.descriptions,
                                    intervalMilliseconds: 60_000, nowMilliseconds: Self.now)
         #expect(keeper.archive.ids().map { $0.id } == ["chair-1-20261203T100000Z"])
+    }
+
+    @Test func alarmStatisticsGoToMetricsPerBedAndCondition() throws {
+        var statistics = AlarmStatistics()
+        for (type, second) in [(AlarmEventType.start, 0), (.acknowledge, 12), (.end, 30)] {
+            statistics.add(AlarmEvent(bed: "chair-1", sequence: Int64(second), alarm: "chair-1.spo2-low.1", condition: "spo2-low",
+                                      priority: .high, kind: .physiological, type: type,
+                                      wallClockMilliseconds: Self.now + Int64(second) * 1000, monotonicMilliseconds: 0))
+        }
+        var document = PrometheusDocument()
+        try HealthDocuments.addSessionMetrics(SessionFigures(beds: [("chair-1", "chair-1-20261203T214900Z", statistics)]),
+                                              to: &document)
+        for line in ["bedside_session_open{bed=\"chair-1\"} 1",
+                     "bedside_alarms_started_total{bed=\"chair-1\",condition=\"spo2-low\",priority=\"high\"} 1",
+                     "bedside_alarms_started_total{bed=\"chair-1\",condition=\"spo2-low\",priority=\"medium\"} 0",
+                     "bedside_alarm_duration_seconds{bed=\"chair-1\",condition=\"spo2-low\",quantile=\"0.5\"} 30",
+                     "bedside_alarm_acknowledge_seconds_sum{bed=\"chair-1\",condition=\"spo2-low\"} 12",
+                     "bedside_alarm_high_active_seconds_total{bed=\"chair-1\"} 30"] {
+            #expect(document.text.contains(line + "\n"), "\(line) in\n\(document.text)")
+        }
     }
 }
