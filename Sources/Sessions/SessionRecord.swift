@@ -387,15 +387,24 @@ struct SnapshotReader {
         return text
     }
 
+    /// Every number the state holds (times, durations, counts) is at least 0 and at most this
+    /// (2^62 ms: 146 million years): a forged or damaged file with more is refused, so the
+    /// recorder's differences and sums of them cannot overflow.
+    static let largestNumber = Int64(1) << 62
+
     mutating func integer(_ name: String) throws(SessionStateError) -> Int64 {
-        guard let number = try member(name).integerValue else { throw SessionStateError(reason: "\"\(name)\" is not an integer") }
+        guard let number = try member(name).integerValue, number >= 0, number <= Self.largestNumber else {
+            throw SessionStateError(reason: "\"\(name)\" is not an integer in 0...2^62")
+        }
         return number
     }
 
     mutating func optionalInteger(_ name: String) throws(SessionStateError) -> Int64? {
         let value = try member(name)
         if value == .null { return nil }
-        guard let number = value.integerValue else { throw SessionStateError(reason: "\"\(name)\" is not an integer") }
+        guard let number = value.integerValue, number >= 0, number <= Self.largestNumber else {
+            throw SessionStateError(reason: "\"\(name)\" is not an integer in 0...2^62")
+        }
         return number
     }
 
@@ -419,7 +428,9 @@ struct SnapshotReader {
     mutating func integers(_ name: String) throws(SessionStateError) -> [Int64] {
         var numbers: [Int64] = []
         for item in try array(name) {
-            guard let number = item.integerValue else { throw SessionStateError(reason: "\"\(name)\" holds a non-integer") }
+            guard let number = item.integerValue, number >= 0, number <= Self.largestNumber else {
+                throw SessionStateError(reason: "\"\(name)\" holds something other than an integer in 0...2^62")
+            }
             numbers.append(number)
         }
         return numbers

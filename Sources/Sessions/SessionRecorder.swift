@@ -498,7 +498,7 @@ public struct SessionRecorder {
         json.beginObject()
         json.member("time", formatUTCTimestamp(millisecondsSinceEpoch: row.rowMilliseconds))
         json.key("pump")
-        if let entry = layout.pumpState, entry < row.values.count, let state = row.values[entry].value,
+        if let entry = layout.pumpState, entry < row.values.count, let state = row.values[entry].value, state >= 0, state <= 2,
            let pump = BuiltinProfiles.PumpState(rawValue: Int(state)) {
             json.string(pump == .running ? "running" : pump == .paused ? "paused" : "stopped")
         } else {

@@ -302,6 +302,16 @@ struct SessionRecorderTests {
                                         settings: SessionSettings(), snapshot: Array(snapshot[0..<cut]))
             }
         }
+        // Numbers no recorder writes (a forged file: negative or beyond 2^62) are refused, not computed with.
+        let text = String(decoding: snapshot, as: UTF8.self)
+        for forged in [text.replacingOccurrences(of: "\"spo2_below_ms\":0", with: "\"spo2_below_ms\":-9223372036854775808"),
+                       text.replacingOccurrences(of: "\"high_active\":0", with: "\"high_active\":9223372036854775807")] {
+            #expect(forged != text)
+            #expect(throws: SessionStateError.self) {
+                _ = try SessionRecorder(description: Self.description, intervalMilliseconds: Self.interval,
+                                        settings: SessionSettings(), snapshot: Array(forged.utf8))
+            }
+        }
         let other = BedDescription(bedID: "chair-3", devices: [("monitor-3", BuiltinProfiles.patientMonitor.points)])
         do {
             _ = try SessionRecorder(description: other, intervalMilliseconds: Self.interval, settings: SessionSettings(),
