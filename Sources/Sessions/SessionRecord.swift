@@ -300,14 +300,9 @@ extension SessionRecorder {
         open.notRunningSince = try reader.optionalInteger("not_running_since")
         open.reportedRate = try reader.optionalDouble("reported_rate")
         open.occluded = try reader.bool("occluded")
-        for row in try reader.array("rows") {
-            guard let text = row.stringValue else { throw SessionStateError(reason: "a row that is not a string") }
-            open.rows.append(text)
-        }
-        for event in try reader.array("events") {
-            guard let text = event.stringValue else { throw SessionStateError(reason: "an event that is not a string") }
-            open.events.append(text)
-        }
+        // Rows and events go into records as they are: each must be a JSON object.
+        for row in try reader.array("rows") { open.rows.append(try jsonObjectText(row, what: "a row")) }
+        for event in try reader.array("events") { open.events.append(try jsonObjectText(event, what: "an event")) }
         open.rowsLeftOut = Int(try reader.integer("rows_left_out"))
         open.eventsLeftOut = Int(try reader.integer("events_left_out"))
         var stored: [(name: String, samples: Int, okSamples: Int)] = []
@@ -333,6 +328,12 @@ extension SessionRecorder {
         guard let alarms = value["alarms"] else { throw SessionStateError(reason: "no \"alarms\"") }
         open.alarms = try readAlarms(alarms)
         return open
+    }
+
+    private static func jsonObjectText(_ value: JSONValue, what: String) throws(SessionStateError) -> String {
+        guard let text = value.stringValue else { throw SessionStateError(reason: "\(what) that is not a string") }
+        guard case .object? = try? JSONParser.parse(text) else { throw SessionStateError(reason: "\(what) that is not a JSON object") }
+        return text
     }
 
     private static func readAlarms(_ value: JSONValue) throws(SessionStateError) -> AlarmStatistics {

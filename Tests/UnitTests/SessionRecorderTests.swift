@@ -305,7 +305,9 @@ struct SessionRecorderTests {
         // Numbers no recorder writes (a forged file: negative or beyond 2^62) are refused, not computed with.
         let text = String(decoding: snapshot, as: UTF8.self)
         for forged in [text.replacingOccurrences(of: "\"spo2_below_ms\":0", with: "\"spo2_below_ms\":-9223372036854775808"),
-                       text.replacingOccurrences(of: "\"high_active\":0", with: "\"high_active\":9223372036854775807")] {
+                       text.replacingOccurrences(of: "\"high_active\":0", with: "\"high_active\":9223372036854775807"),
+                       // An event the record would carry as it is, which is not JSON (found by fuzz-session-state).
+                       text.replacingOccurrences(of: "\\\"event\\\":\\\"session-start\\\"", with: "\\\"event\\\" \\\"session-start\\\"")] {
             #expect(forged != text)
             #expect(throws: SessionStateError.self) {
                 _ = try SessionRecorder(description: Self.description, intervalMilliseconds: Self.interval,
