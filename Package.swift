@@ -50,6 +50,10 @@ let package = Package(
         // HL7 v2 as IHE PCD profiles it (PCD-01 observations, PCD-04 alarms), MLLP framing and
         // ACKs: pure encoders and parsers, no OS calls.
         .target(name: "HL7", dependencies: ["Alarms", "Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
+        // Infusion sessions: the record of each bed's session (rows, events, summary) and alarm
+        // statistics, from the samples, chart rows and alarm events it is given: pure.
+        .target(name: "Sessions", dependencies: ["Alarms", "Charting", "JSON", "Platform", "RegisterMaps", "Vitals"],
+                swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.
         .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
         .target(name: "MQTT", dependencies: ["CMosquitto", "CShims", "Platform"], swiftSettings: agentSwiftSettings),
@@ -84,13 +88,14 @@ let package = Package(
                 swiftSettings: agentSwiftSettings),
         .target(name: "Config",
                 dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "ClinicView", "Commands", "HL7", "Health", "MLLP", "MQTT", "Modbus",
-                               "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "YAMLReader"],
+                               "Platform", "Profiles", "RegisterMaps", "Sessions", "StoreAndForward", "YAMLReader"],
                 swiftSettings: agentSwiftSettings),
 
         // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
                 dependencies: ["Acquisition", "Alarms", "Charting", "ClinicView", "Commands", "Config", "FHIR", "HL7", "Hardware", "Health", "JSON", "MLLP",
-                               "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "StoreAndForward", "Supervision", "Vitals"],
+                               "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Sessions", "StoreAndForward", "Supervision",
+                               "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.
         .executableTarget(name: "bedside-gateway",
@@ -109,8 +114,8 @@ let package = Package(
         .testTarget(name: "UnitTests",
                     dependencies: ["Acquisition", "Alarms", "CShims", "Charting", "ClinicView", "Commands", "Config", "FHIR", "Gateway", "HL7", "Hardware",
                                    "Health", "JSON",
-                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "SessionPicture", "Simulator",
-                                   "StoreAndForward", "Supervision", "Vitals", "WatchBoard", "YAMLReader"]),
+                                   "MLLP", "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "SessionPicture", "Sessions",
+                                   "Simulator", "StoreAndForward", "Supervision", "Vitals", "WatchBoard", "YAMLReader"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["Acquisition", "Alarms", "AllocationCounter", "Charting", "Gateway", "Hardware", "Health", "MQTT", "Modbus",
                                    "Platform", "RegisterMaps", "Simulator", "StoreAndForward", "Supervision", "TestSupport", "Vitals"]),
@@ -154,5 +159,8 @@ if Context.environment["BEDSIDE_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-rtu-request", dependencies: ["FuzzSupport", "Modbus"], path: "Tests/Fuzz/RTURequest"),
         .executableTarget(name: "fuzz-mllp-ack", dependencies: ["FuzzSupport", "HL7"], path: "Tests/Fuzz/MLLPAck"),
         .executableTarget(name: "fuzz-timestamp", dependencies: ["FuzzSupport", "Platform"], path: "Tests/Fuzz/Timestamp"),
+        .executableTarget(name: "fuzz-session-state", dependencies: ["Alarms", "Charting", "FuzzSupport", "JSON", "RegisterMaps", "Sessions",
+                                                                     "Vitals"],
+                          path: "Tests/Fuzz/SessionState"),
     ]
 }

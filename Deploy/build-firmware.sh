@@ -17,7 +17,7 @@ set -euo pipefail
 # dependency order: every module comes after all the modules it imports. Add new agent
 # modules here when they are added to Package.swift.
 MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR SessionPicture WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
-         ClinicView Alarms HL7 MLLP Hardware Supervision Simulator YAMLReader Profiles Config Gateway)
+         ClinicView Alarms Sessions HL7 MLLP Hardware Supervision Simulator YAMLReader Profiles Config Gateway)
 # The executable target (directory Sources/bedside-gateway, module name bedside_gateway).
 EXECUTABLE_DIR="bedside-gateway"
 EXECUTABLE_MODULE="bedside_gateway"
@@ -29,7 +29,7 @@ PRODUCT="bedside-gateway"
 # and with it whatever that refers to, so linking a module a program does not use can carry
 # that module's code into the program past --gc-sections.
 AGENT_MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
-               ClinicView Alarms HL7 MLLP Hardware Supervision YAMLReader Profiles Config Gateway)
+               ClinicView Alarms Sessions HL7 MLLP Hardware Supervision YAMLReader Profiles Config Gateway)
 SIMULATOR_MODULES=(Platform JSON RegisterMaps Modbus Alarms Hardware Supervision Simulator YAMLReader Profiles)
 # The device simulator: a program of its own (tests, demos, the emulated box), not in the agent.
 SIMULATOR_DIR="bedside-simulator"

@@ -23,7 +23,7 @@ cd "$ROOT"
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
 
 TARGETS=(config device-profile board-profile command-payload command-tokens json bed-description register-words
-         queue-segment queue-checkpoint queue-directory alarm-log modbus-tcp rtu-request timestamp mllp-ack)
+         queue-segment queue-checkpoint queue-directory alarm-log modbus-tcp rtu-request timestamp mllp-ack session-state)
 WHICH="${1:-all}"
 SECONDS_EACH="${2:-10}"
 if [ "$WHICH" = all ]; then
@@ -116,6 +116,7 @@ dictionary() { # target output
     command-payload | command-tokens) sources=(Sources/Commands) ;;
     json | bed-description) sources=(Sources/Vitals Sources/JSON) ;;
     alarm-log) sources=(Sources/Alarms) ;;
+    session-state) sources=(Sources/Sessions) ;;
   esac
   {
     if [ "${#sources[@]}" -gt 0 ]; then
@@ -123,7 +124,7 @@ dictionary() { # target output
     fi
     case "$1" in
       config | device-profile | board-profile) printf '%s\n' '": "' '"\x0a  - "' '"true"' '"0x"' '"&a"' '"*a"' '"!!str"' ;;
-      json | bed-description | command-payload | alarm-log) printf '%s\n' '"\\u00"' '"null"' '"true"' '"1e308"' '"-0"' '"{\x22"' ;;
+      json | bed-description | command-payload | alarm-log | session-state) printf '%s\n' '"\\u00"' '"null"' '"true"' '"1e308"' '"-0"' '"{\x22"' ;;
       queue-segment | queue-directory) printf '%s\n' '"BQR\x01"' '"BQC\x01"' '"\xff\xff\xff\xff\xff\xff\xff\xff"' '"\x00\x00\x00\x00\x00\x00\x00\x40"' ;;
       queue-checkpoint) printf '%s\n' '"BQC\x01"' '"\xff\xff\xff\xff\xff\xff\xff\xff"' '"\x00\x00\x00\x00\x00\x00\x00\x40"' ;;
       timestamp) printf '%s\n' '"T"' '"Z"' '":60"' '"-02-29"' '".999999999"' ;;

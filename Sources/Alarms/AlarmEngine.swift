@@ -267,8 +267,9 @@ public struct AlarmEngine: Sendable {
     }
 
     /// Acknowledges one alarm of a bed (`alarm` id) or all of them (nil). An acknowledged alarm
-    /// stops sounding and escalating; it stays listed while its condition persists.
-    public mutating func acknowledge(bed id: String, alarm: String? = nil, monotonicMilliseconds now: Int64,
+    /// stops sounding and escalating; it stays listed while its condition persists. `by` says
+    /// who ("button", "command:<issuer>") and goes into the acknowledge events.
+    public mutating func acknowledge(bed id: String, alarm: String? = nil, by: String = "", monotonicMilliseconds now: Int64,
                                      wallClockMilliseconds wall: Int64) throws(AlarmCommandError) -> [AlarmEvent] {
         guard beds[id] != nil else { throw .unknownBed(id) }
         revision &+= 1
@@ -282,7 +283,7 @@ public struct AlarmEngine: Sendable {
             if tracked.acknowledged { index += 1; continue }
             beds[id]!.tracked[index].acknowledged = true
             emit(&events, bed: id, alarm: tracked.alarm, condition: tracked.condition, priority: tracked.priority,
-                 kind: tracked.kind, type: .acknowledge, now: now, wall: wall)
+                 kind: tracked.kind, type: .acknowledge, now: now, wall: wall, by: by)
             if !tracked.present {
                 emit(&events, bed: id, alarm: tracked.alarm, condition: tracked.condition, priority: tracked.priority,
                      kind: tracked.kind, type: .end, now: now, wall: wall)
@@ -456,13 +457,13 @@ public struct AlarmEngine: Sendable {
 
     mutating func emit(_ events: inout [AlarmEvent], bed id: String, alarm: String, condition: String,
                        priority: AlarmPriority, kind: AlarmKind, type: AlarmEventType, now: Int64, wall: Int64,
-                       detail: String = "") {
+                       detail: String = "", by: String = "") {
         revision &+= 1
         let sequence = beds[id]!.nextSequence
         beds[id]!.nextSequence += 1
         events.append(AlarmEvent(bed: id, sequence: sequence, alarm: alarm, condition: condition, priority: priority,
                                  kind: kind, type: type, wallClockMilliseconds: wall, monotonicMilliseconds: now,
-                                 detail: detail))
+                                 detail: detail, by: by))
     }
 }
 

@@ -50,10 +50,13 @@ public struct AlarmEvent: Sendable, Equatable {
     public var monotonicMilliseconds: Int64
     /// Free text for the log (e.g. the new limit); not in the contract payload.
     public var detail: String
+    /// Who acknowledged (acknowledge events only, else empty): "button" for the box's button,
+    /// "command:<issuer>" for a command, the issuer being the tokens-file name of its sender.
+    public var by: String
 
     public init(bed: String, sequence: Int64, alarm: String, condition: String, priority: AlarmPriority,
                 kind: AlarmKind, type: AlarmEventType, wallClockMilliseconds: Int64,
-                monotonicMilliseconds: Int64, detail: String = "") {
+                monotonicMilliseconds: Int64, detail: String = "", by: String = "") {
         self.bed = bed
         self.sequence = sequence
         self.alarm = alarm
@@ -64,6 +67,7 @@ public struct AlarmEvent: Sendable, Equatable {
         self.wallClockMilliseconds = wallClockMilliseconds
         self.monotonicMilliseconds = monotonicMilliseconds
         self.detail = detail
+        self.by = by
     }
 }
 

@@ -11,6 +11,7 @@ public enum AlarmLog {
         json.member("mono", event.monotonicMilliseconds)
         json.member("wall", event.wallClockMilliseconds)
         json.member("detail", event.detail)
+        if !event.by.isEmpty { json.member("by", event.by) }
         json.endObject()
         return hex8(CRC32.checksum(Array(json.text.utf8))) + " " + json.text + "\n"
     }
@@ -68,7 +69,7 @@ public enum AlarmLog {
         else { return nil }
         return AlarmEvent(bed: bed, sequence: sequence, alarm: alarm, condition: condition, priority: priority,
                           kind: kind, type: type, wallClockMilliseconds: wall, monotonicMilliseconds: mono,
-                          detail: document["detail"]?.stringValue ?? "")
+                          detail: document["detail"]?.stringValue ?? "", by: document["by"]?.stringValue ?? "")
     }
 
     /// Event sequences and times a line may carry (2^62: at 1000 events a second, 146 million years).

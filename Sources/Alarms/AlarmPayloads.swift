@@ -3,11 +3,13 @@ import Platform
 
 /// The contract's alarmEvent payload (Deploy/mqtt/asyncapi.yaml):
 /// {"bed","alarm","condition","priority","kind","event","time","seq"}, plus "detail" when the
-/// event has one (a limit change's new rule).
+/// event has one (a limit change's new rule) and "by" on an acknowledge (who: "button" or
+/// "command:<issuer>").
 public func encodeAlarmEvent(_ event: AlarmEvent) -> String {
     var json = JSONWriter()
     writeEventMembers(&json, event)
     if !event.detail.isEmpty { json.member("detail", event.detail) }
+    if !event.by.isEmpty { json.member("by", event.by) }
     json.endObject()
     return json.text
 }

@@ -78,13 +78,14 @@ public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [St
 
     if !tokens.isConfigured { return refuse("unauthorised: no command tokens are configured on this box") }
 
-    let allowedKeys = kind == .acknowledgeAlarm
-        ? ["id", "command", "issued", "token", "bed", "alarm"] : ["id", "command", "issued", "token"]
+    let allowedKeys = kind == .acknowledgeAlarm ? ["id", "command", "issued", "token", "bed", "alarm"]
+        : kind.takesBed ? ["id", "command", "issued", "token", "bed"] : ["id", "command", "issued", "token"]
     for member in members {
         var known = false
         for key in allowedKeys where key == member.key { known = true }
         if !known {
-            let takes = kind == .acknowledgeAlarm ? "id, command, issued, token, bed and alarm" : "id, command, issued and token"
+            let takes = kind == .acknowledgeAlarm ? "id, command, issued, token, bed and alarm"
+                : kind.takesBed ? "id, command, issued, token and bed" : "id, command, issued and token"
             return refuse("unknown key \(quoted(member.key)); \(kind.name) takes \(takes)")
         }
     }
@@ -120,17 +121,18 @@ public func decideCommand(_ payload: [UInt8], tokens: CommandTokens, bedIDs: [St
     }
 
     var command = Command(id: id, kind: kind, issuer: sender.name)
-    if kind == .acknowledgeAlarm {
+    if kind.takesBed {
         guard let bedValue = document["bed"] else { return refuse("missing bed") }
         guard case let .string(bed) = bedValue else { return refuse("bed must be a string") }
         var bedIsConfigured = false
         for configured in bedIDs where configured == bed { bedIsConfigured = true }
         if !bedIsConfigured { return refuse("unknown bed \(quoted(bed))") }
-
+        command.bed = bed
+    }
+    if kind == .acknowledgeAlarm {
         guard let alarmValue = document["alarm"] else { return refuse("missing alarm") }
         guard case let .string(alarm) = alarmValue else { return refuse("alarm must be a string") }
         if !isID(alarm) { return refuse("bad alarm id \(quoted(alarm)): expected 1 to 64 letters, digits, '.', '_' or '-'") }
-        command.bed = bed
         command.alarm = alarm
     }
 

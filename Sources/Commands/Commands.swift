@@ -12,9 +12,16 @@ public enum CommandKind: String, Sendable {
     case pauseAudio = "pause-audio"
     /// Republish every retained topic (status, alarm state, device state, health).
     case rebirth
+    /// Open an infusion session on one bed (the pump not yet running, or a session to start now); needs `bed`.
+    case sessionStart = "session-start"
+    /// End the open infusion session of one bed; needs `bed`.
+    case sessionEnd = "session-end"
 
     /// Every command, in the order messages list them.
-    public static let all: [CommandKind] = [.acknowledgeAlarm, .pauseAudio, .rebirth]
+    public static let all: [CommandKind] = [.acknowledgeAlarm, .pauseAudio, .rebirth, .sessionStart, .sessionEnd]
+
+    /// Whether the command acts on one bed, named in its `bed` member.
+    var takesBed: Bool { self == .acknowledgeAlarm || self == .sessionStart || self == .sessionEnd }
 
     /// The wire name, e.g. "acknowledge-alarm".
     public var name: String { rawValue }
@@ -37,7 +44,7 @@ public struct Command: Equatable, Sendable {
     public var kind: CommandKind
     /// The name of the tokens-file line whose token the command carried (never the token).
     public var issuer: String
-    /// A configured bed id (acknowledge-alarm only).
+    /// A configured bed id (acknowledge-alarm, session-start, session-end).
     public var bed: String?
     /// An alarm id in the syntax of alarm ids (acknowledge-alarm only); whether that alarm
     /// exists is for the alarm engine to say.

@@ -10,6 +10,7 @@ import Platform
 import MQTT
 import Profiles
 import RegisterMaps
+import Sessions
 import StoreAndForward
 import YAMLReader
 
@@ -60,7 +61,8 @@ final class ConfigDecoder: YAMLFieldReader {
         let rootField = Field(node: root, path: "", line: root.line, column: root.column)
         guard let settings = mapping(rootField, expected: "a mapping of settings (site, box, mqtt, sampling, device_profiles, beds)",
                                      allowedKeys: ["site", "box", "board", "mqtt", "sampling", "queue", "health", "commands",
-                                                   "alarms", "hardware", "charting", "device_profiles", "beds", "view"]) else { return nil }
+                                                   "alarms", "hardware", "charting", "sessions", "device_profiles", "beds", "view"])
+        else { return nil }
 
         // The board first: it gives the defaults of sampling, hardware and the serial lines.
         if let boardField = settings.optional("board") { decodeBoardFile(boardField) }
@@ -77,18 +79,19 @@ final class ConfigDecoder: YAMLFieldReader {
         let alarms = decodeAlarms(settings.optional("alarms"), queueDirectory: queue?.directory)
         // After the alarms: the charting link's queue must not share the alarm link's directory.
         let charting = decodeCharting(settings.optional("charting"), queueDirectory: queue?.directory)
+        let sessions = decodeSessions(settings.optional("sessions"), queueDirectory: queue?.directory)
         let hardware = decodeHardware(settings.optional("hardware"), base: hardwareBase())
         // Profiles first: devices may name them.
         decodeProfileFiles(settings.optional("device_profiles"))
         let beds = required(settings, "beds").flatMap { decodeBeds($0, alarmDefaults: alarms?.defaults) }
 
         guard let site, let box, let mqtt, let sampling, let beds, let queue, let health, let commands, let alarms,
-              let hardware, let charting, let view, errors.isEmpty
+              let hardware, let charting, let sessions, let view, errors.isEmpty
         else { return nil }
         return GatewayConfig(site: site, box: box, mqtt: mqtt, sampling: sampling, beds: beds, profiles: profiles,
                              queue: queue, health: health, commands: commands, alarms: alarms, hardware: hardware,
                              board: board, charting: charting, alarmForward: alarmForward,
-                             chartForward: chartForward, view: view)
+                             chartForward: chartForward, sessions: sessions, view: view)
     }
 
 

@@ -8,6 +8,7 @@ import Health
 import MQTT
 import Profiles
 import RegisterMaps
+import Sessions
 import StoreAndForward
 
 /// The agent's configuration as typed values, after every check has passed.
@@ -38,13 +39,16 @@ public struct GatewayConfig: Sendable {
     public var chartForward: HL7ForwardSettings?
     /// `view:`: the clinic view; nil when the section is absent (the view is off).
     public var view: ViewSettings?
+    /// When infusion sessions end, and where and how long their records are kept.
+    public var sessions: SessionSettings
 
     public init(site: String, box: String, mqtt: MQTTSettings, sampling: SamplingSettings, beds: [BedConfig],
                 profiles: [DeviceProfile] = [], queue: QueueSettings = QueueSettings(),
                 health: HealthSettings = HealthSettings(), commands: CommandSettings = CommandSettings(),
                 alarms: AlarmSettings = AlarmSettings(), hardware: HardwareSettings = HardwareSettings(),
                 board: BoardProfile? = nil, charting: ChartingSettings = ChartingSettings(),
-                alarmForward: HL7ForwardSettings? = nil, chartForward: HL7ForwardSettings? = nil, view: ViewSettings? = nil) {
+                alarmForward: HL7ForwardSettings? = nil, chartForward: HL7ForwardSettings? = nil,
+                sessions: SessionSettings = SessionSettings(), view: ViewSettings? = nil) {
         self.site = site
         self.box = box
         self.mqtt = mqtt
@@ -61,6 +65,7 @@ public struct GatewayConfig: Sendable {
         self.alarmForward = alarmForward
         self.chartForward = chartForward
         self.view = view
+        self.sessions = sessions
     }
 
     /// The profile a device's `profile` setting names: a built-in one or one loaded from a file.

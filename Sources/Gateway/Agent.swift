@@ -10,6 +10,7 @@ import MQTT
 import Platform
 import Profiles
 import RegisterMaps
+import Sessions
 import StoreAndForward
 import Supervision
 import Vitals
@@ -138,7 +139,7 @@ public final class Agent {
                                                           authenticationAdvice: authenticationAdvice,
                                                           healthPublishIntervalSeconds: config.health.publishIntervalSeconds,
                                                           bedPatienceMilliseconds: config.sampling.intervalMilliseconds * 3 / 2,
-                                                          charting: config.charting),
+                                                          charting: config.charting, sessions: config.sessions),
                               devices: plan.devices, queue: queue, sink: mqtt, clock: clock, alarms: alarms,
                               sampleRings: alarms.forwardRings,
                               commandIntake: CommandIntake(tokens: commandTokens,

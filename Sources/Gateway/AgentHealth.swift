@@ -20,8 +20,10 @@ extension Agent {
         publisherRan(at: clock.monotonic())
         updateHealthDocuments()
         let handOver = healthHandOver
+        let archive = publisher.sessions?.archive
         do throws(HealthError) {
             let server = try HealthServer(address: settings.listenAddress, port: settings.port) { request in
+                if let archive, let response = archive.respond(to: request.path) { return response }
                 guard ["/healthz", "/readyz", "/metrics"].contains(request.path) else { return nil }
                 let (snapshot, publisherSilence) = handOver.freshDocuments()
                 switch request.path {
@@ -36,7 +38,8 @@ extension Agent {
             healthServer = server
             healthServerState = .serving(port: server.boundPort)
             let host = settings.listenAddress.contains(":") ? "[\(settings.listenAddress)]" : settings.listenAddress
-            log(.info, "health checks on http://\(host):\(server.boundPort)/healthz, /readyz and /metrics")
+            log(.info, "health checks on http://\(host):\(server.boundPort)/healthz, /readyz and /metrics"
+                + (archive == nil ? "" : "; infusion session records on /sessions"))
         } catch {
             healthServerState = .failed(reason: error.description)
             log(.error, "\(error.description); /healthz, /readyz and /metrics are not served until the agent restarts "

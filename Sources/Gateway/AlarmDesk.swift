@@ -230,8 +230,9 @@ struct AlarmDesk {
              now: now)
     }
 
-    mutating func acknowledge(bed: String, alarm: String?, now: Int64, wall: Int64) throws(AlarmCommandError) {
-        keep(try engine.acknowledge(bed: bed, alarm: alarm, monotonicMilliseconds: now, wallClockMilliseconds: wall), now: now)
+    mutating func acknowledge(bed: String, alarm: String?, by: String, now: Int64, wall: Int64) throws(AlarmCommandError) {
+        keep(try engine.acknowledge(bed: bed, alarm: alarm, by: by, monotonicMilliseconds: now, wallClockMilliseconds: wall),
+             now: now)
     }
 
     /// The button's short press: every active alarm of every bed (one button serves the room).
@@ -239,7 +240,7 @@ struct AlarmDesk {
         var count = 0
         for bed in engine.bedIDs {
             do throws(AlarmCommandError) {
-                let events = try engine.acknowledge(bed: bed, monotonicMilliseconds: now, wallClockMilliseconds: wall)
+                let events = try engine.acknowledge(bed: bed, by: "button", monotonicMilliseconds: now, wallClockMilliseconds: wall)
                 for event in events where event.type == .acknowledge { count += 1 }
                 keep(events, now: now)
             } catch {}

@@ -11,7 +11,8 @@ protocol AlarmOutlet: AnyObject {
     /// A device lost or the broker away: shown on the status LED.
     func showDegraded(_ degraded: Bool)
     func pauseAudio()
-    func acknowledge(bed: String, alarm: String?) throws(AlarmCommandError)
+    /// `by`: who, for the acknowledge events ("command:<issuer>").
+    func acknowledge(bed: String, alarm: String?, by: String) throws(AlarmCommandError)
     /// The alarm forwarding link stopped delivering (true) or delivers again (false).
     func showForwardingFault(_ present: Bool)
 }

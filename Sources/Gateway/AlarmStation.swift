@@ -302,12 +302,12 @@ final class AlarmStation: AlarmOutlet {
 
     // MARK: for the publisher (commands and publishing)
 
-    func acknowledge(bed: String, alarm: String?) throws(AlarmCommandError) {
+    func acknowledge(bed: String, alarm: String?, by: String) throws(AlarmCommandError) {
         let now = MonotonicInstant.now().nanoseconds / 1_000_000
         let wall = wallClockMilliseconds()
         let failure = desk.withLock { desk -> AlarmCommandError? in
             do throws(AlarmCommandError) {
-                try desk.acknowledge(bed: bed, alarm: alarm, now: now, wall: wall)
+                try desk.acknowledge(bed: bed, alarm: alarm, by: by, now: now, wall: wall)
                 wakeUp.signal()
                 return nil
             } catch {

@@ -2,6 +2,7 @@ import Alarms
 import Commands
 import MQTT
 import Platform
+import Sessions
 
 extension Publisher {
     /// Decides on a command from the command topic, carries it out if it is accepted, and
@@ -46,9 +47,23 @@ extension Publisher {
         case .pauseAudio:
             alarms.pauseAudio()
             return nil
+        case .sessionStart, .sessionEnd:
+            guard let sessions, let bed = settings.bedIDs.firstIndex(of: command.bed ?? "") else {
+                return "infusion sessions are not recorded on this box"
+            }
+            let wall = clock.wallMilliseconds()
+            do throws(SessionCommandError) {
+                let changes = command.kind == .sessionStart
+                    ? try sessions.recorders[bed].startByCommand(issuer: command.issuer, at: wall)
+                    : try sessions.recorders[bed].endByCommand(issuer: command.issuer, at: wall)
+                takeSessionChanges(changes, bed: bed, wallMilliseconds: wall)
+                return nil
+            } catch {
+                return error.description
+            }
         case .acknowledgeAlarm:
             do throws(AlarmCommandError) {
-                try alarms.acknowledge(bed: command.bed ?? "", alarm: command.alarm)
+                try alarms.acknowledge(bed: command.bed ?? "", alarm: command.alarm, by: "command:" + command.issuer)
                 return nil
             } catch {
                 return error.description

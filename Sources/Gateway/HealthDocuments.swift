@@ -95,6 +95,7 @@ struct HealthDocuments {
             report.add(linkCheck("chart-forward", forward, items: "row(s)"))
         }
         report.add(figures.alarms.logCheck)
+        if let sessions = publishing.sessions { report.add(sessionCheck(sessions)) }
         return report
     }
 
@@ -120,6 +121,7 @@ struct HealthDocuments {
             try addDeviceMetrics(figures, to: &document)
             try addPublishingMetrics(figures, to: &document)
             try addAlarmAndBoxMetrics(figures, to: &document)
+            if let sessions = figures.publishing.sessions { try addSessionMetrics(sessions, to: &document) }
         } catch {
             // A misnamed metric is a bug in the agent; the rest of the document still helps.
             log(.error, "metrics: \(error.description)")

@@ -8,6 +8,7 @@ import FHIR
 import MLLP
 import MQTT
 import Platform
+import Sessions
 import StoreAndForward
 import Vitals
 
@@ -28,6 +29,8 @@ struct PublisherSettings {
     var bedPatienceMilliseconds: Int
     /// Each bed's chart interval, and whether its rows go out as FHIR bundles.
     var charting = ChartingSettings()
+    /// Infusion sessions; nil records none (tests of other parts).
+    var sessions: SessionSettings?
 }
 
 /// What the agent last knew of one device, for its retained state topic and /readyz.
@@ -66,6 +69,16 @@ struct PublishingFigures {
     var alarmForward: (address: String, figures: MLLPFigures, faultRaised: Bool)?
     /// The chart forwarding link, when configured; `faultRaised`: not delivering (no alarm for it).
     var chartForward: (address: String, figures: MLLPFigures, faultRaised: Bool)?
+    /// Infusion sessions, when recorded: each bed's alarm statistics and open session.
+    var sessions: SessionFigures?
+}
+
+/// What the health documents show of the infusion sessions.
+struct SessionFigures {
+    var beds: [(bed: String, openSession: String?, alarms: AlarmStatistics)] = []
+    var directory = ""
+    var writeFailure: String?
+    var movedAside: [String] = []
 }
 
 /// Everything between the sampling side and the broker, on one thread: it takes the records
@@ -108,6 +121,10 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     /// Each device's Device resource, retained: the resource every observation of it names.
     private let fhirDevices: [(topic: String, payload: String)]
     private(set) var deviceStatus: [DeviceStatus]
+    /// Each bed's infusion sessions, when recorded; their topics.
+    let sessions: SessionKeeper?
+    private let sessionTopics: [String]
+    private let sessionRecordTopics: [String]
     var commandsAccepted: UInt64 = 0
     var commandsRefused: UInt64 = 0
     let startedWallMilliseconds: Int64
@@ -152,6 +169,15 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
             }
         }
         self.fhirDevices = fhirDevices
+        sessionTopics = settings.bedIDs.map { topics.session(bed: $0) }
+        sessionRecordTopics = settings.bedIDs.map { topics.sessionRecords(bed: $0) }
+        if let sessionSettings = settings.sessions {
+            let descriptions = settings.bedIDs.indices.map { assembler.description(bed: $0) }
+            sessions = SessionKeeper(settings: sessionSettings, descriptions: descriptions, intervalMilliseconds: chartInterval,
+                                     nowMilliseconds: clock.wallMilliseconds())
+        } else {
+            sessions = nil
+        }
         outbox = Outbox(queue: queue, sink: sink, clock: clock)
         for (index, topic) in vitalsTopics.enumerated() {
             if let last = outbox.lastStreamSequence(topic: topic) { assembler.continueSequence(bed: index, after: last) }
@@ -214,7 +240,12 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
                                  refusedByBroker: outbox.refusedByBroker, commandsAccepted: commandsAccepted,
                                  commandsRefused: commandsRefused, devices: deviceStatus,
                                  alarmForward: alarmForwarder.map { ($0.link.settings.address, $0.link.currentFigures, $0.faultRaised) },
-                                 chartForward: chartForwarder.map { ($0.link.settings.address, $0.link.currentFigures, $0.failing) })
+                                 chartForward: chartForwarder.map { ($0.link.settings.address, $0.link.currentFigures, $0.failing) },
+                                 sessions: sessions.map { keeper in
+                                     SessionFigures(beds: keeper.recorders.map { ($0.bedID, $0.openSessionID, $0.bedAlarms) },
+                                                    directory: keeper.settings.directory, writeFailure: keeper.writeFailure,
+                                                    movedAside: keeper.movedAside)
+                                 })
     }
 
     private func drainSamples(now: Int64) {
@@ -231,11 +262,19 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
     /// outbox: no String and no copy of the payload on the way to the queue and the client.
     private func sendVitals(bed: Int) {
         let wallClock = clock.wallMilliseconds()
+        var sessionChanges: [SessionChanges] = []
         let (sequence, row) = assembler.takeMessage(bed: bed) { sequence, values in
             vitalsEncoders[bed].encode(sequence: sequence, wallClockMilliseconds: wallClock, values: values)
             view?.vitals(bed: bed, json: vitalsEncoders[bed].bytes, values: values)
-            return (sequence, chartAggregators[bed].add(values, messageMilliseconds: wallClock))
+            let row = chartAggregators[bed].add(values, messageMilliseconds: wallClock)
+            if let sessions {
+                // The row closes the interval before this message; the message may then end the session.
+                if let row { sessionChanges.append(sessions.recorders[bed].addRow(row)) }
+                sessionChanges.append(sessions.recorders[bed].observe(values, messageMilliseconds: wallClock))
+            }
+            return (sequence, row)
         }
+        for changes in sessionChanges { takeSessionChanges(changes, bed: bed, wallMilliseconds: wallClock) }
         outbox.send(topic: vitalsTopics[bed], payload: &vitalsEncoders[bed].bytes, streamSequence: sequence)
         if let step = chartAggregators[bed].stepAtLastMessage {
             log(.warning, "chart of bed \(settings.bedIDs[bed]): the wall clock stepped "
@@ -264,6 +303,9 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
             alarmForwarder?.forward(event)
             guard let bed = settings.bedIDs.firstIndex(of: event.bed) else { continue }
             outbox.send(topic: alarmEventTopics[bed], payload: encodeAlarmEvent(event), streamSequence: event.sequence)
+            if let sessions {
+                takeSessionChanges(sessions.recorders[bed].alarm(event), bed: bed, wallMilliseconds: clock.wallMilliseconds())
+            }
         }
         if let view {
             for state in states { view.alarmState(bed: state.bed, json: Array(state.payload.utf8)) }
@@ -340,6 +382,7 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         for device in fhirDevices {
             _ = try? sink.publish(topic: device.topic, payload: device.payload, qos: .atLeastOnce, retain: true)
         }
+        for bed in settings.bedIDs.indices { publishSession(bed: bed, wallMilliseconds: clock.wallMilliseconds()) }
         alarms.republishAllStates()
         publishHealth(now: clock.monotonic())
     }
@@ -388,6 +431,32 @@ final class Publisher<Sink: MessageSink, Alarms: AlarmOutlet> {
         deviceStatus[index] = status
         if outbox.brokerReady { publishDeviceState(index) }
         view?.deviceState(device: index, json: Array(deviceStatePayload(index).utf8))
+        if let sessions {
+            let bed = change.device.bedIndex
+            takeSessionChanges(sessions.recorders[bed].deviceState(device: device, answering: change.answering, reason: status.reason,
+                                                                   at: status.sinceMilliseconds),
+                               bed: bed, wallMilliseconds: status.sinceMilliseconds)
+        }
+    }
+
+    /// Keeps a session change on the box, sends a finished record through the disk queue
+    /// (never lost; its stream sequence is the session's start in seconds) and the running
+    /// record retained.
+    func takeSessionChanges(_ changes: SessionChanges, bed: Int, wallMilliseconds wall: Int64) {
+        guard let sessions else { return }
+        sessions.keep(changes, bed: bed, nowMilliseconds: wall)
+        if let finished = changes.finished {
+            outbox.send(topic: sessionRecordTopics[bed], payload: finished.record, streamSequence: finished.startMilliseconds / 1000)
+        }
+        if changes.recordChanged || changes.finished != nil { publishSession(bed: bed, wallMilliseconds: wall) }
+    }
+
+    /// The retained session topic: the open session's record as it stands, or that none is open.
+    private func publishSession(bed: Int, wallMilliseconds wall: Int64) {
+        guard outbox.brokerReady, let sessions else { return }
+        let recorder = sessions.recorders[bed]
+        let payload = recorder.runningRecord(at: wall) ?? recorder.noSessionPayload(at: wall)
+        _ = try? sink.publish(topic: sessionTopics[bed], payload: payload, qos: .atLeastOnce, retain: true)
     }
 
     private func publishHealth(now: MonotonicInstant) {

@@ -21,11 +21,15 @@ public struct Topics: Sendable {
     public func fhirBundle(bed: String) -> String { "\(prefix)/beds/\(bed)\(Topics.fhirSuffix)" }
     /// Retained FHIR R4 Device resource of one device, which the bundles' observations reference.
     public func fhirDevice(device: String) -> String { "\(prefix)/devices/\(device)\(Topics.fhirSuffix)" }
+    /// Retained record of a bed's open infusion session (or that none is open), at each row and event.
+    public func session(bed: String) -> String { "\(prefix)/beds/\(bed)/session" }
+    /// Each finished infusion session's final record, QoS 1, through the disk queue.
+    public func sessionRecords(bed: String) -> String { "\(prefix)/beds/\(bed)/sessions" }
     /// Retained connectivity of one device: answering or comm-loss.
     public func deviceState(device: String) -> String { "\(prefix)/devices/\(device)/state" }
     /// Retained health summary, every `health.publish_interval_s`.
     public var health: String { "\(prefix)/health" }
-    /// Commands in (acknowledge-alarm, pause-audio, rebirth).
+    /// Commands in (acknowledge-alarm, pause-audio, rebirth, session-start, session-end).
     public var commands: String { "\(prefix)/commands" }
     /// One reply per command received, accepted or refused with its reason.
     public var responses: String { "\(prefix)/responses" }

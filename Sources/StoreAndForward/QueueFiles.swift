@@ -16,37 +16,18 @@ enum QueueFiles {
 
     /// mkdir -p with `mode` for every directory it creates.
     static func makeDirectories(_ path: String, mode: mode_t) throws(QueueError) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            prefix += String(component)
-            if mkdir(prefix, mode) != 0 && Errno.current != .fileExists {
-                throw QueueError("create queue directory", prefix)
-            }
-            prefix += "/"
-        }
-        var status = stat()
-        if stat(path, &status) != 0 { throw QueueError("open queue directory", path) }
-        if (status.st_mode & mode_t(S_IFMT)) != mode_t(S_IFDIR) {
-            throw QueueError("open queue directory", path, errno: .notDirectory)
+        do throws(SystemError) {
+            try Platform.makeDirectories(path, mode: UInt32(mode), purpose: "create queue directory")
+        } catch {
+            throw QueueError(error)
         }
     }
 
     static func listDirectory(_ path: String) throws(QueueError) -> [String] {
-        guard let directory = opendir(path) else { throw QueueError("list queue directory", path) }
-        // A directory stream opened for reading holds nothing to flush: its close cannot lose data.
-        defer { _ = closedir(directory) }
-        var names: [String] = []
-        while true {
-            bedside_set_errno(0)
-            guard let entry = readdir(directory) else {
-                let error = Errno.current
-                if error.rawValue != 0 { throw QueueError("list queue directory", path, errno: error) }
-                return names
-            }
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { tuple in
-                tuple.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            names.append(name)
+        do throws(SystemError) {
+            return try Platform.listDirectory(path, purpose: "list queue directory")
+        } catch {
+            throw QueueError(error)
         }
     }
 

@@ -277,7 +277,8 @@ struct AlarmEndToEndTests {
         // A short press acknowledges the (latched, still present) alarm.
         try alarm.press(milliseconds: 200)
         let acknowledged = events.wait(timeout: 10) { $0.map(Self.json).contains { $0["event"] as? String == "acknowledge" } }
-        #expect(acknowledged.map(Self.json).contains { $0["event"] as? String == "acknowledge" && $0["condition"] as? String == "spo2-low" },
+        #expect(acknowledged.map(Self.json).contains { $0["event"] as? String == "acknowledge" && $0["condition"] as? String == "spo2-low"
+                    && $0["by"] as? String == "button" },
                 "\(alarm.rig.agentOutput)")
         #expect(alarm.rig.agentOutput.contains("alarm button: acknowledged 1 alarm(s)"), "\(alarm.rig.agentOutput)")
     }
@@ -302,6 +303,10 @@ struct AlarmEndToEndTests {
         let answers = responses.wait(timeout: 20) { $0.count >= 2 }.map { String(decoding: $0.payload, as: UTF8.self) }
         #expect(answers.first?.contains("refused") == true && answers.first?.contains("no-such-alarm") == true, "\(answers)")
         #expect(answers.dropFirst().first?.contains("accepted") == true, "\(answers)\n\(alarm.rig.agentOutput)")
+        // The acknowledge event names the command's sender (its tokens-file name).
+        let acknowledges = events.wait(timeout: 10) { $0.map(Self.json).contains { $0["event"] as? String == "acknowledge" } }
+        #expect(acknowledges.map(Self.json).contains { $0["event"] as? String == "acknowledge" && $0["by"] as? String == "command:central-1" },
+                "\(acknowledges.map { String(decoding: $0.payload, as: UTF8.self) })")
         // The desk has silenced the buzzer and the line has fallen: from here on it must stay quiet.
         try waitUntil(timeout: 10, checkingEvery: 0.1) {
             try alarm.rig.metrics()["bedside_alarm_sounding_priority"]?.first?.value == 0 && alarm.edges.last?.active == false

@@ -189,7 +189,7 @@ private func serialLine(of config: GatewayConfig) -> SerialLineSettings? {
             // The configuration's own errors first, then the board file's.
             #expect(error.errors.map(\.description) == [
                 "\(path):5:1: mqtt_port: unknown key (expected one of: site, box, board, mqtt, sampling, queue, health, "
-                    + "commands, alarms, hardware, charting, device_profiles, beds, view)",
+                    + "commands, alarms, hardware, charting, sessions, device_profiles, beds, view)",
                 "\(boardPath):15:30: realtime.priority: 100 is out of range (0...99)",
             ])
         }

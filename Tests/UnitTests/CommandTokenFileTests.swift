@@ -30,7 +30,7 @@ struct CommandTokenFileTests {
           "tokens.txt:1:18: the token of line 1's sender has 9 characters; tokens need at least 16 (e.g. from 'openssl rand -base64 24')"]),
         ("central-1 rebirth \(token)",
          ["tokens.txt:1:11: the token of 'central-1' has 7 characters; tokens need at least 16 (e.g. from 'openssl rand -base64 24')",
-          "tokens.txt:1:19: unknown command of 32 characters (not shown: it could be a token in the wrong place); expected acknowledge-alarm, pause-audio or rebirth"]),
+          "tokens.txt:1:19: unknown command of 32 characters (not shown: it could be a token in the wrong place); expected acknowledge-alarm, pause-audio, rebirth, session-start or session-end"]),
         ("a \(token) rebirth\n\na \(other) rebirth\n", ["tokens.txt:3:1: duplicate sender name 'a' (already used at line 1)"]),
         ("a  shorttoken rebirth", ["tokens.txt:1:4: the token of 'a' has 10 characters; tokens need at least 16 (e.g. from 'openssl rand -base64 24')"]),
         ("a \(String(repeating: "t", count: 257)) rebirth", ["tokens.txt:1:3: the token of 'a' has 257 characters; tokens have at most 256"]),
@@ -40,7 +40,7 @@ struct CommandTokenFileTests {
          ["tokens.txt:1:11: the token of 'a' contains a character tokens may not use; use letters, digits and - . _ ~ + / ="]),
         ("a abcdéfgh\u{7}jklmnopqrs rebirth",  // é is the first character out of place
          ["tokens.txt:1:7: the token of 'a' contains a character tokens may not use; use letters, digits and - . _ ~ + / ="]),
-        ("a \(token) rebirth,reboot", ["tokens.txt:1:44: unknown command 'reboot'; expected acknowledge-alarm, pause-audio or rebirth"]),
+        ("a \(token) rebirth,reboot", ["tokens.txt:1:44: unknown command 'reboot'; expected acknowledge-alarm, pause-audio, rebirth, session-start or session-end"]),
         ("a \(token) rebirth,,pause-audio", ["tokens.txt:1:44: empty command in the list; separate commands with single commas"]),
         ("a \(token) rebirth,", ["tokens.txt:1:44: empty command in the list; separate commands with single commas"]),
         ("a \(token) ,rebirth", ["tokens.txt:1:36: empty command in the list; separate commands with single commas"]),
@@ -51,12 +51,12 @@ struct CommandTokenFileTests {
          ["tokens.txt:2:3: the token of 'b' is the same as the token of 'a' at line 1; every sender needs its own token"]),
         // A BOM is not a column; CRLF endings are not part of the last field.
         ("\u{FEFF}a \(token) bogus\r\nb \(other) rebirth\r\n",
-         ["tokens.txt:1:36: unknown command 'bogus'; expected acknowledge-alarm, pause-audio or rebirth"]),
+         ["tokens.txt:1:36: unknown command 'bogus'; expected acknowledge-alarm, pause-audio, rebirth, session-start or session-end"]),
         // Every problem of every line, in file order.
         ("# senders\nbad name\t\(token) rebirth\nb short rebirth,nap\nc \(other) pause-audio extra\nd\n", [
             "tokens.txt:2:43: 4 fields where 3 are expected; \(layout) with no spaces inside a name, a token or the list of commands",
             "tokens.txt:3:3: the token of 'b' has 5 characters; tokens need at least 16 (e.g. from 'openssl rand -base64 24')",
-            "tokens.txt:3:17: unknown command 'nap'; expected acknowledge-alarm, pause-audio or rebirth",
+            "tokens.txt:3:17: unknown command 'nap'; expected acknowledge-alarm, pause-audio, rebirth, session-start or session-end",
             "tokens.txt:4:48: 4 fields where 3 are expected; \(layout) with no spaces inside a name, a token or the list of commands",
             "tokens.txt:5:2: missing token and commands after the name; \(layout)",
         ]),

@@ -7,6 +7,7 @@ import Profiles
 import Gateway
 import JSON
 import RegisterMaps
+import Sessions
 import Vitals
 
 /// Deploy/mqtt/asyncapi.yaml against the code: every topic of Topics.swift is a channel with
@@ -25,6 +26,8 @@ struct CommandTopicContractTests {
         "deviceState": topics.deviceState(device: "pump-2"),
         "fhirBundle": topics.fhirBundle(bed: "chair_3"),
         "fhirDevice": topics.fhirDevice(device: "pump-2"),
+        "session": topics.session(bed: "chair_3"),
+        "sessionRecords": topics.sessionRecords(bed: "chair_3"),
         "health": topics.health,
         "commands": topics.commands,
         "responses": topics.responses,
@@ -34,6 +37,7 @@ struct CommandTopicContractTests {
                                 "alarmEvents": "alarmEvents",
                                 "alarmState": "alarmState", "deviceState": "deviceState", "health": "health",
                                 "fhirBundle": "fhirBundle", "fhirDevice": "fhirDevice",
+                                "session": "session", "sessionRecords": "sessionRecords",
                                 "commands": "commands", "responses": "responses"]
 
     @Test func documentIsAsyncAPI300AndStatesThatIdsAreOpaque() throws {
@@ -86,6 +90,8 @@ struct CommandTopicContractTests {
             "sendDeviceState": ("send", "deviceState", "1", "true"),
             "sendFHIRBundle": ("send", "fhirBundle", "1", "false"),
             "sendFHIRDevice": ("send", "fhirDevice", "1", "true"),
+            "sendSession": ("send", "session", "1", "true"),
+            "sendSessionRecord": ("send", "sessionRecords", "1", "false"),
             "sendHealth": ("send", "health", "0", "true"),
             "receiveCommand": ("receive", "commands", "1", "false"),
             "sendResponse": ("send", "responses", "1", "false"),
@@ -147,6 +153,26 @@ struct CommandTopicContractTests {
         #expect(points.count == description.entries.count)
         let pointSchema = try #require(document.resolve("#/components/schemas/describedPoint"))
         for point in points { try Self.expectMembers(of: point, match: pointSchema, in: document, context: "describedPoint") }
+    }
+
+    @Test func sessionSchemasNameWhatTheRecorderWrites() throws {
+        let document = try ContractDocument.load()
+        let description = BedDescription(bedID: "chair-1", devices: [("monitor-1", BuiltinProfiles.patientMonitor.points),
+                                                                     ("pump-1", BuiltinProfiles.infusionPump.points)])
+        var recorder = SessionRecorder(description: description, intervalMilliseconds: 60_000, settings: SessionSettings())
+        let start: Int64 = 1_796_334_540_000
+        #expect(try JSONParser.parse(recorder.noSessionPayload(at: start)) != .null)
+        try Self.expectMembers(of: try JSONParser.parse(recorder.noSessionPayload(at: start)),
+                               match: try #require(document.resolve("#/components/schemas/noSession")), in: document,
+                               context: "noSession")
+        let changes = try recorder.startByCommand(issuer: "central-1", at: start)
+        #expect(changes.started != nil)
+        let ended = try recorder.endByCommand(issuer: "central-1", at: start + 60_000)
+        let record = try JSONParser.parse(try #require(ended.finished?.record))
+        let schema = try #require(document.resolve("#/components/schemas/sessionRecord"))
+        try Self.expectMembers(of: record, match: schema, in: document, context: "sessionRecord")
+        let summarySchema = try #require(schema["properties"]?["summary"])
+        try Self.expectMembers(of: try #require(record["summary"]), match: summarySchema, in: document, context: "summary")
     }
 
     @Test func commandAndResponseSchemasMatchTheCommandsModule() throws {

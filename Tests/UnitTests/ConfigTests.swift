@@ -358,7 +358,7 @@ let brokenFiles: [BrokenFile] = [
         "config.yaml:1:1: expected a mapping of settings (site, box, mqtt, sampling, device_profiles, beds), found a list",
     ]),
     BrokenFile(name: "unknown top-level key", text: minimal(replacing: "box: edge-01", with: "box: edge-01\nbed: chair-1"), expected: [
-        "config.yaml:3:1: bed: unknown key (expected one of: site, box, board, mqtt, sampling, queue, health, commands, alarms, hardware, charting, device_profiles, beds, view)",
+        "config.yaml:3:1: bed: unknown key (expected one of: site, box, board, mqtt, sampling, queue, health, commands, alarms, hardware, charting, sessions, device_profiles, beds, view)",
     ]),
     BrokenFile(name: "unknown nested key", text: minimal(replacing: "        profile: patient-monitor", with: "        prot: patient-monitor"), expected: [
         "config.yaml:8:9: beds[0].devices[0]: missing required key 'profile'",

@@ -310,7 +310,7 @@ final class QuietAlarms: AlarmOutlet {
     func republishAllStates() { republishRequests += 1 }
     func showDegraded(_ degraded: Bool) { self.degraded = degraded }
     func pauseAudio() {}
-    func acknowledge(bed: String, alarm: String?) throws(AlarmCommandError) {}
+    func acknowledge(bed: String, alarm: String?, by: String) throws(AlarmCommandError) {}
 }
 
 /// A clock that moves only when the test says so.
