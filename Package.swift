@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "HL7", dependencies: ["Alarms", "Charting", "JSON", "Platform", "Vitals"], swiftSettings: agentSwiftSettings),
         // Infusion sessions: the record of each bed's session (rows, events, summary) and alarm
         // statistics, from the samples, chart rows and alarm events it is given: pure.
-        .target(name: "Sessions", dependencies: ["Alarms", "Charting", "JSON", "Platform", "RegisterMaps", "Vitals"],
+        .target(name: "Sessions", dependencies: ["Alarms", "Charting", "JSON", "Platform", "RegisterMaps", "SessionPicture", "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // Runtime modules: each owns the plain settings values it runs with.
         .target(name: "Modbus", dependencies: ["CModbus", "CShims", "Platform", "RegisterMaps"], swiftSettings: agentSwiftSettings),
@@ -94,7 +94,7 @@ let package = Package(
         // Wiring: the only module that knows both the configuration and the runtime modules.
         .target(name: "Gateway",
                 dependencies: ["Acquisition", "Alarms", "Charting", "ClinicView", "Commands", "Config", "FHIR", "HL7", "Hardware", "Health", "JSON", "MLLP",
-                               "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "Sessions", "StoreAndForward", "Supervision",
+                               "MQTT", "Metrics", "Modbus", "Platform", "Profiles", "RegisterMaps", "SessionPicture", "Sessions", "StoreAndForward", "Supervision",
                                "Vitals"],
                 swiftSettings: agentSwiftSettings),
         // The executable only parses the command line and wires modules together.

@@ -28,7 +28,7 @@ PRODUCT="bedside-gateway"
 # linker takes the first definition on the command line and keeps that module's whole .data,
 # and with it whatever that refers to, so linking a module a program does not use can carry
 # that module's code into the program past --gc-sections.
-AGENT_MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
+AGENT_MODULES=(Platform JSON Metrics RegisterMaps Vitals Charting FHIR SessionPicture WatchBoard Modbus MQTT Acquisition StoreAndForward Commands Health
                ClinicView Alarms Sessions HL7 MLLP Hardware Supervision YAMLReader Profiles Config Gateway)
 SIMULATOR_MODULES=(Platform JSON RegisterMaps Modbus Alarms Hardware Supervision Simulator YAMLReader Profiles)
 # The device simulator: a program of its own (tests, demos, the emulated box), not in the agent.

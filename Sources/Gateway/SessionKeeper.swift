@@ -3,6 +3,7 @@ import Charting
 import Health
 import JSON
 import Platform
+import SessionPicture
 import Sessions
 import Vitals
 
@@ -30,8 +31,9 @@ struct SessionArchive: Sendable {
         return found.map { ($0.id, $0.bytes) }
     }
 
-    /// GET /sessions and /sessions/<id>.json; nil for any other path. An id that is not a
-    /// session id of a configured bed is answered 404 without looking at the disk.
+    /// GET /sessions, /sessions/<id>.json and /sessions/<id>.svg (the record drawn as one page,
+    /// `SessionPicture`); nil for any other path. An id that is not a session id of a configured
+    /// bed is answered 404 without looking at the disk.
     func respond(to path: String) -> HealthResponse? {
         if path == "/sessions" || path == "/sessions/" {
             var json = JSONWriter()
@@ -44,6 +46,7 @@ struct SessionArchive: Sendable {
                 json.member("bed", String(record.id.dropLast(17)))
                 json.member("bytes", record.bytes)
                 json.member("href", "/sessions/\(record.id).json")
+                json.member("picture", "/sessions/\(record.id).svg")
                 json.endObject()
             }
             json.endArray()
@@ -53,12 +56,20 @@ struct SessionArchive: Sendable {
         }
         guard path.hasPrefix("/sessions/") else { return nil }
         let name = path.dropFirst("/sessions/".count)
-        guard name.hasSuffix(".json") else { return HealthResponse.notFound(path: path) }
-        let id = String(name.dropLast(5))
+        let picture = name.hasSuffix(".svg")
+        guard name.hasSuffix(".json") || picture else { return HealthResponse.notFound(path: path) }
+        let id = String(name.dropLast(picture ? 4 : 5))
         guard SessionID.isWellFormed(id, beds: bedIDs), let bytes = try? readFile(recordPath(id)) else {
             return HealthResponse.notFound(path: path)
         }
-        return HealthResponse(status: 200, contentType: "application/json", body: String(decoding: bytes, as: UTF8.self))
+        guard picture else {
+            return HealthResponse(status: 200, contentType: "application/json", body: String(decoding: bytes, as: UTF8.self))
+        }
+        do throws(SessionRecordReadError) {
+            return HealthResponse(status: 200, contentType: "image/svg+xml", body: SessionPicture.svg(try SessionRecordPlot.plot(recordJSON: bytes)))
+        } catch {
+            return HealthResponse(status: 500, body: "\(id): \(error.description)\n")
+        }
     }
 
     /// Deletes records older than `keepDays`, then the oldest while they take more than

@@ -142,6 +142,19 @@ struct SessionEndToEndTests {
         let stored = try String(contentsOfFile: "\(sessionsDirectory)/\(id).json", encoding: .utf8)
         #expect(served.status == 200 && served.body == stored)
         #expect(try rig.fetch("/sessions/..%2Fgateway.yaml").status == 404)
+        // And draws it: one SVG page that xmllint accepts, with the desaturation's alarm on it.
+        let picture = try rig.fetch("/sessions/\(id).svg")
+        #expect(picture.status == 200 && picture.body.contains("<svg ") && picture.body.contains(id)
+                && picture.body.contains("spo2-low"), "\(picture.status) \(picture.body.prefix(300))")
+        let picturePath = ProcessInfo.processInfo.environment["SESSION_PICTURE_OUT"]
+            ?? rig.directory.appendingPathComponent("session.svg").path
+        try picture.body.write(toFile: picturePath, atomically: true, encoding: .utf8)
+        let xmllint = Process()
+        xmllint.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
+        xmllint.arguments = ["--noout", picturePath]
+        try xmllint.run()
+        xmllint.waitUntilExit()
+        #expect(xmllint.terminationStatus == 0, "xmllint refused the served picture (run Deploy/install-deps.sh if it is missing)")
         // Alarm statistics in /metrics.
         let metrics = try rig.metrics()
         #expect(metrics["bedside_alarms_started_total"]?.contains {
