@@ -159,8 +159,8 @@ if Context.environment["BEDSIDE_FUZZ"] == "1" {
         .executableTarget(name: "fuzz-rtu-request", dependencies: ["FuzzSupport", "Modbus"], path: "Tests/Fuzz/RTURequest"),
         .executableTarget(name: "fuzz-mllp-ack", dependencies: ["FuzzSupport", "HL7"], path: "Tests/Fuzz/MLLPAck"),
         .executableTarget(name: "fuzz-timestamp", dependencies: ["FuzzSupport", "Platform"], path: "Tests/Fuzz/Timestamp"),
-        .executableTarget(name: "fuzz-session-state", dependencies: ["Alarms", "Charting", "FuzzSupport", "JSON", "RegisterMaps", "Sessions",
-                                                                     "Vitals"],
+        .executableTarget(name: "fuzz-session-state", dependencies: ["Alarms", "Charting", "FuzzSupport", "JSON", "RegisterMaps",
+                                                                     "SessionPicture", "Sessions", "Vitals"],
                           path: "Tests/Fuzz/SessionState"),
     ]
 }

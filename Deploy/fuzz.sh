@@ -116,7 +116,7 @@ dictionary() { # target output
     command-payload | command-tokens) sources=(Sources/Commands) ;;
     json | bed-description) sources=(Sources/Vitals Sources/JSON) ;;
     alarm-log) sources=(Sources/Alarms) ;;
-    session-state) sources=(Sources/Sessions) ;;
+    session-state) sources=(Sources/Sessions Sources/SessionPicture) ;;
   esac
   {
     if [ "${#sources[@]}" -gt 0 ]; then

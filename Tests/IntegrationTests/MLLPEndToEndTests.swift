@@ -56,6 +56,15 @@ struct MLLPEndToEndTests {
         }
     }
 
+    /// The receiver above on `port`, logging to `log`, once it listens.
+    static func startReceiver(in rig: PublishingRig, port: Int, log: String, options: [String]) throws -> ChildProcess {
+        let receiver = try ChildProcess(name: "receiver-\(Int(Date().timeIntervalSince1970 * 1000))",
+                                        command: ["/usr/bin/python3", "-c", Self.receiver, "--port", String(port), "--log", log] + options,
+                                        directory: rig.directory)
+        guard waitForListener(port: port, timeout: 20) else { throw TestFailure("the MLLP receiver did not start") }
+        return receiver
+    }
+
     @Test func alarmsReachTheAlertManagerInOrderAcrossOutagesAndKills() throws {
         let rig = try PublishingRig("mllp-alarms")
         defer { rig.stopAll() }
@@ -63,10 +72,7 @@ struct MLLPEndToEndTests {
         let logPath = rig.directory.appendingPathComponent("received.jsonl").path
         var receiver: ChildProcess?
         func startReceiver(_ options: [String]) throws {
-            receiver = try ChildProcess(name: "receiver-\(Int(Date().timeIntervalSince1970 * 1000))",
-                                        command: ["/usr/bin/python3", "-c", Self.receiver, "--port", String(receiverPort),
-                                                  "--log", logPath] + options, directory: rig.directory)
-            guard waitForListener(port: receiverPort, timeout: 20) else { throw TestFailure("the MLLP receiver did not start") }
+            receiver = try Self.startReceiver(in: rig, port: receiverPort, log: logPath, options: options)
         }
         defer { receiver?.kill() }
         func waitFor(timeout: TimeInterval, every interval: TimeInterval = 0.5, _ what: String, _ condition: () -> Bool) throws {
@@ -163,10 +169,7 @@ struct MLLPEndToEndTests {
         let logPath = rig.directory.appendingPathComponent("received.jsonl").path
         var receiver: ChildProcess?
         func startReceiver(_ options: [String]) throws {
-            receiver = try ChildProcess(name: "receiver-\(Int(Date().timeIntervalSince1970 * 1000))",
-                                        command: ["/usr/bin/python3", "-c", Self.receiver, "--port", String(receiverPort),
-                                                  "--log", logPath] + options, directory: rig.directory)
-            guard waitForListener(port: receiverPort, timeout: 20) else { throw TestFailure("the MLLP receiver did not start") }
+            receiver = try Self.startReceiver(in: rig, port: receiverPort, log: logPath, options: options)
         }
         defer { receiver?.kill() }
         func link(_ metric: String) -> Double? {

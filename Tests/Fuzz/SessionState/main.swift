@@ -3,13 +3,15 @@ import Charting
 import FuzzSupport
 import JSON
 import RegisterMaps
+import SessionPicture
 import Sessions
 import Vitals
 
 // A bed's session state file read back at start, then the recorder going on with it: a
 // message, a row, an alarm event, a device state, the commands and the record's encoding.
-// Properties: a state that restores snapshots to bytes that restore to the same snapshot, and
-// every record it encodes is JSON the parser reads.
+// The input is also read as a stored record file and drawn (`/sessions/<id>.svg`).
+// Properties: a state that restores snapshots to bytes that restore to the same snapshot,
+// every record it encodes is JSON the parser reads, and every final record can be drawn.
 let description = BedDescription(bedID: "chair-1", devices: [("monitor-1", BuiltinProfiles.patientMonitor.points),
                                                              ("pump-1", BuiltinProfiles.infusionPump.points)])
 let start: Int64 = 1_796_334_540_000
@@ -26,6 +28,7 @@ func message(at time: Int64) -> [VitalValue] {
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzSessionState(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = fuzzInput(data, size)
+    if let plot = try? SessionRecordPlot.plot(recordJSON: bytes) { _ = SessionPicture.svg(plot) }
     guard var recorder = try? SessionRecorder(description: description, intervalMilliseconds: 10_000,
                                               settings: SessionSettings(endAfterStoppedSeconds: 10), snapshot: bytes)
     else { return 0 }
@@ -39,7 +42,13 @@ func fuzzSessionState(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var chart = ChartingAggregator(description: description, intervalMilliseconds: 10_000)
     _ = chart.add(values, messageMilliseconds: time)
     var records: [String] = []
-    func take(_ changes: SessionChanges) { if let finished = changes.finished { records.append(finished.record) } }
+    func take(_ changes: SessionChanges) {
+        guard let finished = changes.finished else { return }
+        records.append(finished.record)
+        let plot = try? SessionRecordPlot.plot(recordJSON: Array(finished.record.utf8))
+        fuzzRequire(plot != nil, "a final record that cannot be drawn: \(finished.record)")
+        if let plot { _ = SessionPicture.svg(plot) }
+    }
     take(recorder.observe(values, messageMilliseconds: time))
     if let row = chart.add(values, messageMilliseconds: time + 20_000) { take(recorder.addRow(row)) }
     for type in [AlarmEventType.start, .escalate, .acknowledge, .end] {
