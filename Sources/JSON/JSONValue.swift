@@ -41,6 +41,11 @@ public indirect enum JSONValue: Equatable {
         return nil
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case let .array(items) = self { return items }
+        return nil
+    }
+
     public var integerValue: Int64? {
         if case let .number(text) = self { return Int64(text) }
         return nil

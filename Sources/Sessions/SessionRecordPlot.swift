@@ -52,7 +52,7 @@ public enum SessionRecordPlot {
     }
 
     static func readRows(_ rows: [JSONValue], into plot: inout SessionPlot) {
-        var lastPressure: (Double, Double, Double)? = nil
+        var lastPressure: (systolic: Double, diastolic: Double, mean: Double?)? = nil
         for row in rows {
             guard let time = row["time"]?.stringValue.flatMap(parseUTCTimestamp) else { continue }
             var values: [String: PlotSample] = [:]
@@ -74,12 +74,13 @@ public enum SessionRecordPlot {
             // once, at the first row that shows it.
             if let systolic = values["nibp_systolic"], let diastolic = values["nibp_diastolic"], systolic.quality == .ok {
                 let mean = values["nibp_mean"]
-                let pressure = (systolic.value, diastolic.value, mean?.value ?? .nan)
-                if lastPressure.map({ $0.0 != pressure.0 || $0.1 != pressure.1 || !($0.2 == pressure.2 || ($0.2.isNaN && pressure.2.isNaN)) }) ?? true {
+                let meanValue = mean?.quality == .ok ? mean?.value : nil
+                let last = lastPressure
+                if last == nil || last?.systolic != systolic.value || last?.diastolic != diastolic.value || last?.mean != meanValue {
                     plot.systolic.append(systolic)
                     plot.diastolic.append(diastolic)
                     if let mean { plot.mean.append(mean) }
-                    lastPressure = pressure
+                    lastPressure = (systolic.value, diastolic.value, meanValue)
                 }
             }
         }
@@ -197,12 +198,5 @@ public enum SessionRecordPlot {
         let rest = whole % 60
         if minutes >= 60 { return "\(minutes / 60) h \(minutes % 60) min" }
         return rest == 0 ? "\(minutes) min" : "\(minutes) min \(rest) s"
-    }
-}
-
-extension JSONValue {
-    var arrayValue: [JSONValue]? {
-        if case let .array(items) = self { return items }
-        return nil
     }
 }
